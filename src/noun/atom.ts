@@ -1,0 +1,147 @@
+/**
+ * Atoms: natural numbers of any size up to ATOM_BYTES_MAX bytes.
+ *
+ * One canonical representation per value (docs/nouns.md):
+ * - 0 <= n <= DIRECT_ATOM_MAX: a plain JS number (a "direct" atom). No allocation, fast
+ *   arithmetic, and every mote, loobean, length and event number fits.
+ * - above that: a `BigAtom` holding little-endian bytes with no trailing zero byte, so
+ *   `bytes.length >= 7`. Bytes, not bigint: BigInt is capped at 128 MiB in Bun and converting
+ *   64 MiB costs 0.4-0.7 s (../shared/reference/bun-platform.md).
+ * - a `FileAtom` (file-atom.ts) is an atom whose bytes still live in a file; see there.
+ *
+ * Atoms are immutable: nothing writes into `BigAtom.bytes` after construction. That is what lets
+ * mars keep large atoms as views into a shared-memory mapping instead of copying them.
+ */
+import type { FileAtom } from "./file-atom.ts";
+
+/** Largest atom kept as a JS number: 2^53 - 1, the largest integer a double holds exactly. */
+export const DIRECT_ATOM_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Largest atom in bytes: one JS typed array (and one `toArrayBuffer` view) holds at most 2^32. */
+export const ATOM_BYTES_MAX = 2 ** 32;
+
+/** A large atom: little-endian bytes, last byte nonzero, more than DIRECT_ATOM_MAX. */
+export class BigAtom {
+  /** Little-endian bytes. Read-only by contract (it may be a view into a mapping). */
+  readonly bytes: Uint8Array;
+  /** Cached mug; 0 means "not computed yet" (a real mug is never 0). */
+  mug = 0;
+  /**
+   * What keeps `bytes` valid when it is a view into memory Plea must release explicitly
+   * (a shared-memory mapping in mars). Undefined for heap bytes.
+   */
+  owner: unknown = undefined;
+
+  /** Trusted constructor: `bytes` must already be canonical. Use `atom()` for anything else. */
+  constructor(bytes: Uint8Array, owner?: unknown) {
+    this.bytes = bytes;
+    if (owner !== undefined) this.owner = owner;
+  }
+}
+
+export type Atom = number | BigAtom | FileAtom;
+
+const TWO_32 = 4294967296;
+
+/** Makes the canonical atom for a number, bigint or little-endian bytes (bytes are not copied). */
+export function atom(x: number | bigint | Uint8Array): number | BigAtom {
+  if (typeof x === "number") {
+    if (!Number.isSafeInteger(x) || x < 0) {
+      throw new RangeError(`An atom is a natural number; ${x} is not (use a bigint above 2^53-1)`);
+    }
+    return x;
+  }
+  if (typeof x === "bigint") {
+    if (x < 0n) throw new RangeError(`An atom is a natural number; ${x} is negative`);
+    if (x <= BigInt(DIRECT_ATOM_MAX)) return Number(x);
+    return new BigAtom(bigintToBytes(x));
+  }
+  return atomFromBytes(x);
+}
+
+/**
+ * The canonical atom for little-endian `bytes`. Trailing zeros are dropped by taking a subarray;
+ * the bytes are neither copied nor modified, so the caller must not modify them afterwards.
+ */
+export function atomFromBytes(bytes: Uint8Array, owner?: unknown): number | BigAtom {
+  let n = bytes.length;
+  while (n > 0 && bytes[n - 1] === 0) n--;
+  if (n <= 6) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + bytes[i];
+    return v;
+  }
+  if (n === 7) {
+    const v = bytesToNumber7(bytes);
+    if (v <= DIRECT_ATOM_MAX) return v;
+  }
+  if (n > ATOM_BYTES_MAX) {
+    throw new RangeError(`An atom holds at most ${ATOM_BYTES_MAX} bytes; got ${n}`);
+  }
+  return new BigAtom(n === bytes.length ? bytes : bytes.subarray(0, n), owner);
+}
+
+function bytesToNumber7(b: Uint8Array): number {
+  const lo = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  const hi = b[4] | (b[5] << 8) | (b[6] << 16);
+  return hi * TWO_32 + lo;
+}
+
+function bigintToBytes(x: bigint): Uint8Array {
+  const hex = x.toString(16);
+  const n = (hex.length + 1) >> 1;
+  const out = new Uint8Array(n);
+  // Walk the hex string from its least significant end: two digits per byte.
+  for (let i = 0, j = hex.length; i < n; i++, j -= 2) {
+    out[i] = parseInt(hex.slice(Math.max(0, j - 2), j), 16);
+  }
+  return out;
+}
+
+/** A text atom: the UTF-8 bytes of `s`, little-endian (`%poke` is cord("poke")). */
+export function cord(s: string): number | BigAtom {
+  return atomFromBytes(new TextEncoder().encode(s));
+}
+
+/** The text of a cord atom (UTF-8, invalid sequences replaced). */
+export function cordToString(a: number | BigAtom): string {
+  return new TextDecoder().decode(toBytes(a));
+}
+
+/**
+ * Minimal little-endian bytes of an atom (empty for 0). For a BigAtom this is its own
+ * read-only `bytes`, not a copy.
+ */
+export function toBytes(a: number | BigAtom): Uint8Array {
+  if (typeof a !== "number") return a.bytes;
+  const out: number[] = [];
+  let v = a;
+  while (v > 0) {
+    const lo = v % 256;
+    out.push(lo);
+    v = (v - lo) / 256;
+  }
+  return Uint8Array.from(out);
+}
+
+/** The atom as a bigint (for tests and edges only: slow above a few MiB, capped at 128 MiB). */
+export function toBigInt(a: number | BigAtom): bigint {
+  if (typeof a === "number") return BigInt(a);
+  const b = a.bytes;
+  let hex = "";
+  for (let i = b.length - 1; i >= 0; i--) hex += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return BigInt("0x" + hex);
+}
+
+/** Bit length of a direct atom (met 0): 0 for 0. Works on the full 53-bit range. */
+export function metBitsOfNumber(n: number): number {
+  if (n < TWO_32) return 32 - Math.clz32(n);
+  return 64 - Math.clz32(Math.floor(n / TWO_32));
+}
+
+/** Bit length of an in-memory atom (met 0). */
+export function metBits(a: number | BigAtom): number {
+  if (typeof a === "number") return metBitsOfNumber(a);
+  const b = a.bytes;
+  return (b.length - 1) * 8 + (32 - Math.clz32(b[b.length - 1]));
+}

@@ -1,0 +1,7 @@
+/** The noun library: representation, mug, jam/cue and the raw shared-memory format. */
+export { atom, atomFromBytes, BigAtom, cord, cordToString, toBigInt, toBytes, metBits, DIRECT_ATOM_MAX, ATOM_BYTES_MAX } from "./atom.ts";
+export type { Atom } from "./atom.ts";
+export { Cell, cell } from "./cell.ts";
+export { FileAtom, FileAtomError, FileAtomErrorCode } from "./file-atom.ts";
+export { isAtom, isBigAtom, isCell, isFileAtom, list, tuple } from "./noun.ts";
+export type { Noun } from "./noun.ts";
