@@ -1,0 +1,28 @@
+/**
+ * Errors of segments that are not a failed system call: a name or length a peer sent that Plea
+ * refuses, an object smaller than its peer announced, a range outside the segment, a use after
+ * `close()`. A failed libc call is a `SysError` instead.
+ */
+import { PleaError } from "../error.ts";
+
+export const SegmentErrorCode = {
+  /** The name is not `/plea-` followed by [A-Za-z0-9._-] (at most 255 bytes). */
+  nameInvalid: "segment_name_invalid",
+  /** The length is not an integer from 1 to SEGMENT_BYTES_MAX. */
+  lengthInvalid: "segment_length_invalid",
+  /** The object is smaller than the length its peer announced (a peer that lies, or truncated it). */
+  tooSmall: "segment_too_small",
+  /** A read, write or view reaches outside the segment, or a view would span two windows. */
+  outOfRange: "segment_out_of_range",
+  /** The segment was closed: its views are detached and it maps nothing. */
+  closed: "segment_closed",
+} as const;
+
+export type SegmentErrorCode = (typeof SegmentErrorCode)[keyof typeof SegmentErrorCode];
+
+export class SegmentError extends PleaError {
+  declare readonly code: SegmentErrorCode;
+  constructor(code: SegmentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The orphan sweep: segments whose creator was SIGKILLed, or whose pid now names another
+ * process, are removed; everything else is left alone.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import {
+  createSegment,
+  listSegments,
+  namespaceForPier,
+  nextSegmentName,
+  processStartTime,
+  Segment,
+  sweepOrphans,
+} from "../../src/ffi/index.ts";
+import { FIXTURE, leftovers, TEST_NAMESPACE } from "./shm-test-support.ts";
+
+/** Above Linux's PID_MAX_LIMIT (2^22): no process ever has this pid. */
+const PID_NEVER = 2 ** 22 + 1;
+const OTHER_NAMESPACE = namespaceForPier(`/plea-test-other/${process.pid}`);
+
+const made: Segment[] = [];
+const children: ReturnType<typeof Bun.spawn>[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+  for (const segment of made.splice(0)) {
+    segment.close();
+    segment.unlink();
+  }
+  sweepOrphans(TEST_NAMESPACE);
+});
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+/** A segment of `namespace` whose name claims `pid` and `startTime` as its creator. */
+function fake(namespace: string, pid: number, startTime: number, seq: number): Segment {
+  const segment = createSegment(`/plea-${namespace}-${pid}-${startTime}-${seq}`, 4096);
+  made.push(segment);
+  return segment;
+}
+
+/** The first line a child prints (its segment's name), read as it arrives. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of stream) {
+    text += decoder.decode(chunk, { stream: true });
+    const end = text.indexOf("\n");
+    if (end >= 0) return text.slice(0, end);
+  }
+  throw new Error(`the child ended its output without a line: ${JSON.stringify(text)}`);
+}
+
+describe("sweepOrphans", () => {
+  test("removes the segment of a SIGKILLed creator", async () => {
+    const child = Bun.spawn([process.execPath, FIXTURE, "create-and-wait", TEST_NAMESPACE], { stdout: "pipe", stderr: "pipe" });
+    children.push(child);
+    const stderr = new Response(child.stderr).text();
+    const name = await firstLine(child.stdout);
+    expect(name).toStartWith(`/plea-${TEST_NAMESPACE}-${child.pid}-`);
+    expect(listSegments(TEST_NAMESPACE).find((s) => s.name === name)?.creator).toBe("alive");
+    expect(sweepOrphans(TEST_NAMESPACE).map((s) => s.name)).not.toContain(name);
+
+    child.kill("SIGKILL");
+    expect(await child.exited).toBe(137);
+    await stderr;
+    expect(leftovers()).toContain(name.slice(1));
+    expect(listSegments(TEST_NAMESPACE).find((s) => s.name === name)).toMatchObject({ creator: "exited", bytes: 4096 });
+
+    const removed = sweepOrphans(TEST_NAMESPACE);
+    expect(removed.map((s) => s.name)).toEqual([name]);
+    expect(removed[0]).toMatchObject({ namespace: TEST_NAMESPACE, pid: child.pid, creator: "exited" });
+    expect(leftovers()).not.toContain(name.slice(1));
+    expect(sweepOrphans(TEST_NAMESPACE)).toEqual([]);
+  });
+
+  test("treats a live pid with another start time as a reused pid, and keeps live creators", () => {
+    const start = processStartTime("self") as number;
+    const reused = fake(TEST_NAMESPACE, process.pid, start + 1, 1);
+    const live = fake(TEST_NAMESPACE, process.pid, start, 2);
+    const ours = made[made.push(createSegment(nextSegmentName(TEST_NAMESPACE), 4096)) - 1];
+    const gone = fake(TEST_NAMESPACE, PID_NEVER, start, 3);
+
+    const states = Object.fromEntries(listSegments(TEST_NAMESPACE).map((s) => [s.name, s.creator]));
+    expect(states).toEqual({ [reused.name]: "pid-reused", [live.name]: "alive", [ours.name]: "alive", [gone.name]: "exited" });
+
+    const removed = sweepOrphans(TEST_NAMESPACE);
+    expect(removed.map((s) => s.name).sort()).toEqual([gone.name, reused.name].sort());
+    expect(listSegments(TEST_NAMESPACE).map((s) => s.name).sort()).toEqual([live.name, ours.name].sort());
+    // A removed segment's mapping is still valid for whoever holds it.
+    reused.windows[0][0] = 1;
+    expect(reused.windows[0][0]).toBe(1);
+  });
+
+  test("leaves other namespaces and names it cannot parse alone", () => {
+    const other = fake(OTHER_NAMESPACE, PID_NEVER, 1, 1);
+    const odd = createSegment(`/plea-${TEST_NAMESPACE}-not-a-segment`, 4096);
+    made.push(odd);
+    expect(sweepOrphans(TEST_NAMESPACE)).toEqual([]);
+    expect(listSegments(OTHER_NAMESPACE).map((s) => s.name)).toEqual([other.name]);
+    expect(listSegments().some((s) => s.name === other.name)).toBe(true);
+    expect(listSegments(TEST_NAMESPACE).map((s) => s.name)).not.toContain(odd.name);
+    expect(sweepOrphans(OTHER_NAMESPACE).map((s) => s.name)).toEqual([other.name]);
+  });
+});
