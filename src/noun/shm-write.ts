@@ -1,0 +1,48 @@
+/**
+ * `writeShm`: writes a noun into a mapping in the raw shared-memory format (docs/shm-format.md).
+ * The entries come from the post-order walk (shm-walk.ts); this file adds the header, written
+ * last so that a half-written buffer never reads as valid.
+ */
+import type { Noun } from "./noun.ts";
+import {
+  SHM_DATA_BYTES_AT,
+  SHM_FLAGS_AT,
+  SHM_FORMAT_VERSION,
+  SHM_HEADER_BYTES,
+  SHM_MAGIC,
+  SHM_MAGIC_AT,
+  SHM_RESERVED_AT,
+  SHM_ROOT_AT,
+  SHM_VERSION_AT,
+  TWO_32,
+} from "./shm-layout.ts";
+import { tooSmall, walkShm } from "./shm-walk.ts";
+import { ShmWindows, type ShmBytes } from "./shm-windows.ts";
+
+/**
+ * Writes `noun` into `target` (a buffer, windows in order, or a segment's `{ windows }`) and
+ * returns the bytes written, header included. The header records the exact data length, which
+ * is below `shmSize(noun)` when a FileAtom had trailing zero bytes. Throws a RangeError when the
+ * target is too small (size it with `shmSize`), and `FileAtomError` when a backing file changed.
+ * Bytes past the returned length are unspecified (a FileAtom may have been read there).
+ * Every window but the last must be a multiple of 8 bytes (a segment's windows are pages).
+ */
+export function writeShm(noun: Noun, target: ShmBytes): number {
+  const w = new ShmWindows(target);
+  if (w.total < SHM_HEADER_BYTES) throw tooSmall(w.total, SHM_HEADER_BYTES);
+  // A half-written buffer must never look valid, whatever an earlier use left in it.
+  w.setU32(SHM_MAGIC_AT, 0);
+  const root = new Uint32Array(2);
+  const end = walkShm(noun, w, root);
+  const dataBytes = end - SHM_HEADER_BYTES;
+  w.setU32(SHM_VERSION_AT, SHM_FORMAT_VERSION | (SHM_HEADER_BYTES << 16));
+  w.setU32(SHM_FLAGS_AT, 0);
+  w.setU32(SHM_RESERVED_AT, 0);
+  w.setU32(SHM_ROOT_AT, root[0]);
+  w.setU32(SHM_ROOT_AT + 4, root[1]);
+  w.setU32(SHM_DATA_BYTES_AT, dataBytes >>> 0);
+  w.setU32(SHM_DATA_BYTES_AT + 4, Math.floor(dataBytes / TWO_32));
+  // The magic goes last: until here the buffer reads as "not a raw noun".
+  w.setU32(SHM_MAGIC_AT, SHM_MAGIC);
+  return end;
+}
