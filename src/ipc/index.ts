@@ -1,0 +1,17 @@
+/** Newt framing, protocol-2 and plea messages, and frame I/O over pipes (docs/ipc.md). */
+export { encodeFrameHeader, frame, NewtDecoder, NEWT_BODY_BYTES_MAX, NEWT_HEADER_BYTES, NEWT_VERSION, NEWT_WHOLE_BODY_BYTES_MAX_DEFAULT } from "./newt.ts";
+export type { NewtDecoderOptions, NewtItem } from "./newt.ts";
+export { NewtError, NewtErrorCode } from "./newt-error.ts";
+export { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
+export { PipeClosed, PipeClosedCode } from "./pipe-closed.ts";
+export { parseTask, taskToNoun, TASK_MIL_MAX, PLEA_LENGTH_MAX } from "./task.ts";
+export type { PeekRequest, Task, TaskType } from "./task.ts";
+export { EVENT_NUMBER_MAX, giftToNoun, MUG_MAX, parseGift, PLEA_NAME_BYTES_MAX, PROTOCOL_VERSION, SHIP_BYTES_MAX } from "./gift.ts";
+export type { Cask, Gift, GiftType } from "./gift.ts";
+export { goof, goofToNoun, goofToText, readGoof, tangToLines, tankToText, TANK_TEXT_CHARS_MAX } from "./goof.ts";
+export type { Goof } from "./goof.ts";
+export { loobean, mote, MOTE_BYTES_MAX, pathFromNoun, pathToNoun, unit } from "./shape.ts";
+export { FrameWriter, FRAME_WRITE_CHUNK_BYTES } from "./frame-writer.ts";
+export type { ByteSink, FrameWriterOptions } from "./frame-writer.ts";
+export { cueFrame, FrameReader } from "./frame-reader.ts";
+export type { Frame, FrameReaderOptions } from "./frame-reader.ts";
