@@ -138,5 +138,5 @@ export class FrameReader implements AsyncIterable<Frame> {
  * @throws CueError if the body is not a jam; NewtError / PipeClosed from a streamed body.
  */
 export async function cueFrame(frame: Frame): Promise<Noun> {
-  return frame.kind === "whole" ? cue(frame.body) : await cueFromChunks(frame.chunks);
+  return frame.kind === "whole" ? cue(frame.body) : await cueFromChunks(frame.chunks, { inputBytes: frame.length });
 }

@@ -61,7 +61,18 @@ interface AtomBody {
   destWords: Uint32Array;
 }
 
+export interface CueDecoderOptions {
+  /**
+   * The input's total length in bytes, when known in advance (a newt frame's length, a blob
+   * file's size). A large atom's claimed length is then checked against the input that remains
+   * and its buffer allocated once, whole: no doubling, no copies, 1x the atom in memory.
+   */
+  inputBytes?: number;
+}
+
 export class CueDecoder {
+  /** Total input in bits when known (CueDecoderOptions.inputBytes), else Infinity. */
+  private readonly inputBits: number;
   /** Input in hand: the carried tail, a bridge, or the current chunk. */
   private win: Uint8Array = EMPTY;
   /** Absolute bit offset of `win[0]`. */
@@ -81,6 +92,10 @@ export class CueDecoder {
   private result: Noun | undefined = undefined;
   /** Length from the last `rub`. */
   private rubBits = 0;
+
+  constructor(options: CueDecoderOptions = {}) {
+    this.inputBits = options.inputBytes === undefined ? Infinity : options.inputBytes * 8;
+  }
 
   /** True once the root noun is complete (later input is ignored, as vere ignores it). */
   get done(): boolean {
@@ -264,10 +279,15 @@ export class CueDecoder {
     if (this.ended && bits > left) {
       throw new CueError(CueErrorCode.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${Math.max(0, left)} bits later`);
     }
+    const leftInInput = this.inputBits - (this.winBit0 + at);
+    if (bits > leftInInput) {
+      throw new CueError(CueErrorCode.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${leftInInput} bits later`);
+    }
     const full = roundUpToWord(Math.ceil(bits / 8));
-    // Streaming, the buffer grows only as the atom's bytes arrive, so a false length cannot make
-    // us allocate more than twice what was received.
-    const size = this.ended ? full : Math.min(full, Math.max(CUE_ATOM_BUFFER_BYTES_MIN, roundUpToWord(Math.ceil(left / 8))));
+    // With the input's length unknown, the buffer grows only as the atom's bytes arrive, so a
+    // false length cannot make us allocate more than twice what was received. With it known,
+    // the claim was checked against it just above: allocate once.
+    const size = this.ended || this.inputBits !== Infinity ? full : Math.min(full, Math.max(CUE_ATOM_BUFFER_BYTES_MIN, roundUpToWord(Math.ceil(left / 8))));
     const dest = new Uint8Array(size);
     this.body = { tagBit, entry: this.record(tagBit, undefined), bits, done: 0, dest, destWords: new Uint32Array(dest.buffer) };
     this.p = at;

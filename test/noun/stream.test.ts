@@ -1,6 +1,6 @@
 /** jamToSink and cueFromChunks agree with jam and cue, for any chunk sizes. */
 import { describe, expect, test } from "bun:test";
-import { atomFromBytes, cell, cue, cueFromChunks, CueDecoder, equals, jam, jamToSink, type Noun } from "../../src/noun/index.ts";
+import { atomFromBytes, cell, cue, cueFromChunks, CueDecoder, CueError, equals, jam, jamToSink, type Noun } from "../../src/noun/index.ts";
 import { bytesEqual } from "../../src/noun/equals.ts";
 import { longList, randomNoun, Rng } from "./random-nouns.ts";
 
@@ -113,6 +113,39 @@ describe("cueFromChunks", () => {
     const j = jam(n);
     expect(equals(await cueFromChunks(chunked(j, () => 4096)), n)).toBe(true);
   }, SLOW_TEST_TIMEOUT_MS);
+
+  test("with inputBytes known, decodes the same nouns at every alignment", async () => {
+    const rng = new Rng(97);
+    for (const bits of [60, 200, 4097, 70_000]) {
+      const bytes = new Uint8Array(Math.ceil(bits / 8));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = rng.int(256);
+      bytes[bytes.length - 1] |= 0x80;
+      for (let pad = 0; pad < 9; pad++) {
+        const n = cell(pad === 0 ? 0 : 2 ** pad, atomFromBytes(bytes.slice()));
+        const j = jam(n);
+        expect(equals(await cueFromChunks(chunked(j, () => 1 + rng.int(5000)), { inputBytes: j.length }), n)).toBe(true);
+      }
+    }
+  });
+
+  test("with inputBytes known, an atom claiming more bits than the input holds fails at once, before any allocation", () => {
+    // tag 0, then mat of a 2^33-bit (1 GiB) length: 34 zero bits, a 1, 33 low bits of b (zero).
+    const prefix = new Uint8Array(16);
+    new DataView(prefix.buffer).setUint32(4, 0b1000, true); // absolute bit 35: the 1 after 34 zeros
+    // Without the length, the decoder must wait for more input: the claim might be true.
+    expect(new CueDecoder().push(prefix)).toBe(false);
+    // With it, the claim is a lie as soon as it is read.
+    const before = process.memoryUsage.rss();
+    let err: unknown;
+    try {
+      new CueDecoder({ inputBytes: prefix.length }).push(prefix);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CueError);
+    expect((err as CueError).code).toBe("cue_truncated");
+    expect(process.memoryUsage.rss() - before).toBeLessThan(256 * 1024 * 1024);
+  });
 
   test("stops at the end of the noun and ignores what follows", async () => {
     const j = jam(cell(1, 2));

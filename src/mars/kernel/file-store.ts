@@ -1,0 +1,162 @@
+/**
+ * The built-in kernel: a desk file store in the spirit of Clay (docs/kernel.md).
+ *
+ * Its state is one noun (state.ts):
+ *
+ *   state = [%fs 1 desks=(map @tas desk)]
+ *   desk  = [files=@ud bytes=@ud tree=(map path mime)]
+ *   mime  = [type=path len=@ud data=@]
+ *
+ * `(map ...)` is Hoon's treap (hoon-map.ts), so an event costs O(log n) per file it touches and
+ * the mug of the new state costs only the cells it built. `files` and `bytes` are kept in the desk
+ * so the desk's totals are O(1). `len` is the file's length in bytes: an atom drops trailing zero
+ * bytes, `len` restores them. `data` is kept as it arrived (a zero-copy view into a mapping stays
+ * one: see owners.ts).
+ */
+import { cell, Cell } from "../../noun/cell.ts";
+import { BigAtom, cord } from "../../noun/atom.ts";
+import { list, type Noun } from "../../noun/noun.ts";
+import { mug } from "../../noun/mug.ts";
+import { assert } from "../../error.ts";
+import type { Kernel, PeekResult, PokeDone, PokeResult } from "./kernel.ts";
+import { EMPTY_MAP, mapApply, mapForEach, mapGet, mapPut } from "./hoon-map.ts";
+import { desksOf, emptyFileStoreState, readDesk, readMime, stateOf } from "./state.ts";
+import { BadEvent, cardTag, isInto, readInto } from "./into.ts";
+import { addOwnerDelta, OwnerCounts, ownerOf, unpin, unpinPath } from "./owners.ts";
+import { peekDesks } from "./peek.ts";
+
+const BAD_EVENT = cord("bad-event");
+
+/** What one `%into` did, for status lines. */
+export interface IntoSummary {
+  readonly added: number;
+  readonly changed: number;
+  readonly deleted: number;
+}
+
+export interface FileStorePokeDone extends PokeDone {
+  readonly summary: IntoSummary;
+  /** The state the event was applied to: `commit` checks it is still the current one. */
+  readonly base: Noun;
+}
+
+/**
+ * Applies an `%into` to a state. Pure: returns the new state, or throws BadEvent (the state given
+ * is never modified; nouns are immutable).
+ */
+export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<unknown, number>; summary: IntoSummary } {
+  const desks = desksOf(state);
+  const into = readInto(ovum);
+  const deskName = unpin(into.desk);
+  const owners = new Map<unknown, number>();
+  const old = mapGet(desks, deskName);
+  let { files, bytes, tree } = old === undefined ? { files: 0, bytes: 0, tree: EMPTY_MAP } : readDesk(old);
+  if (into.all) {
+    // The desk becomes exactly what this event adds: release everything it held.
+    mapForEach(tree, (_path, mime) => addOwnerDelta(owners, ownerOf(readMime(mime).data), -1));
+    files = 0;
+    bytes = 0;
+    tree = EMPTY_MAP;
+  }
+  let added = 0;
+  let changed = 0;
+  let deleted = 0;
+  const ops = into.changes.map((c) => ({
+    key: unpinPath(c.path),
+    value: c.mime === undefined ? undefined : keptMime(c.mime, c.data),
+    len: c.len,
+  }));
+  tree = mapApply(tree, files, ops, (op, prev) => {
+    if (prev !== undefined) {
+      const p = readMime(prev);
+      files--;
+      bytes -= p.len;
+      addOwnerDelta(owners, ownerOf(p.data), -1);
+    }
+    const { value, len } = op as (typeof ops)[number];
+    if (value === undefined) {
+      if (prev !== undefined) deleted++;
+      return;
+    }
+    files++;
+    bytes += len;
+    addOwnerDelta(owners, ownerOf(readMime(value).data), +1);
+    if (prev === undefined) added++;
+    else changed++;
+  });
+  const desk = new Cell(files, new Cell(bytes, tree));
+  return { state: stateOf(mapPut(desks, deskName, desk)), owners, summary: { added, changed, deleted } };
+}
+
+/** The mime as stored: small views into a mapping copied to the heap, large ones kept as they are. */
+function keptMime(mime: Cell, data: number | BigAtom): Cell {
+  const type = unpinPath(mime.head);
+  const keptData = unpin(data);
+  if (type === mime.head && keptData === data) return mime;
+  return new Cell(type, new Cell((mime.tail as Cell).head, keptData));
+}
+
+/** A goof `[%bad-event tang]` whose tang is the message as one cord (a cord is a tank). */
+export function badEventGoof(message: string): Noun {
+  return cell(BAD_EVENT, list([cord(message)]));
+}
+
+export class FileStoreKernel implements Kernel {
+  private current: Noun;
+  private readonly counts = new OwnerCounts();
+
+  /** From a loaded state (checked), or empty. */
+  constructor(state?: Noun) {
+    this.current = state ?? emptyFileStoreState();
+    const desks = desksOf(this.current);
+    // A state built in this process may hold views (tests, or a kernel handed over in memory).
+    const delta = new Map<unknown, number>();
+    mapForEach(desks, (_name, desk) => {
+      mapForEach(readDesk(desk).tree, (_path, mime) => addOwnerDelta(delta, ownerOf(readMime(mime).data), +1));
+    });
+    this.counts.apply(delta);
+  }
+
+  get state(): Noun {
+    return this.current;
+  }
+
+  poke(_now: Noun, ovum: Noun): PokeResult {
+    if (!isInto(ovum)) {
+      const tag = cardTag(ovum);
+      return { ok: false, goof: badEventGoof(`Plea's file store handles only %into events; got ${tag === undefined ? "a card it cannot read" : `%${tag}`}.`) };
+    }
+    try {
+      const { state, owners, summary } = applyInto(this.current, ovum);
+      const done: FileStorePokeDone = { ok: true, state, effects: 0, owners, summary, base: this.current };
+      return done;
+    } catch (e) {
+      if (e instanceof BadEvent) return { ok: false, goof: badEventGoof(`Malformed %into: ${e.message}.`) };
+      throw e;
+    }
+  }
+
+  commit(done: PokeDone): void {
+    const base = (done as Partial<FileStorePokeDone>).base;
+    assert(base === undefined || base === this.current, "a poke result was committed on a state it was not computed from");
+    this.current = done.state;
+    this.counts.apply(done.owners);
+  }
+
+  peek(path: Noun): PeekResult {
+    return peekDesks(desksOf(this.current), path);
+  }
+
+  mug(): number {
+    return mug(this.current);
+  }
+
+  owners(): ReadonlySet<unknown> {
+    return this.counts.owners();
+  }
+}
+
+/** The `KernelFactory` of the file store. */
+export function createFileStoreKernel(state?: Noun): FileStoreKernel {
+  return new FileStoreKernel(state);
+}

@@ -1,0 +1,144 @@
+/**
+ * Reading `%into`, the event vere's Unix mount sends (../shared/reference/vere-ipc.md section 6):
+ *
+ *   ovum = [wire [%into desk=@tas all=? can=(list [path (unit mime)])]]
+ *   mime = [type=path len=@ud data=@]         vere always sends type /text/plain
+ *
+ * `[path ~]` deletes; `[path ~ mime]` adds or changes. The event comes from another process, so
+ * every field is checked and a bad one is described (the kernel turns it into a `%bad-event`
+ * goof); nothing here throws anything but `BadEvent`.
+ */
+import { ATOM_BYTES_MAX, BigAtom, cordToString } from "../../noun/atom.ts";
+import { Cell } from "../../noun/cell.ts";
+import { FileAtom } from "../../noun/file-atom.ts";
+import type { Noun } from "../../noun/noun.ts";
+
+/** Thrown while reading an event or a peek path; the kernel reports its message in a goof. */
+export class BadEvent extends Error {}
+
+export interface IntoChange {
+  /** The file's path: `(list @ta)`, at least one element. */
+  readonly path: Noun;
+  /** `[type len data]`, or undefined for a deletion. */
+  readonly mime: Cell | undefined;
+  /** The data atom of `mime`. */
+  readonly data: number | BigAtom;
+  readonly len: number;
+}
+
+export interface Into {
+  readonly desk: number | BigAtom;
+  /** `all = %.y`: the desk becomes exactly the files this event adds. */
+  readonly all: boolean;
+  readonly changes: IntoChange[];
+}
+
+const INTO = 0x6f746e69; // %into: the bytes "into" as a little-endian atom
+
+/** The card's tag as text, for "got %foo" messages (undefined if it is not a short atom). */
+export function cardTag(ovum: Noun): string | undefined {
+  if (!(ovum instanceof Cell) || !(ovum.tail instanceof Cell)) return undefined;
+  const tag = ovum.tail.head;
+  if (typeof tag === "number" || tag instanceof BigAtom) {
+    const text = cordToString(tag);
+    return /^[a-z0-9-]{1,32}$/.test(text) ? text : undefined;
+  }
+  return undefined;
+}
+
+/** Whether the ovum's card is an `%into` (the caller then parses it with `readInto`). */
+export function isInto(ovum: Noun): boolean {
+  return ovum instanceof Cell && ovum.tail instanceof Cell && ovum.tail.head === INTO;
+}
+
+export function readInto(ovum: Noun): Into {
+  const [, card] = pair(ovum, "the ovum [wire card]");
+  const [, rest] = pair(card, "the card [%into desk all can]");
+  const [desk, rest2] = pair(rest, "the %into [desk all can]");
+  const [allNoun, can] = pair(rest2, "the %into [all can]");
+  if (!isTas(desk)) throw new BadEvent(`The %into desk must be a @tas (a-z, 0-9, '-', starting with a letter)`);
+  if (allNoun !== 0 && allNoun !== 1) throw new BadEvent(`The %into flag "all" must be %.y (0) or %.n (1); got ${describe(allNoun)}`);
+  const changes: IntoChange[] = [];
+  let item = can;
+  // Messages are built only on failure: this loop runs once per file (100,000 in one commit).
+  while (item instanceof Cell) {
+    const index = changes.length + 1;
+    const change = item.head;
+    if (!(change instanceof Cell)) throw new BadEvent(`Change ${index} must be a cell [path (unit mime)]; got ${describe(change)}`);
+    const path = change.head;
+    const unit = change.tail;
+    checkPath(path, "change's path", index);
+    if (unit === 0) {
+      changes.push({ path, mime: undefined, data: 0, len: 0 });
+    } else {
+      if (!(unit instanceof Cell) || unit.head !== 0) throw new BadEvent(`Change ${index}'s (unit mime) must be ~ or [~ mime]`);
+      const mime = unit.tail;
+      if (!(mime instanceof Cell) || !(mime.tail instanceof Cell)) throw new BadEvent(`Change ${index}'s mime must be [type len data]`);
+      checkPath(mime.head, "change's mime type", index);
+      const len = mime.tail.head;
+      const data = mime.tail.tail;
+      if (typeof len !== "number" || len > ATOM_BYTES_MAX) {
+        throw new BadEvent(`Change ${index}'s length must be at most ${ATOM_BYTES_MAX} bytes; got ${describe(len)}`);
+      }
+      if (data instanceof Cell) throw new BadEvent(`Change ${index}'s data must be an atom, not a cell`);
+      if (data instanceof FileAtom) throw new BadEvent(`Change ${index}'s data is a file-backed atom, which mars cannot keep`);
+      const bytes = byteLength(data);
+      if (bytes > len) throw new BadEvent(`Change ${index}'s data is ${bytes} bytes, more than its length ${len}`);
+      changes.push({ path, mime, data, len });
+    }
+    item = item.tail;
+  }
+  if (item !== 0) throw new BadEvent(`The %into list of changes must end in ~`);
+  return { desk: desk as number | BigAtom, all: allNoun === 0, changes };
+}
+
+/**
+ * A path: a `~`-terminated list of atoms, at least one element (checked, or BadEvent). `what`
+ * names it in the message ("change's path"); `index` numbers the change, if any.
+ */
+export function checkPath(path: Noun, what: string, index?: number): void {
+  let n = path;
+  let count = 0;
+  while (n instanceof Cell) {
+    if (n.head instanceof Cell) throw new BadEvent(`Element ${count + 1} of ${name(what, index)} must be an atom, not a cell`);
+    if (n.head instanceof FileAtom) throw new BadEvent(`Element ${count + 1} of ${name(what, index)} is a file-backed atom`);
+    count++;
+    n = n.tail;
+  }
+  if (n !== 0) throw new BadEvent(`${capitalize(name(what, index))} must be a list ending in ~`);
+  if (count === 0) throw new BadEvent(`${capitalize(name(what, index))} is empty`);
+}
+
+/** "change's path" with index 3 is "change 3's path". */
+function name(what: string, index: number | undefined): string {
+  return index === undefined ? what : what.replace(/^change's/, `change ${index}'s`);
+}
+
+/** A `@tas`: lowercase letters, digits and '-', starting with a letter. */
+export function isTas(n: Noun): boolean {
+  if (n instanceof Cell || n instanceof FileAtom || n === 0) return false;
+  const text = cordToString(n as number | BigAtom);
+  return /^[a-z][a-z0-9-]*$/.test(text);
+}
+
+export function byteLength(a: number | BigAtom): number {
+  if (typeof a !== "number") return a.bytes.length;
+  let n = 0;
+  for (let v = a; v > 0; v = Math.floor(v / 256)) n++;
+  return n;
+}
+
+function pair(n: Noun, what: string): [Noun, Noun] {
+  if (!(n instanceof Cell)) throw new BadEvent(`${capitalize(what)} must be a cell; got ${describe(n)}`);
+  return [n.head, n.tail];
+}
+
+function describe(n: Noun): string {
+  if (n instanceof Cell) return "a cell";
+  if (typeof n === "number") return String(n);
+  return "a large atom";
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,439 @@
+/**
+ * Mars's event log: LMDB records for every event, blob files for large ones (docs/event-log.md).
+ *
+ * One writer (mars) appends; any number of processes may open the log read-only at the same time
+ * (`urth log`, `urth status`). `append` resolves only when the event is durable:
+ * - the LMDB environment runs with `overlappingSync: false`, so each commit's `mdb_txn_commit`
+ *   writes the pages, `fdatasync`s the data file and then writes the meta page through LMDB's
+ *   O_DSYNC descriptor before the write promise resolves (verified with strace: docs/event-log.md);
+ *   `append` also awaits `env.flushed`, which the package documents as "committed and flushed to
+ *   disk";
+ * - a large event's blob file is fsynced and renamed into place, and its directory fsynced, before
+ *   the transaction naming it is even started.
+ * A crash at any moment therefore leaves the whole event or none of it (a blob without its record
+ * is an orphan, removed by the next `open`).
+ */
+import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { open as openLmdb, type Database, type RootDatabase } from "lmdb";
+import { assert } from "../../error.ts";
+import { cell } from "../../noun/cell.ts";
+import { cue, jamToSink } from "../../noun/index.ts";
+import type { Noun } from "../../noun/noun.ts";
+import { cardTag } from "../kernel/into.ts";
+import { unixMillisFromDa } from "../time.ts";
+import { cueBlob } from "./blob-reader.ts";
+import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
+import { EventSink } from "./event-sink.ts";
+import { blobFileName, logPaths, parseBlobFileName, type LogPaths } from "./layout.ts";
+import { LogError, LogErrorCode } from "./log-error.ts";
+import { DEFAULT_META, metaEntries, readMeta, type LogMeta } from "./meta.ts";
+import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX, recordMug, sealInlineRecord, type DecodedRecord } from "./record.ts";
+import { fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably } from "./streamed-file.ts";
+
+/** LMDB tables (named databases) in the environment. */
+const TABLE_EVENTS = "EVENTS";
+const TABLE_INFO = "INFO";
+const TABLE_BLOBS = "BLOBS";
+const TABLE_META = "META";
+
+export interface AppendInput {
+  /** Must be the log's last event + 1: the caller numbers events, the log checks. */
+  readonly eve: number;
+  /** Mug of the kernel's state after the event. */
+  readonly mug: number;
+  /** The `@da` mars stamped the event with. */
+  readonly now: Noun;
+  readonly ovum: Noun;
+  /** How the event reached mars (INFO, for `urth log`); "pipe" by default. */
+  readonly path?: EventPath;
+  /** The card's tag by default. */
+  readonly kind?: string;
+  readonly detail?: Readonly<Record<string, string | number>>;
+}
+
+export interface AppendResult {
+  readonly eve: number;
+  readonly jamBytes: number;
+  readonly storage: EventStorage;
+}
+
+export interface ReplayedEvent {
+  readonly eve: number;
+  /** The mug stored with the event (0 = not checked, as vere's boot events). */
+  readonly mug: number;
+  /** `[now ovum]`. */
+  readonly job: Noun;
+  readonly jamBytes: number;
+}
+
+export interface OpenLogOptions {
+  /** Open for reading only: no recovery, no appends (another process may be writing). */
+  readonly readOnly?: boolean;
+  /** META for a new log (default: ~zod, fake, life 0). */
+  readonly meta?: LogMeta;
+  /** Inline/blob threshold (tests lower it); LOG_INLINE_BYTES_MAX by default. */
+  readonly inlineBytesMax?: number;
+}
+
+export class EventLog {
+  readonly paths: LogPaths;
+  readonly meta: LogMeta;
+  readonly readOnly: boolean;
+  /** What start-up recovery did (orphans removed), one sentence each. */
+  readonly warnings: readonly string[];
+  private readonly env: RootDatabase;
+  private readonly events: Database<Uint8Array, Buffer>;
+  private readonly infos: Database<unknown, Buffer>;
+  private readonly blobs: Database<Uint8Array, Buffer>;
+  private readonly inlineBytesMax: number;
+  /** Last durable event. */
+  private durableEve: number;
+  /** Last event handed to `append` (durable or on its way). */
+  private claimedEve: number;
+  /** Resolves when the previous append has started its LMDB transaction. */
+  private issued: Promise<void> = Promise.resolve();
+  private failure: LogError | undefined;
+  private closed = false;
+
+  private constructor(
+    paths: LogPaths,
+    env: RootDatabase,
+    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer> },
+    meta: LogMeta,
+    eve: number,
+    options: { readOnly: boolean; inlineBytesMax: number; warnings: string[] },
+  ) {
+    this.paths = paths;
+    this.env = env;
+    this.events = tables.events;
+    this.infos = tables.infos;
+    this.blobs = tables.blobs;
+    this.meta = meta;
+    this.durableEve = eve;
+    this.claimedEve = eve;
+    this.readOnly = options.readOnly;
+    this.inlineBytesMax = options.inlineBytesMax;
+    this.warnings = options.warnings;
+  }
+
+  /**
+   * Opens the pier's log, creating it if missing (unless read-only), and runs start-up recovery
+   * (docs/event-log.md, "Start-up recovery"): a damaged or inconsistent log throws LogError naming
+   * the event; orphan blobs are removed and listed in `warnings`.
+   */
+  static async open(pier: string, options: OpenLogOptions = {}): Promise<EventLog> {
+    const paths = logPaths(pier);
+    const readOnly = options.readOnly ?? false;
+    if (readOnly) {
+      if (!existsSync(join(paths.log, "data.mdb"))) {
+        throw new LogError(LogErrorCode.format, `There is no event log at "${paths.log}": mars has not run on this pier yet.`);
+      }
+    } else {
+      for (const dir of [paths.urb, paths.log, paths.blob, paths.chk]) mkdirSync(dir, { recursive: true });
+    }
+    let env: RootDatabase;
+    try {
+      env = openLmdb({ path: paths.log, maxDbs: 8, overlappingSync: false, readOnly });
+    } catch (cause) {
+      throw new LogError(LogErrorCode.format, `Cannot open the event log at "${paths.log}": ${(cause as Error).message}`, { cause });
+    }
+    try {
+      // `create: false` (read-only) is honoured by the package but missing from its types.
+      const create = { create: !readOnly } as object;
+      const events = env.openDB<Uint8Array, Buffer>({ name: TABLE_EVENTS, keyEncoding: "binary", encoding: "binary", ...create });
+      const infos = env.openDB<unknown, Buffer>({ name: TABLE_INFO, keyEncoding: "binary", ...create });
+      const blobs = env.openDB<Uint8Array, Buffer>({ name: TABLE_BLOBS, keyEncoding: "binary", encoding: "binary", ...create });
+      const metaDb = env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create });
+      let meta: LogMeta;
+      if (metaDb.get("plea-format") === undefined && metaDb.get("version") === undefined && !readOnly && firstKey(events) === undefined) {
+        meta = options.meta ?? DEFAULT_META;
+        await env.transaction(() => {
+          for (const [key, value] of metaEntries(meta)) metaDb.put(key, value);
+        });
+        await env.flushed;
+      } else {
+        meta = readMeta((key) => metaDb.get(key), paths.log);
+      }
+      const eve = checkContiguous(events, paths.log);
+      const warnings: string[] = [];
+      if (!readOnly) {
+        recoverBlobs(paths, events, blobs, eve, warnings);
+        // The directories may be new: make their names durable before anything names a file in them.
+        for (const dir of [paths.log, paths.blob, paths.chk, paths.urb, pier]) fsyncDirectory(dir);
+      }
+      return new EventLog(paths, env, { events, infos, blobs }, meta, eve, {
+        readOnly,
+        inlineBytesMax: options.inlineBytesMax ?? LOG_INLINE_BYTES_MAX,
+        warnings,
+      });
+    } catch (e) {
+      await env.close();
+      throw e;
+    }
+  }
+
+  /** The last durable event (0 for an empty log). Read-only logs see the writer's latest commit. */
+  get eve(): number {
+    if (this.readOnly) {
+      this.env.resetReadTxn();
+      return lastKey(this.events) ?? 0;
+    }
+    return this.durableEve;
+  }
+
+  /** The mug stored with event `eve` (default: the last), unchecked; 0 for an empty log. */
+  mugAt(eve = this.eve): number {
+    if (eve === 0) return 0;
+    const value = this.events.get(eventKey(eve));
+    return value === undefined ? 0 : recordMug(value);
+  }
+
+  /**
+   * Appends one event and resolves when it is durable. Appends may be issued without awaiting the
+   * previous one: they are written in order, and small ones issued together share a commit.
+   * After any failure the log refuses further appends (mars should exit: its state is ahead of
+   * the disk).
+   */
+  append(input: AppendInput): Promise<AppendResult> {
+    if (this.readOnly) return Promise.reject(new LogError(LogErrorCode.usage, "This event log was opened read-only; only mars appends."));
+    if (this.closed) return Promise.reject(new LogError(LogErrorCode.usage, "The event log is closed."));
+    if (this.failure) return Promise.reject(this.failure);
+    if (input.eve !== this.claimedEve + 1) {
+      return Promise.reject(
+        new LogError(LogErrorCode.usage, `Event ${input.eve} cannot be appended after event ${this.claimedEve}: events are numbered 1, 2, 3, ...`, { eve: input.eve }),
+      );
+    }
+    this.claimedEve = input.eve;
+    const previous = this.issued;
+    let markIssued!: () => void;
+    this.issued = new Promise<void>((resolve) => (markIssued = resolve));
+    const written = this.write(input, previous, markIssued);
+    return written.catch((e: unknown) => {
+      markIssued();
+      const failure =
+        e instanceof LogError && e.code === LogErrorCode.write
+          ? e
+          : new LogError(LogErrorCode.write, `Event ${input.eve} could not be made durable: ${(e as Error)?.message ?? String(e)}`, { eve: input.eve, cause: e });
+      this.failure ??= failure;
+      throw failure;
+    });
+  }
+
+  private async write(input: AppendInput, previous: Promise<void>, markIssued: () => void): Promise<AppendResult> {
+    const { eve } = input;
+    const job = cell(input.now, input.ovum);
+    const sink = new EventSink(this.paths.blob, eve, this.inlineBytesMax);
+    let jamBytes: number;
+    try {
+      jamBytes = await jamToSink(job, sink, LOG_JAM_CHUNK_BYTES);
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+    let value: Uint8Array;
+    let blobRef: Buffer | undefined;
+    if (sink.file !== undefined) {
+      const file = sink.file;
+      assert(file.length === jamBytes, `blob of event ${eve} holds ${file.length} bytes of a ${jamBytes}-byte jam`);
+      await file.finish();
+      renameDurably(file.path, join(this.paths.blob, blobFileName(eve, file.crc)), this.paths.blob);
+      value = blobRecord(input.mug, jamBytes, file.crc);
+      blobRef = Buffer.from(value.subarray(12));
+    } else {
+      value = sealInlineRecord(sink.inlineValue(), input.mug);
+    }
+    const storage: EventStorage = blobRef === undefined ? "inline" : "blob";
+    const info = storeInfo({
+      eve,
+      timeMs: unixMillisFromDa(input.now) ?? Date.now(),
+      kind: input.kind ?? cardTag(input.ovum) ?? "?",
+      jamBytes,
+      path: input.path ?? "pipe",
+      storage,
+      ...(input.detail !== undefined ? { detail: input.detail } : {}),
+    });
+    // Records go to LMDB in event order: wait until the previous append has issued its own.
+    await previous;
+    if (this.failure) throw this.failure;
+    const key = eventKey(eve);
+    const committed = this.env.transaction(() => {
+      this.events.put(key, Buffer.from(value.buffer, value.byteOffset, value.length));
+      this.infos.put(key, info);
+      if (blobRef !== undefined) this.blobs.put(key, blobRef);
+    });
+    markIssued();
+    await committed;
+    await this.env.flushed;
+    if (eve > this.durableEve) this.durableEve = eve;
+    return { eve, jamBytes, storage };
+  }
+
+  /** Event `eve`'s record, checked (LogError naming the event if it is missing or damaged). */
+  record(eve: number): DecodedRecord {
+    const value = this.events.get(eventKey(eve));
+    if (value === undefined) {
+      throw new LogError(LogErrorCode.gap, `Event ${eve} is not in the event log at "${this.paths.log}" (it holds 1..${this.eve}).`, { eve });
+    }
+    return decodeRecord(eve, value);
+  }
+
+  /** Event `eve`'s job `[now ovum]` and stored mug, checked (blob jobs are cued in chunks). */
+  async read(eve: number): Promise<ReplayedEvent> {
+    const rec = this.record(eve);
+    if (rec.form === "inline") {
+      let job: Noun;
+      try {
+        job = cue(rec.jam);
+      } catch (cause) {
+        throw new LogError(LogErrorCode.record, `Event ${eve} passed its checksum but is not a jam (${(cause as Error).message}): it was written wrong. Restore the pier from a backup.`, { eve, cause });
+      }
+      return { eve, mug: rec.mug, job, jamBytes: rec.jam.length };
+    }
+    const job = await cueBlob(join(this.paths.blob, blobFileName(eve, rec.crc)), eve, rec.length, rec.crc);
+    return { eve, mug: rec.mug, job, jamBytes: rec.length };
+  }
+
+  /**
+   * Events `from..to` (default: to the last), in order, each checked against its checksum. The
+   * caller re-applies each job and compares its mug (`restore` does both).
+   */
+  async *replay(from = 1, to = this.eve): AsyncGenerator<ReplayedEvent> {
+    for (let eve = Math.max(1, from); eve <= to; eve++) yield await this.read(eve);
+  }
+
+  /** INFO of events `from..to` (default: all), in order; events without INFO are skipped. */
+  info(from = 1, to = this.eve): EventInfo[] {
+    if (this.readOnly) this.env.resetReadTxn();
+    const out: EventInfo[] = [];
+    if (to < from) return out;
+    for (const { key, value } of this.infos.getRange({ start: eventKey(from), end: eventKey(to + 1) })) {
+      const info = loadInfo(eventFromKey(key), value);
+      if (info !== undefined) out.push(info);
+    }
+    return out;
+  }
+
+  /** Reads every event and checks every checksum (blobs included): `urth`'s deep check. */
+  async verify(onEvent?: (eve: number) => void): Promise<void> {
+    for (let eve = 1; eve <= this.eve; eve++) {
+      await this.read(eve);
+      onEvent?.(eve);
+    }
+  }
+
+  /** Waits for appends in flight (their failures are their callers'), then closes LMDB. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.issued;
+    try {
+      await this.env.flushed;
+    } catch {
+      // The failing append already reported it.
+    }
+    await this.env.close();
+  }
+}
+
+function firstKey(db: Database<Uint8Array, Buffer>): Buffer | undefined {
+  for (const key of db.getKeys({ limit: 1 })) return key as Buffer;
+  return undefined;
+}
+
+function lastKeyBuffer(db: Database<Uint8Array, Buffer>): Buffer | undefined {
+  for (const key of db.getKeys({ reverse: true, limit: 1 })) return key as Buffer;
+  return undefined;
+}
+
+function lastKey(db: Database<Uint8Array, Buffer>): number | undefined {
+  const key = lastKeyBuffer(db);
+  return key === undefined ? undefined : eventFromKey(key);
+}
+
+/**
+ * EVENTS must hold exactly the keys 1..N: first key 1, last key N, N entries (O(1) with LMDB's
+ * statistics). Otherwise the first gap is found and reported.
+ */
+function checkContiguous(events: Database<Uint8Array, Buffer>, where: string): number {
+  const first = firstKey(events);
+  if (first === undefined) return 0;
+  const firstEve = eventFromKey(first);
+  const last = lastKey(events)!;
+  const count = (events.getStats() as { entryCount: number }).entryCount;
+  if (firstEve === 1 && last === count) return last;
+  let expected = 1;
+  for (const key of events.getKeys()) {
+    const eve = eventFromKey(key as Buffer);
+    if (eve !== expected) {
+      throw new LogError(
+        LogErrorCode.gap,
+        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup.`,
+        { eve: expected },
+      );
+    }
+    expected++;
+  }
+  throw new LogError(LogErrorCode.gap, `The event log at "${where}" holds ${count} entries but its keys end at ${last}. Restore the pier from a backup.`);
+}
+
+/**
+ * Blob recovery (docs/event-log.md, "Start-up recovery"): every blob the BLOBS index names must
+ * exist with its record's length; every other file named like a blob is an orphan of a crash
+ * between writing a blob and committing its record, and is removed.
+ */
+function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blobs: Database<Uint8Array, Buffer>, head: number, warnings: string[]): void {
+  const expected = new Set<string>();
+  for (const { key } of blobs.getRange({})) {
+    const eve = eventFromKey(key as Buffer);
+    const value = eve <= head ? events.get(eventKey(eve)) : undefined;
+    if (value === undefined) {
+      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, which is not in the log (1..${head}). The log is damaged; restore the pier from a backup.`, { eve });
+    }
+    const rec = decodeRecord(eve, value);
+    if (rec.form !== "blob") {
+      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, whose record is inline. The log is damaged; restore the pier from a backup.`, { eve });
+    }
+    const name = blobFileName(eve, rec.crc);
+    const path = join(paths.blob, name);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new LogError(
+        LogErrorCode.blobMissing,
+        `Event ${eve}'s blob "${path}" is missing. Mars will not start without it (dropping it would change every later state); restore the file or the pier from a backup.`,
+        { eve },
+      );
+    }
+    if (size !== rec.length) {
+      throw new LogError(
+        LogErrorCode.blobLength,
+        `Event ${eve}'s blob "${path}" is ${size} bytes; its record says ${rec.length}. Mars will not start on a damaged log; restore the file or the pier from a backup.`,
+        { eve },
+      );
+    }
+    expected.add(name);
+  }
+  let removed = 0;
+  for (const name of readdirSync(paths.blob)) {
+    if (expected.has(name)) continue;
+    const parsed = parseBlobFileName(name);
+    const partial = /^[1-9][0-9]*\.partial$/.test(name);
+    if (parsed === undefined && !partial) {
+      warnings.push(`Left "${join(paths.blob, name)}" alone: it is not a file Plea writes.`);
+      continue;
+    }
+    if (parsed !== undefined && parsed.eve <= head) {
+      // Named like a committed blob but not indexed: trust the record, never delete what it names.
+      const rec = decodeRecord(parsed.eve, events.get(eventKey(parsed.eve))!);
+      if (rec.form === "blob" && rec.crc === parsed.crc) {
+        throw new LogError(LogErrorCode.record, `Event ${parsed.eve}'s blob is missing from the blob index. The log is damaged; restore the pier from a backup.`, { eve: parsed.eve });
+      }
+    }
+    unlinkSync(join(paths.blob, name));
+    removed++;
+    warnings.push(`Removed orphan blob "${name}": a crash came between writing it and committing its record${partial ? " (it was never completed)" : ""}.`);
+  }
+  if (removed > 0) fsyncDirectory(paths.blob);
+}

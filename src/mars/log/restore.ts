@@ -1,0 +1,117 @@
+/**
+ * Start-up: the newest usable snapshot, then every event after it replayed and checked
+ * (docs/event-log.md, "Start-up"). What mars does before it sends `%ripe`.
+ *
+ * A snapshot is used only if it is whole (header, length, checksum), not beyond the log, its mug
+ * equals the mug stored with its event, and the kernel accepts its state and recomputes the same
+ * mug. Otherwise it is skipped with a warning and the next older one tried, down to replay from
+ * event 1. Each replayed event must apply (a rejected event was never logged) and reproduce the
+ * mug stored with it (vere's `%awry`): either failure stops the start with a LogError naming the
+ * event, because a state that differs from the log's is a wrong state.
+ */
+import { Cell } from "../../noun/cell.ts";
+import { KernelError } from "../kernel/state.ts";
+import type { Kernel, KernelFactory } from "../kernel/kernel.ts";
+import type { EventLog } from "./event-log.ts";
+import { LogError, LogErrorCode } from "./log-error.ts";
+import { loadSnapshotFile, type SnapshotStore } from "./snapshot.ts";
+import { SnapshotPolicy } from "./snapshot-policy.ts";
+
+export interface Restored<K extends Kernel = Kernel> {
+  readonly kernel: K;
+  /** The last event applied (the log's last). */
+  readonly eve: number;
+  /** The kernel's mug after it. */
+  readonly mug: number;
+  /** The snapshot started from (0: none, replayed from event 1). */
+  readonly snapshotEve: number;
+  /** Events replayed after the snapshot. */
+  readonly replayed: number;
+  /** The log's and the snapshots' warnings, one sentence each (orphans removed, snapshots skipped). */
+  readonly warnings: string[];
+  /** Snapshot bookkeeping for `%sync %save` and exit, continued from here. */
+  readonly policy: SnapshotPolicy;
+}
+
+export interface RestoreOptions<K extends Kernel> {
+  readonly log: EventLog;
+  readonly snapshots: SnapshotStore;
+  readonly createKernel: (state?: Parameters<KernelFactory>[0]) => K;
+  /** Called after each replayed event (for progress lines). */
+  readonly onEvent?: (eve: number, last: number) => void;
+}
+
+export async function restore<K extends Kernel>(options: RestoreOptions<K>): Promise<Restored<K>> {
+  const { log, snapshots, createKernel } = options;
+  const warnings = [...log.warnings, ...snapshots.removeTemporaries()];
+  const head = log.eve;
+  let kernel: K | undefined;
+  let snapshotEve = 0;
+  let snapshotBytes = 0;
+  for (const { eve, path } of snapshots.list()) {
+    const loaded = await loadSnapshotFile(path, eve, (h) => {
+      if (h.eve > head) return `it is of event ${h.eve}, after the log's last event ${head}`;
+      const stored = h.eve === 0 ? 0 : log.mugAt(h.eve);
+      if (stored !== 0 && stored !== h.mug) return `its mug 0x${h.mug.toString(16)} differs from event ${h.eve}'s 0x${stored.toString(16)}`;
+      return undefined;
+    });
+    if (typeof loaded === "string") {
+      warnings.push(`Ignored snapshot "${path}": ${loaded}.`);
+      continue;
+    }
+    let candidate: K;
+    try {
+      candidate = createKernel(loaded.state);
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      warnings.push(`Ignored snapshot "${path}": ${e.message}`);
+      continue;
+    }
+    if (candidate.mug() !== loaded.mug) {
+      warnings.push(`Ignored snapshot "${path}": its state's mug 0x${candidate.mug().toString(16)} differs from its header's 0x${loaded.mug.toString(16)}.`);
+      continue;
+    }
+    kernel = candidate;
+    snapshotEve = loaded.eve;
+    snapshotBytes = loaded.jamBytes;
+    break;
+  }
+  kernel ??= createKernel();
+  let replayed = 0;
+  let bytes = 0;
+  for await (const event of log.replay(snapshotEve + 1, head)) {
+    const { job } = event;
+    if (!(job instanceof Cell)) {
+      throw new LogError(LogErrorCode.record, `Event ${event.eve} in the log is not [now ovum]. The log is damaged; restore the pier from a backup.`, { eve: event.eve });
+    }
+    const result = kernel.poke(job.head, job.tail);
+    if (!result.ok) {
+      throw new LogError(
+        LogErrorCode.mug,
+        `Event ${event.eve} was rejected on replay, though it was accepted when it was logged: the kernel is not the one that wrote this log. Use the Plea version that wrote it.`,
+        { eve: event.eve },
+      );
+    }
+    kernel.commit(result);
+    const mug = kernel.mug();
+    if (event.mug !== 0 && mug !== event.mug) {
+      throw new LogError(
+        LogErrorCode.mug,
+        `Replaying event ${event.eve} gave a state with mug 0x${mug.toString(16)}; the log says 0x${event.mug.toString(16)} (vere's %awry). Mars will not start on a wrong state: use the Plea version that wrote this log.`,
+        { eve: event.eve },
+      );
+    }
+    replayed++;
+    bytes += event.jamBytes;
+    options.onEvent?.(event.eve, head);
+  }
+  return {
+    kernel,
+    eve: head,
+    mug: kernel.mug(),
+    snapshotEve,
+    replayed,
+    warnings,
+    policy: new SnapshotPolicy({ snapshotEve, snapshotBytes, eventsSince: replayed, bytesSince: bytes }),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * When mars writes a snapshot (docs/event-log.md, "Snapshot policy"):
+ * - on `%sync %save`: always, unless the newest snapshot is already of the current event;
+ * - on a clean exit: only when replaying the events since the last snapshot would cost at least
+ *   SNAPSHOT_EXIT_REPLAY_BYTES_MIN and at least 1/SNAPSHOT_EXIT_REWRITE_RATIO of rewriting the
+ *   whole state. A multi-GiB state is therefore not rewritten on every exit after a few small
+ *   commits, and a small state with many events since is.
+ *
+ * Costs are in bytes: an event costs its jam's length plus SNAPSHOT_EVENT_REPLAY_BYTES (the fixed
+ * cost of reading, cueing and applying one event); the rewrite costs the last snapshot's size
+ * plus what has been added since (an upper bound of the state's jam).
+ */
+
+/** Below this much replay (about 0.2 s of cue at bench/log.ts's replay speed) an exit never snapshots: 64 MiB. */
+export const SNAPSHOT_EXIT_REPLAY_BYTES_MIN = 64 * 1024 * 1024;
+
+/** Snapshot at exit once replay costs at least a quarter of the rewrite. */
+export const SNAPSHOT_EXIT_REWRITE_RATIO = 4;
+
+/** Fixed replay cost of one event, in bytes of jam: 64 KiB (so 1,024 small events = 64 MiB). */
+export const SNAPSHOT_EVENT_REPLAY_BYTES = 64 * 1024;
+
+export interface SnapshotPolicyState {
+  /** Event of the newest snapshot (0 if none). */
+  readonly snapshotEve: number;
+  /** Jam bytes of the newest snapshot (0 if none). */
+  readonly snapshotBytes: number;
+  /** Events applied since it. */
+  readonly eventsSince: number;
+  /** Jam bytes of those events. */
+  readonly bytesSince: number;
+}
+
+export class SnapshotPolicy {
+  private s: SnapshotPolicyState;
+
+  constructor(state: SnapshotPolicyState) {
+    this.s = { ...state };
+  }
+
+  get state(): SnapshotPolicyState {
+    return this.s;
+  }
+
+  /** Call after each durable event. */
+  noteEvent(jamBytes: number): void {
+    this.s = { ...this.s, eventsSince: this.s.eventsSince + 1, bytesSince: this.s.bytesSince + jamBytes };
+  }
+
+  /** Call after each snapshot written. */
+  noteSnapshot(eve: number, jamBytes: number): void {
+    this.s = { snapshotEve: eve, snapshotBytes: jamBytes, eventsSince: 0, bytesSince: 0 };
+  }
+
+  /** Whether `%sync %save` should write one now (anything new since the last). */
+  dueOnSave(eve: number): boolean {
+    return eve > this.s.snapshotEve || this.s.snapshotBytes === 0;
+  }
+
+  /** Whether a clean exit should write one. */
+  dueOnExit(): boolean {
+    const { eventsSince, bytesSince, snapshotBytes } = this.s;
+    if (eventsSince === 0) return false;
+    const replay = bytesSince + eventsSince * SNAPSHOT_EVENT_REPLAY_BYTES;
+    const rewrite = snapshotBytes + bytesSince;
+    return replay >= SNAPSHOT_EXIT_REPLAY_BYTES_MIN && replay * SNAPSHOT_EXIT_REWRITE_RATIO >= rewrite;
+  }
+}

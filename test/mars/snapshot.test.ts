@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
+import {
+  EventLog,
+  logPaths,
+  restore,
+  SNAPSHOT_EVENT_REPLAY_BYTES,
+  SNAPSHOT_EXIT_REPLAY_BYTES_MIN,
+  SnapshotPolicy,
+  SnapshotStore,
+  snapshotFileName,
+  SNAPSHOTS_KEPT,
+} from "../../src/mars/log/index.ts";
+import { SNAPSHOT_HEADER_BYTES } from "../../src/mars/log/snapshot.ts";
+import { cell, cord, jam } from "../../src/noun/index.ts";
+import { appendEvents, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";
+
+afterEach(removeTempPiers);
+
+const MiB = 1024 * 1024;
+
+/** A pier with events 1..count and snapshots after each event in `snapshotsAt`. */
+async function pierWithSnapshots(count: number, snapshotsAt: number[]): Promise<{ pier: string; mug: number }> {
+  const pier = tempPier();
+  const log = await EventLog.open(pier);
+  const kernel = createFileStoreKernel();
+  const store = new SnapshotStore(pier);
+  let eve = 0;
+  for (const at of [...snapshotsAt, count]) {
+    await appendEvents(log, kernel, eve + 1, at, smallChange, 8);
+    eve = at;
+    if (at !== count || snapshotsAt.includes(count)) await store.save(eve, kernel.mug(), kernel.state);
+  }
+  await log.close();
+  return { pier, mug: kernel.mug() };
+}
+
+async function restorePier(pier: string) {
+  const log = await EventLog.open(pier);
+  try {
+    return await restore({ log, snapshots: new SnapshotStore(pier), createKernel: createFileStoreKernel });
+  } finally {
+    await log.close();
+  }
+}
+
+function snapshotPath(pier: string, eve: number): string {
+  return join(logPaths(pier).chk, snapshotFileName(eve));
+}
+
+describe("snapshots", () => {
+  test("start-up loads the newest snapshot and replays only the events after it", async () => {
+    const { pier, mug } = await pierWithSnapshots(120, [50, 100]);
+    const r = await restorePier(pier);
+    expect(r.snapshotEve).toBe(100);
+    expect(r.replayed).toBe(20);
+    expect(r.mug).toBe(mug);
+    expect(r.warnings).toEqual([]);
+  });
+
+  test("keeps only the newest two snapshots", async () => {
+    const { pier } = await pierWithSnapshots(40, [10, 20, 30, 40]);
+    expect(SNAPSHOTS_KEPT).toBe(2);
+    expect(readdirSync(logPaths(pier).chk).sort()).toEqual([snapshotFileName(30), snapshotFileName(40)].sort());
+  });
+
+  test("a torn newest snapshot is ignored with a warning, and the one before it used", async () => {
+    const { pier, mug } = await pierWithSnapshots(120, [50, 100]);
+    truncateSync(snapshotPath(pier, 100), statSync(snapshotPath(pier, 100)).size - 3);
+    const r = await restorePier(pier);
+    expect(r.snapshotEve).toBe(50);
+    expect(r.replayed).toBe(70);
+    expect(r.mug).toBe(mug);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^Ignored snapshot .*snapshot-100\.plea": it is \d+ bytes; its header says \d+ \(torn\)\.$/);
+  });
+
+  test("damaged snapshots are ignored and the state replayed from event 1", async () => {
+    const { pier, mug } = await pierWithSnapshots(60, [30, 60]);
+    for (const eve of [30, 60]) {
+      const bytes = readFileSync(snapshotPath(pier, eve));
+      bytes[SNAPSHOT_HEADER_BYTES + 20] ^= 0x08;
+      writeFileSync(snapshotPath(pier, eve), bytes);
+    }
+    const r = await restorePier(pier);
+    expect(r.snapshotEve).toBe(0);
+    expect(r.replayed).toBe(60);
+    expect(r.mug).toBe(mug);
+    expect(r.warnings).toHaveLength(2);
+    for (const w of r.warnings) expect(w).toMatch(/(its checksum is wrong \(damaged\)|its bytes do not cue)/);
+  });
+
+  test("a damaged header, a snapshot beyond the log and one whose mug the log contradicts are all ignored", async () => {
+    const { pier, mug } = await pierWithSnapshots(60, [20, 40]);
+    // Header damage.
+    const bytes = readFileSync(snapshotPath(pier, 40));
+    bytes[3] ^= 0xff;
+    writeFileSync(snapshotPath(pier, 40), bytes);
+    // A snapshot after the log's last event, and one whose mug is not the log's at its event,
+    // made elsewhere and copied in (saving here would prune the older ones).
+    const elsewhere = tempPier();
+    const kernel = createFileStoreKernel();
+    for (const eve of [90, 50]) {
+      const saved = await new SnapshotStore(elsewhere).save(eve, kernel.mug(), kernel.state);
+      copyFileSync(saved.path, snapshotPath(pier, eve));
+    }
+    const r = await restorePier(pier);
+    expect(r.snapshotEve).toBe(20);
+    expect(r.mug).toBe(mug);
+    expect(r.warnings.join("\n")).toMatch(/snapshot-90\.plea": it is of event 90, after the log's last event 60/);
+    expect(r.warnings.join("\n")).toMatch(/snapshot-50\.plea": its mug 0x[0-9a-f]+ differs from event 50's/);
+  });
+
+  test("a snapshot of another kernel's state is ignored", async () => {
+    const { pier, mug } = await pierWithSnapshots(10, []);
+    const log = await EventLog.open(pier);
+    const storedMug = log.mugAt(10);
+    await log.close();
+    await new SnapshotStore(pier).save(10, storedMug, cell(cord("arvo"), 0));
+    const r = await restorePier(pier);
+    expect(r.snapshotEve).toBe(0);
+    expect(r.mug).toBe(mug);
+    expect(r.warnings[0]).toMatch(/not a Plea file store/);
+  });
+
+  test("a snapshot interrupted before its rename leaves a .tmp file that start-up removes", async () => {
+    const { pier, mug } = await pierWithSnapshots(10, [5]);
+    writeFileSync(join(logPaths(pier).chk, "snapshot-10.tmp"), "half");
+    const r = await restorePier(pier);
+    expect(r.warnings).toEqual([`Removed "snapshot-10.tmp": a snapshot whose writing was interrupted.`]);
+    expect(existsSync(join(logPaths(pier).chk, "snapshot-10.tmp"))).toBe(false);
+    expect(r.snapshotEve).toBe(5);
+    expect(r.mug).toBe(mug);
+  });
+
+  test("the snapshot file is a header and the jam of the state", async () => {
+    const { pier } = await pierWithSnapshots(5, [5]);
+    const r = await restorePier(pier);
+    const bytes = readFileSync(snapshotPath(pier, 5));
+    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe("PLEASNAP");
+    expect(bytes.subarray(SNAPSHOT_HEADER_BYTES)).toEqual(Buffer.from(jam(r.kernel.state)));
+  });
+});
+
+describe("the snapshot policy", () => {
+  const policy = (snapshotBytes: number, eventsSince: number, bytesSince: number) =>
+    new SnapshotPolicy({ snapshotEve: 10, snapshotBytes, eventsSince, bytesSince });
+
+  test("a clean exit after nothing, or after little, writes no snapshot", () => {
+    expect(policy(0, 0, 0).dueOnExit()).toBe(false);
+    expect(policy(0, 3, 1000).dueOnExit()).toBe(false);
+    expect(policy(10 * MiB, 100, 10 * MiB).dueOnExit()).toBe(false);
+  });
+
+  test("a clean exit after much replay work on a small state writes one", () => {
+    expect(policy(MiB, 1, SNAPSHOT_EXIT_REPLAY_BYTES_MIN).dueOnExit()).toBe(true);
+    const events = SNAPSHOT_EXIT_REPLAY_BYTES_MIN / SNAPSHOT_EVENT_REPLAY_BYTES;
+    expect(policy(MiB, events, 0).dueOnExit()).toBe(true);
+    expect(policy(MiB, events - 1, 0).dueOnExit()).toBe(false);
+  });
+
+  test("a multi-GiB state is not rewritten at exit until replay costs a quarter of the rewrite", () => {
+    const state = 8 * 1024 * MiB;
+    expect(policy(state, 2, 256 * MiB).dueOnExit()).toBe(false);
+    expect(policy(state, 5000, 100 * MiB).dueOnExit()).toBe(false);
+    expect(policy(state, 2, 3 * 1024 * MiB).dueOnExit()).toBe(true);
+  });
+
+  test("%sync %save writes one whenever there is something new, and bookkeeping restarts after it", () => {
+    const p = policy(MiB, 0, 0);
+    expect(p.dueOnSave(10)).toBe(false);
+    expect(p.dueOnSave(11)).toBe(true);
+    p.noteEvent(SNAPSHOT_EXIT_REPLAY_BYTES_MIN);
+    expect(p.dueOnExit()).toBe(true);
+    p.noteSnapshot(11, 2 * MiB);
+    expect(p.state).toEqual({ snapshotEve: 11, snapshotBytes: 2 * MiB, eventsSince: 0, bytesSince: 0 });
+    expect(p.dueOnExit()).toBe(false);
+  });
+});
