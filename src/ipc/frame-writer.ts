@@ -87,10 +87,11 @@ export class FrameWriter {
    * only counts bytes measures it (it reads file-backed atoms once more). If the second pass
    * yields another length (a file changed in between) the frame cannot be finished: the writer
    * ends the pipe and fails with `newt_length_mismatch`, and the peer sees a truncated frame.
+   * `onProgress` hears the body bytes written so far after each chunk.
    * @throws NewtError (`newt_unframeable` before anything is sent, `newt_length_mismatch`),
    *   PipeClosed, or the jam's own error (for instance FileAtomError).
    */
-  sendStream(noun: Noun, bodyLength?: number): Promise<void> {
+  sendStream(noun: Noun, bodyLength?: number, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
     return this.enqueue(async () => {
       const length = bodyLength ?? (await measureJam(noun, this.chunkBytes));
       const header = encodeFrameHeader(length);
@@ -104,6 +105,7 @@ export class FrameWriter {
               sent += chunk.length;
               if (sent > length) throw this.mismatch(length, sent);
               await this.writeAndFlush(chunk);
+              onProgress?.(sent, length);
             },
           },
           this.chunkBytes,

@@ -44,16 +44,16 @@ const FINISH = 1;
  * Throws RangeError if `w` is too small, FileAtomError if a backing file changed. Cells and
  * large atoms are marked in their mug while it runs and always restored (shm-marks.ts).
  */
-export function walkShm(noun: Noun, w: ShmWindows | undefined, root: Uint32Array): number {
+export function walkShm(noun: Noun, w: ShmWindows | undefined, root: Uint32Array, onFileBytes?: (bytes: number) => void): number {
   const marks = new ShmMarks();
   try {
-    return walk(noun, w, marks, root);
+    return walk(noun, w, marks, root, onFileBytes);
   } finally {
     marks.restore();
   }
 }
 
-function walk(noun: Noun, w: ShmWindows | undefined, marks: ShmMarks, root: Uint32Array): number {
+function walk(noun: Noun, w: ShmWindows | undefined, marks: ShmMarks, root: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
   // FileAtoms (few) are looked up here: data offset of their entry, or -1 when direct.
   const files = new Map<FileAtom, number>();
   const fileDirect = new Map<FileAtom, [number, number]>();
@@ -160,7 +160,7 @@ function walk(noun: Noun, w: ShmWindows | undefined, marks: ShmMarks, root: Uint
     const f = n as FileAtom;
     let off = files.get(f);
     if (off === undefined) {
-      const wrote = putFileAtom(w, pos, f, scratch);
+      const wrote = putFileAtom(w, pos, f, scratch, onFileBytes);
       if (wrote === 0) {
         off = -1;
         fileDirect.set(f, [scratch[0], scratch[1]]);
@@ -247,12 +247,18 @@ function putAtomHeader(w: ShmWindows, at: number, wordCount: number, mug: number
 }
 
 /**
+ * Bytes of a file read per call into the target: small enough that a commit's progress moves
+ * (each read is reported to `onFileBytes`), large enough that the call overhead is nothing.
+ */
+const SHM_FILE_READ_BYTES = 64 * 1024 * 1024;
+
+/**
  * Reads a FileAtom's file straight into the target after its entry header at `at`, then drops
  * its trailing zero bytes. Returns the entry's length, or 0 when the atom fits a direct value
  * (left in scratch as [lo, hi]) and no entry was written. Without a target, the entry's length
  * at the file's stat length.
  */
-function putFileAtom(w: ShmWindows | undefined, at: number, f: FileAtom, scratch: Uint32Array): number {
+function putFileAtom(w: ShmWindows | undefined, at: number, f: FileAtom, scratch: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
   const max = f.byteLengthMax;
   scratch[0] = 0;
   scratch[1] = 0;
@@ -269,9 +275,10 @@ function putFileAtom(w: ShmWindows | undefined, at: number, f: FileAtom, scratch
     while (done < max) {
       w.seek(words + done);
       const l = words + done - w.base;
-      const n = Math.min(max - done, w.bytes.length - l);
+      const n = Math.min(max - done, w.bytes.length - l, SHM_FILE_READ_BYTES);
       f.readInto(fd, done, w.bytes.subarray(l, l + n));
       done += n;
+      onFileBytes?.(n);
     }
     // A file rewritten in place at the same size still moves its mtime.
     f.checkUnchanged(fd);

@@ -26,14 +26,17 @@ import { ShmWindows, type ShmBytes } from "./shm-windows.ts";
  * target is too small (size it with `shmSize`), and `FileAtomError` when a backing file changed.
  * Bytes past the returned length are unspecified (a FileAtom may have been read there).
  * Every window but the last must be a multiple of 8 bytes (a segment's windows are pages).
+ *
+ * `onProgress` is called with each piece of a file-backed atom read into the target, so a long
+ * fill can show progress (it runs synchronously, inside this call).
  */
-export function writeShm(noun: Noun, target: ShmBytes): number {
+export function writeShm(noun: Noun, target: ShmBytes, options: { onProgress?: (bytes: number) => void } = {}): number {
   const w = new ShmWindows(target);
   if (w.total < SHM_HEADER_BYTES) throw tooSmall(w.total, SHM_HEADER_BYTES);
   // A half-written buffer must never look valid, whatever an earlier use left in it.
   w.setU32(SHM_MAGIC_AT, 0);
   const root = new Uint32Array(2);
-  const end = walkShm(noun, w, root);
+  const end = walkShm(noun, w, root, options.onProgress);
   const dataBytes = end - SHM_HEADER_BYTES;
   w.setU32(SHM_VERSION_AT, SHM_FORMAT_VERSION | (SHM_HEADER_BYTES << 16));
   w.setU32(SHM_FLAGS_AT, 0);

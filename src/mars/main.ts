@@ -1,0 +1,82 @@
+/**
+ * The mars process: `bun src/mars/main.ts --pier DIR`, spawned by urth (src/urth/mars-process.ts).
+ *
+ * Newt frames on stdin (tasks) and stdout (gifts); everything else goes to stderr, so nothing
+ * can corrupt the frame stream (console.log is pointed at stderr too). At start: open the log,
+ * restore the newest good snapshot and replay the rest, send `%ripe`. Then tasks strictly in order
+ * (src/mars/mars.ts). On EOF (urth is gone) or `%exit`: remove any plea segment still waiting,
+ * close the log, exit 0. A task it cannot parse: say so on stderr, clean up, exit 1, as vere.
+ */
+import { parseArgs } from "node:util";
+import { namespaceForPier } from "../ffi/index.ts";
+import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
+import { FrameWriter, type ByteSink } from "../ipc/frame-writer.ts";
+import { giftToNoun } from "../ipc/gift.ts";
+import { atomFromBytes } from "../noun/index.ts";
+import { createFileStoreKernel } from "./kernel/file-store.ts";
+import { EventLog } from "./log/event-log.ts";
+import { restore } from "./log/restore.ts";
+import { SnapshotStore } from "./log/snapshot.ts";
+import { BadTask, Mars } from "./mars.ts";
+import { wallMs } from "../wall-clock.ts";
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// stdout carries frames only.
+console.log = (...args: unknown[]) => say(args.map(String).join(" "));
+console.info = console.log;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { pier: { type: "string" } }, strict: true });
+  if (!values.pier) {
+    say("usage: mars --pier DIR (mars is started by urth)");
+    return 2;
+  }
+  const pier = values.pier;
+  const writer = new FrameWriter(Bun.stdout.writer() as unknown as ByteSink, { name: "mars's stdout" });
+  const log = await EventLog.open(pier);
+  const snapshots = new SnapshotStore(pier);
+  const restored = await restore({ log, snapshots, createKernel: createFileStoreKernel });
+  for (const w of restored.warnings) say(w);
+  if (restored.replayed > 0) say(`replayed ${restored.replayed} events (from snapshot ${restored.snapshotEve}) to event ${restored.eve}`);
+  await writer.send(giftToNoun({ type: "ripe", kel: 0, who: atomFromBytes(log.meta.who), fake: log.meta.fake, eve: restored.eve, mug: restored.mug }));
+
+  const mars = new Mars({
+    kernel: restored.kernel,
+    log,
+    snapshots,
+    policy: restored.policy,
+    writer,
+    namespace: namespaceForPier(pier),
+    shmDir: process.env.PLEA_SHM_DIR || undefined,
+    eve: restored.eve,
+    onLog: say,
+  });
+  const reader = new FrameReader(Bun.stdin.stream(), { name: "mars's stdin" });
+  let status = 0;
+  try {
+    for (let frame = await reader.next(); frame !== undefined; frame = await reader.next()) {
+      const noun = await cueFrame(frame);
+      const task = Mars.parse(noun);
+      if ((await mars.handle(task, wallMs())) === "exit") break;
+    }
+  } catch (e) {
+    say(e instanceof BadTask ? e.message : `mars: ${(e as Error).message}`);
+    status = 1;
+  } finally {
+    mars.shutdown();
+  }
+  await writer.close();
+  await log.close();
+  return status;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    say(`mars: ${(e as Error)?.stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,172 @@
+/**
+ * urth's command line: commands, options, help texts and exit codes (docs/urth.md).
+ *
+ * Parsing is node:util `parseArgs` in strict mode (unknown options and stray arguments are
+ * usage errors), plus a check it does not make: an option given twice is refused rather than
+ * silently taking the last value.
+ */
+import { parseArgs } from "node:util";
+import { PleaError } from "../error.ts";
+
+/** Distinct exit statuses, one per fatal condition, so scripts can tell them apart. */
+export const ExitCode = {
+  ok: 0,
+  /** The command failed: a commit refused (bad input in the mount), a peek that failed. */
+  failed: 1,
+  /** Usage: unknown command or option, a missing or malformed value. */
+  usage: 2,
+  /** Another urth holds the pier (run or commit). */
+  locked: 3,
+  /** mars exited or crashed (its stderr was shown). */
+  marsExited: 4,
+  /** `cat`/`ls`: no such committed file. */
+  notFound: 5,
+  /** `stop`: no urth is running on the pier. */
+  notRunning: 6,
+  /** The pier is of another format version or damaged. */
+  pier: 7,
+} as const;
+
+export class UsageError extends PleaError {
+  /** The usage line to print under the message: the command's own, or urth's. */
+  readonly usage: string;
+  constructor(message: string, usage = USAGE.split("\n")[0]) {
+    super("usage", message);
+    this.usage = usage;
+  }
+}
+
+export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+}
+
+const COMMON: Record<string, OptionSpec> = {
+  pier: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
+  run: { ...COMMON, debounce: { type: "string" }, "plea-threshold": { type: "string" } },
+  commit: { ...COMMON, "plea-threshold": { type: "string" }, json: { type: "boolean" } },
+  cat: { ...COMMON },
+  ls: { ...COMMON, json: { type: "boolean" } },
+  status: { ...COMMON, json: { type: "boolean" } },
+  log: { ...COMMON, json: { type: "boolean" }, limit: { type: "string" } },
+  stop: { ...COMMON },
+};
+
+/** How many positional arguments each command takes: [min, max]. */
+const POSITIONALS: Record<Command, [number, number]> = {
+  run: [0, 0],
+  commit: [0, 0],
+  cat: [1, 1],
+  ls: [0, 1],
+  status: [0, 0],
+  log: [0, 0],
+  stop: [0, 0],
+};
+
+export const USAGE = `usage: urth [command] [options]
+
+Commands:
+  run                 create the pier if missing, start mars, commit the mount on change (default)
+  commit              commit what changed in the mount once, wait until durable, exit
+  cat PATH            print a committed file (PATH relative to the mount, or /clay/path/ext)
+  ls [PATH]           list committed files under PATH with their sizes
+  status              event number, state mug, files, bytes, last commit, segments
+  log                 list events: number, time, kind, size, path taken
+  stop                ask the running urth to finish its commit and exit
+
+Options:
+  --pier DIR          the pier (default $URTH_PIER, else ./pier)
+  --plea-threshold N  events of N bytes or more go through shared memory (run, commit;
+                      default 256 MiB; suffixes K, M, G, T allowed)
+  --debounce MS       quiet period before a commit (run; default 1000)
+  --json              machine-readable output (commit, ls, status, log)
+  --limit N           at most N events, newest last (log)
+  --help, -h          help for a command
+  --version           print urth's version
+
+Exit status: 0 ok, 1 failed, 2 usage, 3 pier locked by another urth, 4 mars exited,
+5 not found, 6 no urth running, 7 pier of another version or damaged.`;
+
+export const HELP: Record<Command, string> = {
+  run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C or SIGTERM (or `urth stop`) finishes the\ncommit in flight and exits.",
+  commit: "usage: urth commit [--pier DIR] [--plea-threshold BYTES] [--json]\n\nCreates the pier if missing, scans <pier>/base/, commits what changed, waits until the event\nis durable, prints a summary and exits. --json prints one line with the phases' timings.",
+  cat: "usage: urth cat PATH [--pier DIR]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js).",
+  ls: "usage: urth ls [PATH] [--pier DIR] [--json]\n\nLists committed files under PATH (mount-relative) with their sizes.",
+  status: "usage: urth status [--pier DIR] [--json]\n\nEvent number, state mug, files, bytes, last commit, and plea segments in flight or left over.",
+  log: "usage: urth log [--pier DIR] [--json] [--limit N]\n\nLists events: number, time, kind, size, and the path taken (pipe or plea).",
+  stop: "usage: urth stop [--pier DIR]\n\nAsks the urth running on the pier to finish its commit in flight and exit.",
+};
+
+export interface Parsed {
+  command: Command;
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export type ParseOutcome = Parsed | { version: true } | { help: string };
+
+/** Parses argv (without the runtime and script). Throws `UsageError` with a one-line reason. */
+export function parseCommandLine(argv: readonly string[]): ParseOutcome {
+  if (argv.length === 1 && argv[0] === "--version") return { version: true };
+  let command: Command = "run";
+  let rest = argv;
+  const explicit = argv.length > 0 && !argv[0].startsWith("-");
+  if (explicit) {
+    if (!(COMMANDS as readonly string[]).includes(argv[0])) throw new UsageError(`Unknown command "${argv[0]}"; commands: ${COMMANDS.join(", ")}.`);
+    command = argv[0] as Command;
+    rest = argv.slice(1);
+  }
+  const usage = explicit ? HELP[command].split("\n")[0] : USAGE.split("\n")[0];
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...rest], options: { ...OPTIONS[command], version: { type: "boolean" } }, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(e, command), usage);
+  }
+  const values = parsed.values as Parsed["values"];
+  if (values.help) return { help: explicit ? HELP[command] : USAGE };
+  if (values.version) return { version: true };
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option") continue;
+    if (seen.has(t.name)) throw new UsageError(`The option --${t.name} is given twice; give it once.`, usage);
+    seen.add(t.name);
+  }
+  const [min, max] = POSITIONALS[command];
+  if (parsed.positionals.length < min) throw new UsageError(`urth ${command} needs ${min === 1 ? "an argument" : `${min} arguments`}.`, usage);
+  if (parsed.positionals.length > max) throw new UsageError(`Unexpected argument "${parsed.positionals[max]}" for urth ${command}.`, usage);
+  return { command, values, positionals: parsed.positionals };
+}
+
+/** parseArgs's complaint in urth's voice (its own messages run long and quote oddly). */
+function parseArgsMessage(e: unknown, command: Command): string {
+  const err = e as { code?: string; message: string };
+  const option = /'(-[^' ]*)/.exec(err.message)?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `Unknown option ${option} for urth ${command}; urth ${command} --help lists its options.`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `The option ${option} needs a value.`;
+  return `${err.message.split("\n")[0]} (urth ${command} --help lists the options)`;
+}
+
+/** Parses a byte count: digits with an optional K, M, G or T suffix (powers of 1024). */
+export function parseBytes(option: string, text: string): number {
+  const m = /^(\d+)([KMGT]i?B?)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--${option} takes a byte count like 268435456 or 256M; got "${text}".`);
+  const unit = (m[2] ?? "").toUpperCase()[0];
+  const scale = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : unit === "T" ? 1024 ** 4 : 1;
+  const n = Number(m[1]) * scale;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${option} is too large: "${text}".`);
+  return n;
+}
+
+/** Parses a non-negative whole number option. */
+export function parseCount(option: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${option} takes a whole number; got "${text}".`);
+  return Number(text);
+}

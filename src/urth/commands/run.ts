@@ -1,0 +1,125 @@
+/**
+ * `urth run`: hold the pier, commit the mount now and after every quiet period that follows a
+ * change, until Ctrl-C, SIGTERM or `urth stop`; then finish the commit in flight, ask mars to
+ * exit, and leave nothing in /dev/shm.
+ *
+ * Changes are noticed with a recursive fs.watch (inotify) and coalesced: a commit starts
+ * `--debounce` ms after the last change; changes during a commit schedule the next one.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { ExitCode, parseBytes, parseCount } from "../cli.ts";
+import { controlHandler } from "../control-handler.ts";
+import { commitLine, skippedLines } from "../format.ts";
+import { resolvePierDir } from "../pier.ts";
+import { commitProgress } from "../progress.ts";
+import { Session } from "../session.ts";
+import { sweptLines } from "./common.ts";
+
+/** Quiet period after the last change before a commit starts. */
+export const DEBOUNCE_MS_DEFAULT = 1000;
+
+export async function runCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const root = resolvePierDir(values.pier as string | undefined);
+  const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string);
+  let stopRequested: () => void = () => {};
+  let stopping = false;
+  const stopped = new Promise<void>((r) => (stopRequested = () => {
+    stopping = true;
+    r();
+  }));
+  // Taken before mars starts: a signal during start-up (a long replay) stops urth once it is up,
+  // rather than killing it with mars still starting.
+  const onSignal = () => stopRequested();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let session: Session | undefined;
+  let s: Session;
+  try {
+    s = await Session.open(root, { pleaThresholdBytes: threshold, control: controlHandler(() => session, () => stopRequested()) });
+  } catch (e) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw e;
+  }
+  session = s;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  for (const line of sweptLines(s.sweptAtStart)) say(line);
+  say(`urth: pier ${root} at event ${s.mars.eve}; watching ${s.paths.mount} (stop with Ctrl-C or "urth stop")`);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  let failed = false;
+  const reported = new Set<string>();
+  const commitNow = (): void => {
+    // Once stopping, only the commit in flight is finished; a timer that fires now starts nothing.
+    if (stopping) return;
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    const progress = commitProgress();
+    inFlight = s
+      .commit({ onProgress: progress.onProgress })
+      .then(
+        (summary) => {
+          progress.done();
+          // Each skipped name is reported once per run, not on every commit.
+          for (const line of skippedLines(summary)) {
+            if (reported.has(line)) continue;
+            reported.add(line);
+            say(line);
+          }
+          if (summary.eve !== undefined) process.stdout.write(`${commitLine(summary)}\n`);
+        },
+        (e) => {
+          progress.done();
+          say(`commit failed: ${(e as Error).message}`);
+          if ((e as { code?: string }).code?.startsWith("mars_")) {
+            failed = true;
+            stopRequested();
+          }
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      });
+  };
+  const schedule = (): void => {
+    if (stopping) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(commitNow, debounceMs);
+  };
+
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(s.paths.mount, { recursive: true }, () => schedule());
+  } catch (e) {
+    say(`urth: cannot watch ${s.paths.mount}: ${(e as Error).message}`);
+    await s.close();
+    return 1;
+  }
+  commitNow();
+  let marsDied = false;
+  void s.mars.exited.then((code) => {
+    if (stopping) return;
+    marsDied = true;
+    say(`urth: mars exited unexpectedly (status ${code}) while urth was running; stopping. Start urth again to resume from the last durable event.`);
+    stopRequested();
+  });
+  await stopped;
+  say("urth: stopping");
+  watcher.close();
+  if (timer) clearTimeout(timer);
+  await inFlight;
+  const code = await s.close();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  if (failed || marsDied || (s.mars.dead && code !== 0)) return ExitCode.marsExited;
+  return ExitCode.ok;
+}

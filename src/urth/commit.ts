@@ -1,0 +1,141 @@
+/**
+ * One commit of the mount: scan, plan against what is committed, build vere's `%into` event with
+ * file-backed atoms for large files, poke mars, and record what was committed once mars says the
+ * event is durable. All or nothing: any bad input fails the whole commit before mars sees it, and
+ * a failed poke changes nothing on either side.
+ */
+import { wallMs } from "../wall-clock.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PleaError } from "../error.ts";
+import { goofToText } from "../ipc/goof.ts";
+import { atomFromBytes, FileAtom, FileAtomError, FileAtomErrorCode, type Noun } from "../noun/index.ts";
+import { planCommit, type CommitPlan } from "./commit-plan.ts";
+import { intoOvum, type IntoChange } from "./into.ts";
+import type { MarsProcess, PokeProgress } from "./mars-process.ts";
+import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
+import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
+import { MOUNT_DESK, type PierPaths } from "./pier.ts";
+
+/**
+ * Files up to this size are read into urth's heap when the commit is built (one read each, no
+ * second open later); larger ones become file-backed atoms read only where they land.
+ */
+export const EAGER_FILE_BYTES_MAX = 64 * 1024;
+
+/** At most this many bytes of small files are read eagerly per commit; the rest stay file-backed. */
+export const EAGER_COMMIT_BYTES_MAX = 64 * 1024 * 1024;
+
+export const CommitErrorCode = {
+  rejected: "commit_rejected",
+} as const;
+
+export class CommitError extends PleaError {}
+
+export interface CommitSummary {
+  /** The event number, or undefined when nothing changed. */
+  eve: number | undefined;
+  added: number;
+  changed: number;
+  deleted: number;
+  bytes: number;
+  path: "pipe" | "plea" | "none";
+  ms: number;
+  skipped: Skipped[];
+  /** Wall-clock marks (ms since the epoch) of the commit's phases, for `commit --json`. */
+  marks: CommitMarks;
+}
+
+export interface CommitMarks {
+  startAtMs: number;
+  scannedAtMs?: number;
+  builtAtMs?: number;
+  /** The plea's segment was granted and urth began to fill it; or the pipe send began. */
+  sendStartAtMs?: number;
+  /** The segment is filled (plea) or the frame is written (pipe). */
+  sentAtMs?: number;
+  repliedAtMs?: number;
+}
+
+
+/** What urth knows is committed: Clay key -> path elements (from mars) and the mount cache. */
+export interface Committed {
+  paths: Map<string, readonly string[]>;
+  cache: MountCache;
+}
+
+export interface CommitOptions {
+  syncId: number;
+  onProgress?: (p: PokeProgress & { plan: CommitPlan }) => void;
+}
+
+export async function commitMount(mars: MarsProcess, pier: PierPaths, committed: Committed, options: CommitOptions): Promise<CommitSummary> {
+  const t0 = performance.now();
+  const marks: CommitMarks = { startAtMs: wallMs() };
+  const scan = scanMount(pier.mount);
+  marks.scannedAtMs = wallMs();
+  const plan = planCommit(scan, committed.paths, committed.cache);
+  const base = { added: plan.added, changed: plan.changed, deleted: plan.dels.length, bytes: plan.bytes, skipped: scan.skipped };
+  if (plan.puts.length === 0 && plan.dels.length === 0) {
+    return { eve: undefined, path: "none", ms: performance.now() - t0, marks, ...base };
+  }
+  const changes: IntoChange[] = [];
+  let eagerBytes = 0;
+  for (const f of plan.puts) {
+    const abs = join(pier.mount, f.rel);
+    let data: Noun;
+    let length: number;
+    if (f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX) {
+      const bytes = readSmall(abs, f.rel);
+      if (bytes.length !== f.size) throw changedError(abs, f.size, bytes.length);
+      eagerBytes += bytes.length;
+      data = atomFromBytes(bytes);
+      length = bytes.length;
+    } else {
+      const fa = new FileAtom(abs);
+      if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
+      data = fa;
+      length = fa.byteLengthMax;
+    }
+    changes.push({ kind: "put", path: f.path, length, data });
+  }
+  for (const path of plan.dels) changes.push({ kind: "del", path });
+  const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
+  marks.builtAtMs = wallMs();
+  const r = await mars.poke(ovum, {
+    onProgress: (p) => {
+      if (p.phase === "filling" || p.phase === "sending") marks.sendStartAtMs = wallMs();
+      if (p.phase === "sent") marks.sentAtMs = wallMs();
+      options.onProgress?.({ ...p, plan });
+    },
+  });
+  marks.repliedAtMs = wallMs();
+  if (!r.ok) {
+    const why = r.goofs.map(goofToText).join("\n");
+    throw new CommitError(CommitErrorCode.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+  }
+  for (const f of plan.puts) {
+    const key = clayKey(f.path);
+    committed.paths.set(key, f.path);
+    committed.cache.set(key, cachedOf(f));
+  }
+  for (const path of plan.dels) {
+    const key = clayKey(path);
+    committed.paths.delete(key);
+    committed.cache.delete(key);
+  }
+  writeMountCache(pier.mountCache, committed.cache);
+  return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base };
+}
+
+function readSmall(abs: string, rel: string): Uint8Array {
+  try {
+    return readFileSync(abs);
+  } catch (cause) {
+    throw new FileAtomError(FileAtomErrorCode.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
+  }
+}
+
+function changedError(abs: string, before: number, after: number): FileAtomError {
+  return new FileAtomError(FileAtomErrorCode.changed, abs, `"${abs}" changed while it was being committed (size ${before} -> ${after}); commit again once it is settled.`);
+}

@@ -1,0 +1,43 @@
+/** What a running urth answers on its control socket (src/urth/control.ts). */
+import type { ControlHandler } from "./control.ts";
+import { clayPathArg, prefixArg } from "./clay-path.ts";
+import { sessionCat, sessionLs } from "./pier-view.ts";
+import type { Session } from "./session.ts";
+
+export function controlHandler(getSession: () => Session | undefined, onStop: () => void): ControlHandler {
+  return async (req, out) => {
+    const s = getSession();
+    if (!s) {
+      await out.reply({ ok: false, code: "starting", message: "urth is still starting; try again in a moment." });
+      return;
+    }
+    switch (req.op) {
+      case "status":
+        await out.reply({ ok: true, status: await s.status() });
+        return;
+      case "ls":
+        await out.reply({ ok: true, files: await sessionLs(s, prefixArg(req.prefix)) });
+        return;
+      case "cat": {
+        let started = false;
+        const found = await sessionCat(
+          s,
+          clayPathArg(req.path),
+          (chunk) => out.bytes(chunk),
+          async (size) => {
+            started = true;
+            await out.reply({ ok: true, size });
+          },
+        );
+        if (!found && !started) await out.reply({ ok: false, code: "not_found", message: `No committed file at ${req.path}.` });
+        return;
+      }
+      case "stop":
+        await out.reply({ ok: true });
+        onStop();
+        return;
+      default:
+        await out.reply({ ok: false, code: "control_protocol", message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}.` });
+    }
+  };
+}

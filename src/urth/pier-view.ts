@@ -1,0 +1,118 @@
+/**
+ * What read-only commands (`cat`, `ls`, `status`) read from: the running urth over its control
+ * socket when a `run` or `commit` holds the pier, or else a session of their own (they take the
+ * lock for a moment, start mars, peek, and let it go).
+ */
+import { isAtom, isFileAtom, toBytes, type Noun } from "../noun/index.ts";
+import { ControlError, ControlErrorCode, controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
+import { clayKey, relOfClayPath } from "./mount-scan.ts";
+import { listFiles, PeekError, PeekErrorCode, readFile } from "./peeks.ts";
+import { PierLock, PierLockErrorCode } from "./pier-lock.ts";
+import { checkPierVersion, pierPaths, type PierPaths } from "./pier.ts";
+import { Session } from "./session.ts";
+
+/** Bytes `cat` hands to the output at a time. */
+export const CAT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface LsEntry {
+  path: string;
+  clay: string;
+  size: number;
+}
+
+/** Lists committed files under `prefix`, with mount-relative paths (from the cache where known). */
+export async function sessionLs(s: Session, prefix: readonly string[]): Promise<LsEntry[]> {
+  const files = await listFiles(s.mars, prefix);
+  return files.map((f) => {
+    const key = clayKey(f.path);
+    return { path: s.committed.cache.get(key)?.rel ?? relOfClayPath(f.path), clay: key, size: f.size };
+  });
+}
+
+/**
+ * Streams a committed file's bytes to `out`: the atom's bytes, then the zero bytes the atom cannot
+ * hold (a file may end in zeros; its `len` says how many). Returns false if there is no such file.
+ */
+export async function sessionCat(s: Session, path: readonly string[], out: (chunk: Uint8Array) => Promise<void> | void, onSize?: (size: number) => Promise<void> | void): Promise<boolean> {
+  const f = await readFile(s.mars, path);
+  if (!f) return false;
+  await onSize?.(f.len);
+  const bytes = atomBytes(f.data);
+  const body = bytes.length <= f.len ? bytes : bytes.subarray(0, f.len);
+  for (let off = 0; off < body.length; off += CAT_CHUNK_BYTES) await out(body.subarray(off, Math.min(body.length, off + CAT_CHUNK_BYTES)));
+  const zeros = f.len - body.length;
+  if (zeros > 0) {
+    const z = new Uint8Array(Math.min(zeros, CAT_CHUNK_BYTES));
+    for (let left = zeros; left > 0; left -= z.length) await out(left >= z.length ? z : z.subarray(0, left));
+  }
+  return true;
+}
+
+function atomBytes(data: Noun): Uint8Array {
+  if (!isAtom(data) || isFileAtom(data)) throw new PeekError(PeekErrorCode.shape, "A file's data is not an atom.");
+  return toBytes(data);
+}
+
+/**
+ * How long a reader waits for the urth holding the pier to answer on its socket. It may still be
+ * starting (mars replays its log before the socket listens), or be another reader's short-lived
+ * session, which serves no socket: either way the pier answers or frees up soon.
+ */
+export const HOLDER_WAIT_MS_MAX = 2 * 60 * 1000;
+
+/** How often a waiting reader looks again at the lock and the socket. */
+const HOLDER_POLL_MS = 50;
+
+/**
+ * Sends `req` to the urth holding the pier, waiting while it is not answering yet. Resolves with
+ * its reply, or with undefined once no urth holds the pier (it exited, or was only a reader).
+ * Retrying is safe: a request that got no reply delivered no bytes.
+ */
+export async function requestHolder(p: PierPaths, req: ControlRequest, onBytes?: (chunk: Uint8Array) => Promise<void> | void): Promise<ControlReply | undefined> {
+  const deadline = Date.now() + HOLDER_WAIT_MS_MAX;
+  for (;;) {
+    const probe = PierLock.tryAcquire(p.lockFile);
+    if (probe) {
+      probe.release();
+      return undefined;
+    }
+    let reply: ControlReply | undefined;
+    try {
+      reply = await controlRequest(p.socket, req, onBytes);
+    } catch (e) {
+      if (!(e instanceof ControlError && e.code === ControlErrorCode.unreachable)) throw e;
+      if (Date.now() > deadline) {
+        const pid = PierLock.holder(p.lockFile);
+        throw new ControlError(ControlErrorCode.unreachable, `The urth holding the pier "${p.root}"${pid ? ` (pid ${pid})` : ""} has not answered for ${HOLDER_WAIT_MS_MAX / 1000} s. ${e.message}`, { cause: e });
+      }
+    }
+    if (reply && !(reply.code === "starting" && Date.now() < deadline)) return reply;
+    await Bun.sleep(HOLDER_POLL_MS);
+  }
+}
+
+/**
+ * Runs `direct` with a session of its own when no urth holds the pier, else sends `req` to the
+ * running one (`viaSocket` handles its reply). Two readers of an idle pier take turns.
+ */
+export async function withPier<T>(root: string, direct: (s: Session) => Promise<T>, req: ControlRequest, viaSocket: (reply: ControlReply) => Promise<T> | T, onBytes?: (chunk: Uint8Array) => Promise<void> | void): Promise<T> {
+  checkPierVersion(root);
+  const p = pierPaths(root);
+  for (;;) {
+    const reply = await requestHolder(p, req, onBytes);
+    if (reply) return viaSocket(reply);
+    let s: Session;
+    try {
+      s = await Session.open(root, { control: false, onLog: () => {}, reader: true });
+    } catch (e) {
+      // Lost a race with another urth taking the pier: talk to it, or wait for it.
+      if ((e as { code?: string }).code === PierLockErrorCode.held) continue;
+      throw e;
+    }
+    try {
+      return await direct(s);
+    } finally {
+      await s.close();
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * A pier held by this urth: the lock, the mars child, what is committed, and the control socket
+ * through which a second shell reads the pier while this one runs (docs/urth.md).
+ *
+ * Opening a session: create the pier if missing, take its lock (a second `run`/`commit` refuses),
+ * sweep the segments an earlier urth or mars left when killed, start mars (it replays its log and
+ * reports `%ripe`), and learn from mars what is committed. Commits are serialized: a change made
+ * while one is in flight goes into the next.
+ */
+import { mug } from "../noun/index.ts";
+import { EventLog } from "../mars/log/event-log.ts";
+import { daNow } from "../mars/time.ts";
+import { listSegments, namespaceForPier, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { commitMount, type CommitOptions, type CommitSummary, type Committed } from "./commit.ts";
+import { ControlServer, type ControlHandler } from "./control.ts";
+import { MarsProcess, type MarsOptions } from "./mars-process.ts";
+import { readMountCache } from "./mount-cache.ts";
+import { clayKey } from "./mount-scan.ts";
+import { deskTotals, listFiles } from "./peeks.ts";
+import { PierLock } from "./pier-lock.ts";
+import { ensurePier, type PierPaths } from "./pier.ts";
+
+export interface SessionOptions {
+  pleaThresholdBytes?: number;
+  onLog?: (line: string) => void;
+  /** Serve the control socket (run and commit do; tests may not). Default true. */
+  control?: ControlHandler | false;
+  marsEnv?: MarsOptions["env"];
+  /**
+   * A reader's session (cat, ls, status without a running urth): takes the pier for a moment and
+   * is refused at once if another urth holds it. A writer's (run, commit) waits for a reader.
+   */
+  reader?: boolean;
+  /** Where a writer says it is waiting for a reader to let go of the pier. Default: stderr. */
+  onWait?: (line: string) => void;
+}
+
+/** How long `run` and `commit` wait for a reader's session to let go of the pier. */
+export const READER_WAIT_MS_MAX = 2 * 60 * 1000;
+
+/** How often a waiting writer tries the lock again. */
+const LOCK_POLL_MS = 50;
+
+/**
+ * Takes the pier's lock. A reader takes it or fails (its caller talks to the holder instead). A
+ * writer waits while a reader holds it, which is only for a moment, and is refused by a writer.
+ */
+async function takeLock(paths: PierPaths, root: string, options: SessionOptions): Promise<PierLock> {
+  const role = options.reader ? "reader" : "writer";
+  const deadline = Date.now() + READER_WAIT_MS_MAX;
+  let said = false;
+  for (;;) {
+    const lock = PierLock.tryAcquire(paths.lockFile, role);
+    if (lock) return lock;
+    const holder = PierLock.holderInfo(paths.lockFile);
+    // An unknown role is a holder that has not written its line yet: give it a moment too.
+    if (options.reader || holder.role === "writer" || Date.now() > deadline) return PierLock.acquire(paths.lockFile, root, role);
+    if (!said) {
+      said = true;
+      (options.onWait ?? ((line) => process.stderr.write(`${line}\n`)))(`urth: waiting for a reader${holder.pid ? ` (pid ${holder.pid})` : ""} to let go of the pier`);
+    }
+    await Bun.sleep(LOCK_POLL_MS);
+  }
+}
+
+export interface LastCommit {
+  at: string;
+  summary: CommitSummary;
+}
+
+export class Session {
+  readonly paths: PierPaths;
+  readonly mars: MarsProcess;
+  readonly namespace: string;
+  /** Segments removed by the start-up sweep (left by a killed urth or mars). */
+  readonly sweptAtStart: SegmentInfo[];
+  readonly committed: Committed;
+  lastCommit: LastCommit | undefined;
+  private readonly lock: PierLock;
+  private control: ControlServer | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly syncId: number;
+  private closing: Promise<number> | undefined;
+
+  private constructor(paths: PierPaths, lock: PierLock, mars: MarsProcess, swept: SegmentInfo[], committed: Committed) {
+    this.paths = paths;
+    this.lock = lock;
+    this.mars = mars;
+    this.namespace = namespaceForPier(paths.root);
+    this.sweptAtStart = swept;
+    this.committed = committed;
+    // vere's `sev_l`: the mug of the time the driver started, in every %into wire.
+    this.syncId = mug(daNow());
+  }
+
+  static async open(root: string, options: SessionOptions = {}): Promise<Session> {
+    const paths = ensurePier(root);
+    const lock = await takeLock(paths, root, options);
+    let mars: MarsProcess | undefined;
+    try {
+      const swept = sweepOrphans(namespaceForPier(root));
+      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, onLog: options.onLog, env: options.marsEnv });
+      const files = await listFiles(mars);
+      const committed: Committed = { paths: new Map(), cache: readMountCache(paths.mountCache) };
+      const sizes = new Map<string, number>();
+      for (const f of files) {
+        const key = clayKey(f.path);
+        committed.paths.set(key, f.path);
+        sizes.set(key, f.size);
+      }
+      // The cache is a hint: keep an entry only where mars holds that path at that size.
+      for (const [key, c] of committed.cache) if (sizes.get(key) !== c.size) committed.cache.delete(key);
+      const s = new Session(paths, lock, mars, swept, committed);
+      if (options.control !== false && options.control !== undefined) s.control = ControlServer.listen(paths.socket, options.control);
+      return s;
+    } catch (e) {
+      if (mars) await mars.kill();
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Commits what changed in the mount (queued behind a commit in flight). */
+  commit(options: Omit<CommitOptions, "syncId"> = {}): Promise<CommitSummary> {
+    const run = this.queue.then(async () => {
+      const summary = await commitMount(this.mars, this.paths, this.committed, { ...options, syncId: this.syncId });
+      if (summary.eve !== undefined) this.lastCommit = { at: new Date().toISOString(), summary };
+      return summary;
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    const totals = await deskTotals(this.mars);
+    const eve = this.mars.eve;
+    return {
+      pier: this.paths.root,
+      eve,
+      mug: eve === 0 ? this.mars.mug : await this.mugAt(eve),
+      files: totals.files,
+      bytes: totals.bytes,
+      lastCommit: this.lastCommit ?? null,
+      segments: listSegments(this.namespace).map((s) => ({ name: s.name, bytes: s.bytes, creator: s.creator })),
+    };
+  }
+
+  /** The state's mug after `eve`, as mars stored it with the event (the log, read-only). */
+  private async mugAt(eve: number): Promise<number> {
+    const log = await EventLog.open(this.paths.root, { readOnly: true });
+    try {
+      return log.mugAt(eve);
+    } finally {
+      await log.close();
+    }
+  }
+
+  /** Waits for the commit in flight, asks mars to exit, closes the socket and drops the lock. */
+  close(): Promise<number> {
+    this.closing ??= (async () => {
+      await this.queue;
+      this.control?.close();
+      const code = await this.mars.exit();
+      this.lock.release();
+      return code;
+    })();
+    return this.closing;
+  }
+}
