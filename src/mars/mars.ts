@@ -166,7 +166,7 @@ export class Mars {
     });
     this.d.kernel.commit(r);
     this.eve = appended.eve;
-    this.d.policy.noteEvent(appended.jamBytes);
+    this.d.policy.noteEvent(appended.jamBytes, appended.storage);
     // Mappings whose views the state no longer holds (a file replaced or deleted) go now.
     this.mappings.retainOnly(this.d.kernel.owners());
     await this.send({ type: "poke", ok: true, effects: listOf(r.effects) });

@@ -23,8 +23,13 @@ import { MOUNT_DESK, type PierPaths } from "./pier.ts";
  */
 export const EAGER_FILE_BYTES_MAX = 64 * 1024;
 
-/** At most this many bytes of small files are read eagerly per commit; the rest stay file-backed. */
-export const EAGER_COMMIT_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * At most this many bytes of small files are read eagerly per commit; the rest stay file-backed.
+ * 256 MiB: a commit of 100,000 files of 1 KiB fits whole. A file-backed atom costs more opens than
+ * an eager read (the pipe path reads it to measure its length, to measure the jam, and to send),
+ * and small files are not what the "never twice" rule of design.md protects.
+ */
+export const EAGER_COMMIT_BYTES_MAX = 256 * 1024 * 1024;
 
 export const CommitErrorCode = {
   rejected: "commit_rejected",
@@ -104,7 +109,8 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   marks.builtAtMs = wallMs();
   const r = await mars.poke(ovum, {
     onProgress: (p) => {
-      if (p.phase === "filling" || p.phase === "sending") marks.sendStartAtMs = wallMs();
+      // Progress repeats a phase for every piece sent: keep the first mark.
+      if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
       if (p.phase === "sent") marks.sentAtMs = wallMs();
       options.onProgress?.({ ...p, plan });
     },

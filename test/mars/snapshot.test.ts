@@ -168,6 +168,21 @@ describe("the snapshot policy", () => {
     expect(policy(state, 2, 3 * 1024 * MiB).dueOnExit()).toBe(true);
   });
 
+  test("a large event kept in a blob does not make an exit snapshot: replaying it costs what loading it would", () => {
+    const p = policy(0, 0, 0);
+    p.noteEvent(2 * 1024 * MiB, "blob");
+    expect(p.dueOnExit()).toBe(false);
+    // The same bytes inline would have to be replayed out of LMDB record by record: snapshot.
+    const q = policy(0, 0, 0);
+    q.noteEvent(2 * 1024 * MiB, "inline");
+    expect(q.dueOnExit()).toBe(true);
+    // Blob bytes still count in the rewrite estimate, which makes a later snapshot less eager.
+    const r = policy(0, 0, 0);
+    r.noteEvent(4 * 1024 * MiB, "blob");
+    for (let i = 0; i < SNAPSHOT_EXIT_REPLAY_BYTES_MIN / SNAPSHOT_EVENT_REPLAY_BYTES; i++) r.noteEvent(100);
+    expect(r.dueOnExit()).toBe(false);
+  });
+
   test("%sync %save writes one whenever there is something new, and bookkeeping restarts after it", () => {
     const p = policy(MiB, 0, 0);
     expect(p.dueOnSave(10)).toBe(false);
@@ -175,7 +190,7 @@ describe("the snapshot policy", () => {
     p.noteEvent(SNAPSHOT_EXIT_REPLAY_BYTES_MIN);
     expect(p.dueOnExit()).toBe(true);
     p.noteSnapshot(11, 2 * MiB);
-    expect(p.state).toEqual({ snapshotEve: 11, snapshotBytes: 2 * MiB, eventsSince: 0, bytesSince: 0 });
+    expect(p.state).toEqual({ snapshotEve: 11, snapshotBytes: 2 * MiB, eventsSince: 0, bytesSince: 0, inlineBytesSince: 0 });
     expect(p.dueOnExit()).toBe(false);
   });
 });

@@ -65,6 +65,8 @@ export interface ReplayedEvent {
   /** `[now ovum]`. */
   readonly job: Noun;
   readonly jamBytes: number;
+  /** Whether its jam was kept inline in LMDB or in a blob file. */
+  readonly storage: EventStorage;
 }
 
 export interface OpenLogOptions {
@@ -288,10 +290,10 @@ export class EventLog {
       } catch (cause) {
         throw new LogError(LogErrorCode.record, `Event ${eve} passed its checksum but is not a jam (${(cause as Error).message}): it was written wrong. Restore the pier from a backup.`, { eve, cause });
       }
-      return { eve, mug: rec.mug, job, jamBytes: rec.jam.length };
+      return { eve, mug: rec.mug, job, jamBytes: rec.jam.length, storage: "inline" };
     }
     const job = await cueBlob(join(this.paths.blob, blobFileName(eve, rec.crc)), eve, rec.length, rec.crc);
-    return { eve, mug: rec.mug, job, jamBytes: rec.length };
+    return { eve, mug: rec.mug, job, jamBytes: rec.length, storage: "blob" };
   }
 
   /**

@@ -79,6 +79,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
   kernel ??= createKernel();
   let replayed = 0;
   let bytes = 0;
+  let inlineBytes = 0;
   for await (const event of log.replay(snapshotEve + 1, head)) {
     const { job } = event;
     if (!(job instanceof Cell)) {
@@ -103,6 +104,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
     }
     replayed++;
     bytes += event.jamBytes;
+    if (event.storage === "inline") inlineBytes += event.jamBytes;
     options.onEvent?.(event.eve, head);
   }
   return {
@@ -112,6 +114,6 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
     snapshotEve,
     replayed,
     warnings,
-    policy: new SnapshotPolicy({ snapshotEve, snapshotBytes, eventsSince: replayed, bytesSince: bytes }),
+    policy: new SnapshotPolicy({ snapshotEve, snapshotBytes, eventsSince: replayed, bytesSince: bytes, inlineBytesSince: inlineBytes }),
   };
 }

@@ -6,9 +6,12 @@
  *   whole state. A multi-GiB state is therefore not rewritten on every exit after a few small
  *   commits, and a small state with many events since is.
  *
- * Costs are in bytes: an event costs its jam's length plus SNAPSHOT_EVENT_REPLAY_BYTES (the fixed
- * cost of reading, cueing and applying one event); the rewrite costs the last snapshot's size
- * plus what has been added since (an upper bound of the state's jam).
+ * Costs are in bytes: an event costs SNAPSHOT_EVENT_REPLAY_BYTES (the fixed cost of reading,
+ * cueing and applying one event) plus, for an event kept inline in LMDB, its jam's length. A blob
+ * event's bytes do not count towards replay: cueing a blob costs what cueing the same bytes out of
+ * a snapshot costs, so a snapshot would only copy the blob (a 2 GiB commit followed by exit once
+ * wrote a 2 GiB snapshot for nothing). The rewrite costs the last snapshot's size plus every
+ * byte added since, blobs included (an upper bound of the state's jam).
  */
 
 /** Below this much replay (about 0.2 s of cue at bench/log.ts's replay speed) an exit never snapshots: 64 MiB. */
@@ -29,6 +32,8 @@ export interface SnapshotPolicyState {
   readonly eventsSince: number;
   /** Jam bytes of those events. */
   readonly bytesSince: number;
+  /** Jam bytes of those events that are kept inline (what replay costs beyond the fixed cost). */
+  readonly inlineBytesSince?: number;
 }
 
 export class SnapshotPolicy {
@@ -42,14 +47,15 @@ export class SnapshotPolicy {
     return this.s;
   }
 
-  /** Call after each durable event. */
-  noteEvent(jamBytes: number): void {
-    this.s = { ...this.s, eventsSince: this.s.eventsSince + 1, bytesSince: this.s.bytesSince + jamBytes };
+  /** Call after each durable event, with how the log stored it. */
+  noteEvent(jamBytes: number, storage: "inline" | "blob" = "inline"): void {
+    const inline = (this.s.inlineBytesSince ?? this.s.bytesSince) + (storage === "inline" ? jamBytes : 0);
+    this.s = { ...this.s, eventsSince: this.s.eventsSince + 1, bytesSince: this.s.bytesSince + jamBytes, inlineBytesSince: inline };
   }
 
   /** Call after each snapshot written. */
   noteSnapshot(eve: number, jamBytes: number): void {
-    this.s = { snapshotEve: eve, snapshotBytes: jamBytes, eventsSince: 0, bytesSince: 0 };
+    this.s = { snapshotEve: eve, snapshotBytes: jamBytes, eventsSince: 0, bytesSince: 0, inlineBytesSince: 0 };
   }
 
   /** Whether `%sync %save` should write one now (anything new since the last). */
@@ -61,7 +67,7 @@ export class SnapshotPolicy {
   dueOnExit(): boolean {
     const { eventsSince, bytesSince, snapshotBytes } = this.s;
     if (eventsSince === 0) return false;
-    const replay = bytesSince + eventsSince * SNAPSHOT_EVENT_REPLAY_BYTES;
+    const replay = (this.s.inlineBytesSince ?? bytesSince) + eventsSince * SNAPSHOT_EVENT_REPLAY_BYTES;
     const rewrite = snapshotBytes + bytesSince;
     return replay >= SNAPSHOT_EXIT_REPLAY_BYTES_MIN && replay * SNAPSHOT_EXIT_REWRITE_RATIO >= rewrite;
   }
