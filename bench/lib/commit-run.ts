@@ -1,0 +1,162 @@
+/**
+ * One `urth commit` as an operator runs it, watched: spawn urth on a prepared pier, sample the
+ * memory of urth and mars until urth exits, and collect the one JSON line urth prints once the
+ * event is durable.
+ */
+import { realpathSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
+import { resolve } from "node:path";
+import { namespaceForPier } from "../../src/ffi/index.ts";
+import { type Cleanup, killIfOurs } from "./cleanup.ts";
+import { MemorySampler, type MemoryReport } from "./memory-sampler.ts";
+
+export type CommitPath = "pipe" | "plea";
+
+/**
+ * Thresholds that choose the path: 0 sends every event through plea; 2^40 (1 TiB, above any
+ * payload here) sends every event through the pipe.
+ */
+export const PLEA_THRESHOLD_FOR: Record<CommitPath, number> = { plea: 0, pipe: 2 ** 40 };
+
+/** A commit that has not finished after this long is killed and reported as failed. */
+export const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
+
+/**
+ * While it samples, the benchmark's main thread runs at this nice value when allowed: the sampler
+ * needs little CPU (measured and reported) but must run on time while urth and mars keep both
+ * cores busy, or its gaps exceed 50 ms. It is raised only after urth is spawned (children inherit
+ * the nice value of the thread that forks them) and restored when urth exits, so urth, mars, the
+ * baselines and dd all run at the normal priority.
+ */
+export const SAMPLER_NICE = -5;
+
+/** Raises this thread's priority for sampling; returns a function that restores it (no-op if not allowed). */
+function raisePriority(): { applied: boolean; restore: () => void } {
+  let before: number;
+  try {
+    before = getPriority();
+    setPriority(SAMPLER_NICE);
+  } catch {
+    return { applied: false, restore: () => {} };
+  }
+  return {
+    applied: true,
+    restore: () => {
+      try {
+        setPriority(before);
+      } catch {
+        // lowering priority is always allowed; nothing to do if the thread is gone
+      }
+    },
+  };
+}
+
+/** What `urth commit --json` prints (issue 7); phases urth did not measure are absent. */
+export interface CommitJson {
+  eve: number;
+  path: CommitPath | "none";
+  added: number;
+  changed: number;
+  deleted: number;
+  bytes: number;
+  ms: number;
+  pids?: { urth?: number; mars?: number };
+  phases?: Record<string, number>;
+}
+
+export interface CommitRun {
+  json: CommitJson;
+  /** From spawning urth to its exit: process start-up, mars start-up, the commit, shutdown. */
+  wallMs: number;
+  memory: MemoryReport;
+  /** Whether the sampler ran at SAMPLER_NICE (else at the normal priority). */
+  samplerNiceApplied: boolean;
+  /** plea-* objects of this pier's namespace still in /dev/shm after urth exited (then removed). */
+  leftSegments: string[];
+}
+
+export interface CommitRunOptions {
+  urthMain: string;
+  pier: string;
+  path: CommitPath;
+  cleanup: Cleanup;
+  shmDir: string;
+  keepTimeline?: boolean;
+}
+
+/** The namespaces urth may derive for `pier`: from its path as given and with symlinks resolved. */
+export function pierNamespaces(pier: string): string[] {
+  const names = new Set([namespaceForPier(resolve(pier))]);
+  try {
+    names.add(namespaceForPier(realpathSync(pier)));
+  } catch {
+    // not created yet: urth resolves the same path we give it
+  }
+  return [...names];
+}
+
+/** The last line of `stdout` that parses as a JSON object, or undefined. */
+export function lastJsonLine(stdout: string): CommitJson | undefined {
+  const lines = stdout.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{"));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      return JSON.parse(lines[i]) as CommitJson;
+    } catch {
+      // not JSON after all; try the line before
+    }
+  }
+  return undefined;
+}
+
+function tail(text: string, lines = 20): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
+  const { cleanup, pier } = options;
+  const namespaces = pierNamespaces(pier);
+  for (const ns of namespaces) cleanup.addNamespace(ns);
+  const sampler = new MemorySampler({
+    namespaces,
+    shmDir: options.shmDir,
+    keepTimeline: options.keepTimeline,
+    onDescendant: (pid) => cleanup.addPid(pid, pier),
+  });
+  const argv = [process.execPath, options.urthMain, "commit", "--pier", pier, "--plea-threshold", String(PLEA_THRESHOLD_FOR[options.path]), "--json"];
+  const t0 = performance.now();
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  cleanup.addPid(proc.pid, pier);
+  const priority = raisePriority();
+  sampler.start(proc.pid);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, COMMIT_TIMEOUT_MS);
+  let stdout: string, stderr: string, code: number, wallMs: number, memory: MemoryReport;
+  try {
+    [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    wallMs = performance.now() - t0;
+  } finally {
+    clearTimeout(timer);
+    memory = await sampler.stop();
+    priority.restore();
+  }
+  cleanup.forgetPid(proc.pid);
+  for (const pid of [memory.marsPid, ...memory.otherPids]) {
+    if (pid === undefined) continue;
+    // urth waits for mars; if urth died (or was killed), mars must not outlive the benchmark.
+    killIfOurs(pid, pier);
+    cleanup.forgetPid(pid);
+  }
+  const leftSegments = cleanup.removeSegments(namespaces);
+  const command = argv.slice(1).join(" ");
+  if (timedOut) throw new Error(`\`${command}\` did not finish within ${COMMIT_TIMEOUT_MS / 60000} minutes and was killed.\n${tail(stderr)}`);
+  if (code !== 0) throw new Error(`\`${command}\` exited with status ${code}.\n${tail(stderr) || "(nothing on stderr)"}`);
+  const json = lastJsonLine(stdout);
+  if (json === undefined) throw new Error(`\`${command}\` printed no JSON line on stdout:\n${tail(stdout)}`);
+  if (json.path !== options.path) {
+    throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold?`);
+  }
+  return { json, wallMs, memory, samplerNiceApplied: priority.applied, leftSegments };
+}
