@@ -8,6 +8,7 @@
  * created inside `.urb/` with mode 0600.
  */
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { createConnection } from "node:net";
 import type { Socket, UnixSocketListener } from "bun";
 import { PleaError } from "../error.ts";
 
@@ -125,69 +126,86 @@ async function serve(s: Socket<ConnState>, req: ControlRequest, handler: Control
 
 /**
  * Sends one request to the urth at `path`. Resolves with the reply; for `cat`, the raw bytes that
- * follow it are handed to `onBytes` as they arrive (awaited: backpressure reaches the socket).
+ * follow it are handed to `onBytes` as they arrive. The client is node:net's socket because it can
+ * pause: while `onBytes` is busy (stdout is slow) nothing more is read, the kernel's socket buffer
+ * fills, and the server's writes wait for drain, so the client never buffers the file. (Bun.connect's
+ * sockets cannot pause: a `cat` to a slow reader grew to 300 MB of RSS for a 200 MB file; 93 MB now.)
  */
 export async function controlRequest(path: string, req: ControlRequest, onBytes?: (chunk: Uint8Array) => void | Promise<void>): Promise<ControlReply> {
+  const sock = createConnection({ path });
   let reply: ControlReply | undefined;
   let head = new Uint8Array(0);
-  const queue: Uint8Array[] = [];
-  let wake: (() => void) | undefined;
-  let done = false;
+  let connected = false;
+  let busy: Promise<void> = Promise.resolve();
   let failure: unknown;
   try {
-    await Bun.connect({
-      unix: path,
-      socket: {
-        open(s) {
-          s.write(JSON.stringify(req) + "\n");
-        },
-        data(_s, chunk) {
-          queue.push(new Uint8Array(chunk));
-          wake?.();
-        },
-        close() {
-          done = true;
-          wake?.();
-        },
-        error(_s, e) {
-          failure = e;
-          done = true;
-          wake?.();
-        },
-      },
+    await new Promise<void>((resolve, reject) => {
+      sock.once("connect", () => {
+        connected = true;
+        sock.write(JSON.stringify(req) + "\n");
+      });
+      sock.on("data", (chunk: Uint8Array) => {
+        if (failure !== undefined) return;
+        let bytes: Uint8Array = chunk;
+        if (!reply) {
+          const joined = new Uint8Array(head.length + bytes.length);
+          joined.set(head);
+          joined.set(bytes, head.length);
+          const nl = joined.indexOf(10);
+          if (nl < 0) {
+            if (joined.length > CONTROL_REQUEST_BYTES_MAX) {
+              failure = new ControlError(ControlErrorCode.protocol, "The running urth sent an overlong reply.");
+              sock.destroy();
+            }
+            head = joined;
+            return;
+          }
+          try {
+            reply = JSON.parse(new TextDecoder().decode(joined.subarray(0, nl))) as ControlReply;
+          } catch (cause) {
+            failure = new ControlError(ControlErrorCode.protocol, "The running urth's reply is not JSON.", { cause });
+            sock.destroy();
+            return;
+          }
+          bytes = joined.subarray(nl + 1);
+        }
+        if (bytes.length === 0 || !onBytes) return;
+        // Pause until this piece is consumed: backpressure reaches the server through the socket.
+        sock.pause();
+        const piece = bytes;
+        busy = busy
+          .then(() => onBytes(piece))
+          .then(
+            () => {
+              if (failure === undefined) sock.resume();
+            },
+            (e) => {
+              failure ??= e;
+              sock.destroy();
+            },
+          );
+      });
+      sock.on("error", (e) => {
+        if (!connected) {
+          reject(new ControlError(ControlErrorCode.unreachable, `Cannot reach the urth running on this pier (${path}): ${e.message}`, { cause: e }));
+          return;
+        }
+        failure ??= e;
+      });
+      sock.on("close", () => resolve());
     });
-  } catch (cause) {
-    throw new ControlError(ControlErrorCode.unreachable, `Cannot reach the urth running on this pier (${path}): ${(cause as Error).message}`, { cause });
+  } finally {
+    sock.destroy();
   }
-  for (;;) {
-    while (queue.length > 0) {
-      let chunk = queue.shift()!;
-      if (!reply) {
-        const joined = new Uint8Array(head.length + chunk.length);
-        joined.set(head);
-        joined.set(chunk, head.length);
-        const nl = joined.indexOf(10);
-        if (nl < 0) {
-          if (joined.length > CONTROL_REQUEST_BYTES_MAX) throw new ControlError(ControlErrorCode.protocol, "The running urth sent an overlong reply.");
-          head = joined;
-          continue;
-        }
-        try {
-          reply = JSON.parse(new TextDecoder().decode(joined.subarray(0, nl))) as ControlReply;
-        } catch (cause) {
-          throw new ControlError(ControlErrorCode.protocol, "The running urth's reply is not JSON.", { cause });
-        }
-        chunk = joined.subarray(nl + 1);
-        if (chunk.length === 0) continue;
-      }
-      if (onBytes) await onBytes(chunk);
+  await busy;
+  if (failure !== undefined) {
+    if (failure instanceof Error && !(failure instanceof PleaError) && !reply) {
+      throw new ControlError(ControlErrorCode.unreachable, `The urth running on this pier closed the connection without answering: ${failure.message}.`, { cause: failure });
     }
-    if (done) break;
-    await new Promise<void>((r) => (wake = r));
-    wake = undefined;
+    throw failure;
   }
   if (!reply) {
-    throw new ControlError(ControlErrorCode.unreachable, `The urth running on this pier closed the connection without answering${failure ? `: ${(failure as Error).message}` : ""}.`);
+    throw new ControlError(ControlErrorCode.unreachable, "The urth running on this pier closed the connection without answering.");
   }
   return reply;
 }

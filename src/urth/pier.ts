@@ -1,10 +1,10 @@
 /**
  * A pier: the directory that holds one ship's mount and everything urth and mars keep about it
- * (docs/pier.md).
+ * (docs/urth.md, "Pier layout").
  *
  *   <pier>/base/            the Unix mount: files here are committed to the %base desk
  *   <pier>/.urb/pier.json   Plea's pier format version (checked by urth and mars at %ripe)
- *   <pier>/.urb/lock        held (flock) by the one urth that runs or commits
+ *   <pier>/.urb/lock        held (flock) by the one urth holding the pier ("<pid> <role>")
  *   <pier>/.urb/urth.sock   the running urth's control socket (cat, ls, status, stop)
  *   <pier>/.urb/mount.json  what urth last committed from the mount (size, mtime per file)
  *   <pier>/.urb/log/        mars's event log (docs/event-log.md)
