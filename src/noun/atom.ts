@@ -98,14 +98,29 @@ function bigintToBytes(x: bigint): Uint8Array {
   return out;
 }
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
 /** A text atom: the UTF-8 bytes of `s`, little-endian (`%poke` is cord("poke")). */
 export function cord(s: string): number | BigAtom {
-  return atomFromBytes(new TextEncoder().encode(s));
+  // Motes and most path elements are short ASCII: their atom is a number, no bytes needed
+  // (a commit of 100,000 files makes several cords per file).
+  if (s.length <= 6) {
+    let v = 0;
+    let i = s.length - 1;
+    for (; i >= 0; i--) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      v = v * 256 + c;
+    }
+    if (i < 0) return v;
+  }
+  return atomFromBytes(utf8Encoder.encode(s));
 }
 
 /** The text of a cord atom (UTF-8, invalid sequences replaced). */
 export function cordToString(a: number | BigAtom): string {
-  return new TextDecoder().decode(toBytes(a));
+  return utf8Decoder.decode(toBytes(a));
 }
 
 /**
