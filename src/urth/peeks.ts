@@ -13,6 +13,8 @@ import { MOUNT_DESK } from "./pier.ts";
 export const PeekErrorCode = {
   failed: "peek_failed",
   shape: "peek_shape",
+  /** A file changed or vanished between two pieces of one `cat`. */
+  changed: "peek_changed",
 } as const;
 
 export class PeekError extends PleaError {}
@@ -57,3 +59,27 @@ export async function readFile(mars: MarsProcess, path: readonly string[], desk 
   return { type: pathFromNoun(noun.head, "mime type"), len: readNumber(rest.head, Number.MAX_SAFE_INTEGER, "len"), data: rest.tail };
 }
 
+
+export interface FileRange {
+  /** The file's whole length. */
+  len: number;
+  /** The mug of the whole file's atom: equal across pieces of one version of the file. */
+  mug: number;
+  /** The piece's bytes as the atom holds them: trailing zero bytes may be missing. */
+  data: Noun;
+}
+
+/** Bytes [offset, offset + length) of a committed file (`/r` peek), or undefined if none. */
+export async function readFileRange(mars: MarsProcess, path: readonly string[], offset: number, length: number, desk = MOUNT_DESK): Promise<FileRange | undefined> {
+  const noun = await peekCask(mars, peekPath("r", desk, [String(offset), String(length), ...path]), "plea-range");
+  if (noun === undefined) return undefined;
+  // [type len mug slice]
+  if (!isCell(noun) || !isCell(noun.tail) || !isCell(noun.tail.tail)) throw new PeekError(PeekErrorCode.shape, "A file range's cask is not [type len mug slice].");
+  const rest = noun.tail as Cell;
+  const more = rest.tail as Cell;
+  return {
+    len: readNumber(rest.head, Number.MAX_SAFE_INTEGER, "len"),
+    mug: readNumber(more.head, 0xffff_ffff, "mug"),
+    data: more.tail,
+  };
+}

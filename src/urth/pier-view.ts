@@ -6,12 +6,12 @@
 import { isAtom, isFileAtom, toBytes, type Noun } from "../noun/index.ts";
 import { ControlError, ControlErrorCode, controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
 import { clayKey, relOfClayPath } from "./mount-scan.ts";
-import { listFiles, PeekError, PeekErrorCode, readFile } from "./peeks.ts";
+import { listFiles, PeekError, PeekErrorCode, readFileRange } from "./peeks.ts";
 import { PierLock, PierLockErrorCode } from "./pier-lock.ts";
 import { checkPierVersion, pierPaths, type PierPaths } from "./pier.ts";
 import { Session } from "./session.ts";
 
-/** Bytes `cat` hands to the output at a time. */
+/** Bytes `cat` asks mars for, and hands to the output, at a time: one `/r` peek each. */
 export const CAT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface LsEntry {
@@ -34,18 +34,35 @@ export async function sessionLs(s: Session, prefix: readonly string[]): Promise<
  * hold (a file may end in zeros; its `len` says how many). Returns false if there is no such file.
  */
 export async function sessionCat(s: Session, path: readonly string[], out: (chunk: Uint8Array) => Promise<void> | void, onSize?: (size: number) => Promise<void> | void): Promise<boolean> {
-  const f = await readFile(s.mars, path);
-  if (!f) return false;
-  await onSize?.(f.len);
-  const bytes = atomBytes(f.data);
-  const body = bytes.length <= f.len ? bytes : bytes.subarray(0, f.len);
-  for (let off = 0; off < body.length; off += CAT_CHUNK_BYTES) await out(body.subarray(off, Math.min(body.length, off + CAT_CHUNK_BYTES)));
-  const zeros = f.len - body.length;
-  if (zeros > 0) {
-    const z = new Uint8Array(Math.min(zeros, CAT_CHUNK_BYTES));
-    for (let left = zeros; left > 0; left -= z.length) await out(left >= z.length ? z : z.subarray(0, left));
+  // Piece by piece (`/r` peeks): neither mars's reply nor urth's heap ever holds a whole large file.
+  let total = 0;
+  let version = 0;
+  for (let off = 0; off === 0 || off < total; off += CAT_CHUNK_BYTES) {
+    const piece = await readFileRange(s.mars, path, off, CAT_CHUNK_BYTES);
+    if (!piece) {
+      if (off === 0) return false;
+      throw new PeekError(PeekErrorCode.changed, `${path.join("/")} was deleted while it was being read; run cat again.`);
+    }
+    if (off === 0) {
+      total = piece.len;
+      version = piece.mug;
+      await onSize?.(total);
+      if (total === 0) break;
+    } else if (piece.len !== total || piece.mug !== version) {
+      throw new PeekError(PeekErrorCode.changed, `${path.join("/")} changed while it was being read (a commit landed); run cat again.`);
+    }
+    const want = Math.min(CAT_CHUNK_BYTES, total - off);
+    const bytes = atomBytes(piece.data);
+    await out(bytes.length >= want ? bytes.subarray(0, want) : padded(bytes, want));
   }
   return true;
+}
+
+/** `bytes` followed by zeros up to `length`: an atom drops a file's trailing zero bytes. */
+function padded(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(bytes);
+  return out;
 }
 
 function atomBytes(data: Noun): Uint8Array {

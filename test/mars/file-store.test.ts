@@ -115,6 +115,43 @@ describe("the file store kernel", () => {
     for (const f of files) expect(catFile(k, f.path)).toEqual(f.bytes);
   });
 
+  test("answers /r peeks with pieces of a file that add up to the file, trailing zeros included", () => {
+    const k = createFileStoreKernel();
+    const bytes = new Uint8Array(10_000);
+    bytes.set(pseudoRandomBytes(9_000, 5));
+    apply(k, [{ path: "bin/big/dat", bytes }]);
+    const whole = catFile(k, "bin/big/dat")!;
+    for (const step of [1, 7, 4096, 9_000, 20_000]) {
+      const out = new Uint8Array(bytes.length);
+      const mugs = new Set<number>();
+      for (let off = 0; off < bytes.length; off += step) {
+        const r = k.peek(peekPath("r", "base", [String(off), String(step), "bin", "big", "dat"]));
+        expect(r.ok).toBe(true);
+        const cask = ((r as { unit: Cell }).unit.tail as Cell);
+        expect(cordToString(cask.head as number)).toBe("plea-range");
+        const [len, mug, slice] = [((cask.tail as Cell).tail as Cell).head, (((cask.tail as Cell).tail as Cell).tail as Cell).head, (((cask.tail as Cell).tail as Cell).tail as Cell).tail];
+        expect(len).toBe(bytes.length);
+        mugs.add(mug as number);
+        out.set(toBytes(slice as number | BigAtom).subarray(0, Math.min(step, bytes.length - off)), off);
+      }
+      expect(out).toEqual(whole);
+      expect(mugs.size).toBe(1);
+    }
+    // No such file: ~. A piece past the end: an empty slice.
+    expect(k.peek(peekPath("r", "base", ["0", "10", "bin", "none", "dat"]))).toEqual({ ok: true, unit: 0 });
+    const past = k.peek(peekPath("r", "base", ["20000", "10", "bin", "big", "dat"]));
+    expect((((((past as { unit: Cell }).unit.tail as Cell).tail as Cell).tail as Cell).tail as Cell).tail).toBe(0);
+  });
+
+  test("refuses /r peeks whose offset or length is not a decimal knot", () => {
+    const k = createFileStoreKernel();
+    apply(k, [{ path: "a/b", bytes: new Uint8Array([1]) }]);
+    for (const [off, n] of [["-1", "4"], ["01", "4"], ["0x10", "4"], ["0", "1e3"], ["", "4"], ["0", "99999999999999999"]]) {
+      const r = k.peek(peekPath("r", "base", [off, n, "a", "b"]));
+      expect(r.ok).toBe(false);
+    }
+  });
+
   test("lists files under a prefix, sorted, with their sizes", () => {
     const k = createFileStoreKernel();
     apply(k, [

@@ -7,14 +7,20 @@
  *   /t/desk/spur   files under spur:    [~ [%plea-list (list [path len])]]  sorted by path;
  *                                       spur ~ lists the whole desk; no desk lists nothing
  *   /d/desk        the desk's totals:   [~ [%plea-desk [files=@ud bytes=@ud]]]  zeros for no desk
+ *   /r/desk/off/n/spur  bytes [off, off+n) of a file, so a reader streams a large file in pieces:
+ *                  [~ [%plea-range [type len mug slice]]]   ~ if there is no such file;
+ *                  off and n are decimal knots ('0', '4194304'); mug is the whole file atom's
+ *                  (cached), so a reader can tell that the file changed between two pieces
  *
  * `len` is the file's byte length: a reader prints `data`'s bytes and then zeros up to `len`
  * (an atom cannot end in zero bytes; the file can). Any other path is a `%bad-peek` goof.
  */
-import { BigAtom, cord, toBytes } from "../../noun/atom.ts";
+import { atomFromBytes, BigAtom, cord, cordToString, toBytes } from "../../noun/atom.ts";
+import { FileAtom } from "../../noun/file-atom.ts";
+import { mug } from "../../noun/mug.ts";
 import { Cell } from "../../noun/cell.ts";
 import { equals } from "../../noun/equals.ts";
-import { list, type Noun } from "../../noun/noun.ts";
+import { list, tuple, type Noun } from "../../noun/noun.ts";
 import type { PeekResult } from "./kernel.ts";
 import { mapForEach, mapGet } from "./hoon-map.ts";
 import { BadEvent, checkPath, isTas } from "./into.ts";
@@ -26,10 +32,12 @@ const CARE_DESK = cord("d");
 const MARK_MIME = cord("mime");
 const MARK_LIST = cord("plea-list");
 const MARK_DESK = cord("plea-desk");
+const MARK_RANGE = cord("plea-range");
+const CARE_RANGE = cord("r");
 const BAD_PEEK = cord("bad-peek");
 
 /** The peek path `[care desk spur]` from text: `peekPath("x", "base", ["lib", "foo", "js"])`. */
-export function peekPath(care: "x" | "t" | "d", desk: string, spur: readonly string[] = []): Noun {
+export function peekPath(care: "x" | "t" | "d" | "r", desk: string, spur: readonly string[] = []): Noun {
   return list([cord(care), cord(desk), ...spur.map((s) => cord(s))]);
 }
 
@@ -51,16 +59,37 @@ export function peekDesks(desks: Noun, path: Noun): PeekResult {
       if (spur !== 0) checkPath(spur, "the peek's directory path");
       return { ok: true, unit: some(new Cell(MARK_LIST, desk === undefined ? 0 : listing(desk.tree, spur))) };
     }
+    if (care === CARE_RANGE) {
+      if (!(spur instanceof Cell) || !(spur.tail instanceof Cell)) throw new BadEvent("A /r peek is /r/desk/offset/length/path");
+      const offset = decimalKnot(spur.head, "offset");
+      const length = decimalKnot(spur.tail.head, "length");
+      const path = spur.tail.tail;
+      checkPath(path, "the peek's file path");
+      const mime = desk === undefined ? undefined : mapGet(desk.tree, path);
+      if (mime === undefined) return { ok: true, unit: 0 };
+      const m = readMime(mime);
+      const bytes = toBytes(m.data as number | BigAtom);
+      const slice = offset >= bytes.length ? 0 : atomFromBytes(bytes.subarray(offset, Math.min(bytes.length, offset + length)));
+      return { ok: true, unit: some(new Cell(MARK_RANGE, tuple(m.type, m.len, mug(m.data), slice))) };
+    }
     if (care === CARE_DESK) {
       if (spur !== 0) throw new BadEvent("A /d peek names a desk only");
       const totals = new Cell(desk?.files ?? 0, desk?.bytes ?? 0);
       return { ok: true, unit: some(new Cell(MARK_DESK, totals)) };
     }
-    throw new BadEvent("The file store answers the cares %x (a file), %t (a listing) and %d (a desk's totals)");
+    throw new BadEvent("The file store answers the cares %x (a file), %r (a piece of a file), %t (a listing) and %d (a desk's totals)");
   } catch (e) {
     if (e instanceof BadEvent) return { ok: false, goof: new Cell(BAD_PEEK, list([cord(`${e.message}.`)])) };
     throw e;
   }
+}
+
+/** A decimal knot (`'4194304'`) as a number; anything else is a bad peek. */
+function decimalKnot(n: Noun, what: string): number {
+  if (n instanceof Cell || n instanceof FileAtom) throw new BadEvent(`The ${what} of a /r peek must be a decimal knot`);
+  const text = cordToString(n as number | BigAtom);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text) || !Number.isSafeInteger(Number(text))) throw new BadEvent(`The ${what} of a /r peek must be a decimal knot; got "${text}"`);
+  return Number(text);
 }
 
 function some(n: Noun): Noun {
