@@ -14,6 +14,7 @@
 import * as nockjs from "@urbit/nockjs";
 import { loadavg } from "node:os";
 import { atomFromBytes, BigAtom, Cell, cue, jam, mug, type Noun } from "../src/noun/index.ts";
+import { time, type Timing } from "./lib/timing.ts";
 
 const QUICK = process.argv.includes("--quick");
 const ATOM_BYTES = 64 * 2 ** 20;
@@ -23,23 +24,6 @@ const TREE_DEPTH = 20;
 const BULK_RUNS = 5;
 const NODE_RUNS = 5;
 
-interface Timing {
-  best: number;
-  median: number;
-}
-
-/** One untimed warm-up, then `runs` timed runs; milliseconds. */
-function time(runs: number, fn: () => unknown): Timing {
-  fn();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    fn();
-    ms.push(performance.now() - t);
-  }
-  ms.sort((a, b) => a - b);
-  return { best: ms[0], median: ms[Math.floor(ms.length / 2)] };
-}
 
 /** One timed run, for the slow peer; null and the reason when it cannot run. */
 function once(fn: () => unknown): { ms: number } | { error: string } {

@@ -15,28 +15,14 @@ import { createSegment, namespaceForPier, nextSegmentName, type Segment } from "
 import { atomFromBytes, Cell, FileAtom, type Noun, readShm, shmSize, writeShm } from "../src/noun/index.ts";
 import { cue } from "../src/noun/cue.ts";
 import { jam } from "../src/noun/jam.ts";
+import { time, type Timing } from "./lib/timing.ts";
+import { balancedTree, longList } from "../test/noun/shm-test-support.ts";
 
 const QUICK = process.argv.includes("--quick");
 const ATOM_BYTES = QUICK ? 64 * 2 ** 20 : 2 ** 30;
 const BULK_RUNS = 3;
 const NODE_RUNS = 5;
 
-interface Timing {
-  best: number;
-  median: number;
-}
-
-/** Runs `fn` `runs` times; milliseconds, best and median. */
-function time(runs: number, fn: () => unknown): Timing {
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    fn();
-    ms.push(performance.now() - t);
-  }
-  ms.sort((a, b) => a - b);
-  return { best: ms[0], median: ms[Math.floor(ms.length / 2)] };
-}
 
 function gbps(bytes: number, ms: number): string {
   return `${(bytes / ms / 1e6).toFixed(2)} GB/s`;
@@ -59,22 +45,6 @@ function payload(n: number): Uint8Array {
   return bytes;
 }
 
-function balancedTree(depth: number): Noun {
-  let level: Noun[] = [];
-  for (let i = 0; i < 2 ** depth; i++) level.push(i);
-  while (level.length > 1) {
-    const next: Noun[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(new Cell(level[i], level[i + 1]));
-    level = next;
-  }
-  return level[0];
-}
-
-function longList(n: number): Noun {
-  let out: Noun = 0;
-  for (let i = n - 1; i >= 0; i--) out = new Cell(i, out);
-  return out;
-}
 
 function benchBulk(segment: Segment): void {
   const label = QUICK ? "64 MiB" : "1 GiB";
@@ -82,20 +52,20 @@ function benchBulk(segment: Segment): void {
   const src = payload(ATOM_BYTES);
   const dst = new Uint8Array(ATOM_BYTES);
   dst.fill(1); // fault every page: memcpy is measured between faulted buffers
-  const memcpy = time(BULK_RUNS, () => dst.set(src));
+  const memcpy = time(BULK_RUNS, () => dst.set(src), false);
   row("memcpy (Uint8Array.set, faulted)", `${ms(memcpy)}  ${gbps(ATOM_BYTES, memcpy.best)}`);
   // A copying read lands in fresh memory, whose first touch faults pages (bun-platform.md:
   // 1.1-1.5 GB/s): this is the baseline a copying read can reach.
-  const fresh = time(BULK_RUNS, () => src.slice());
+  const fresh = time(BULK_RUNS, () => src.slice(), false);
   row("memcpy into fresh memory (slice)", `${ms(fresh)}  ${gbps(ATOM_BYTES, fresh.median)} at the median`);
 
   const big = atomFromBytes(src);
-  const size = time(BULK_RUNS, () => shmSize(big));
+  const size = time(BULK_RUNS, () => shmSize(big), false);
   row("shmSize", ms(size));
-  const write = time(BULK_RUNS, () => writeShm(big, segment));
+  const write = time(BULK_RUNS, () => writeShm(big, segment), false);
   row("writeShm into the reused segment", `${ms(write)}  ${gbps(ATOM_BYTES, write.best)}  ${(memcpy.best / write.best).toFixed(2)}x memcpy (target 0.4x)`);
-  const read = time(BULK_RUNS, () => readShm(segment));
-  const view = time(BULK_RUNS, () => readShm(segment, { zeroCopy: true }));
+  const read = time(BULK_RUNS, () => readShm(segment), false);
+  const view = time(BULK_RUNS, () => readShm(segment, { zeroCopy: true }), false);
   row("readShm (zeroCopy: mars's path)", `${ms(view)}  ${(memcpy.best / view.best).toFixed(0)}x memcpy (target 0.4x)`);
   row("readShm (copy into fresh memory)", `${ms(read)}  ${gbps(ATOM_BYTES, read.best)}  ${(memcpy.best / read.best).toFixed(2)}x memcpy, ${(fresh.median / read.median).toFixed(2)}x fresh-memory memcpy (medians)`);
 
@@ -104,7 +74,7 @@ function benchBulk(segment: Segment): void {
     const path = join(dir, "atom.bin");
     writeFileSync(path, src); // leaves the file in the page cache: "a cached file"
     const file = new FileAtom(path);
-    const fill = time(BULK_RUNS, () => writeShm(file, segment));
+    const fill = time(BULK_RUNS, () => writeShm(file, segment), false);
     row("writeShm of a FileAtom (cached file)", `${ms(fill)}  ${gbps(ATOM_BYTES, fill.best)}  ${(memcpy.best / fill.best).toFixed(2)}x memcpy (target 0.3x)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -112,8 +82,8 @@ function benchBulk(segment: Segment): void {
 
   Bun.gc(true);
   const jammed: { bytes: Uint8Array } = { bytes: new Uint8Array(0) };
-  const j = time(1, () => (jammed.bytes = jam(big)));
-  const c = time(1, () => cue(jammed.bytes));
+  const j = time(1, () => (jammed.bytes = jam(big)), false);
+  const c = time(1, () => cue(jammed.bytes), false);
   row("jam (for comparison)", `${ms(j)}  ${gbps(ATOM_BYTES, j.best)}`);
   row("cue (for comparison)", `${ms(c)}  ${gbps(ATOM_BYTES, c.best)}`);
   row("write + copying read vs jam + cue", `${((j.best + c.best) / (write.best + read.best)).toFixed(1)}x faster`);

@@ -2,28 +2,18 @@
  * A full shared-memory filesystem, for real: the test mounts small tmpfs filesystems (as root)
  * and points segments at them with the test-only `dir` option and $PLEA_SHM_DIR.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createSegment, listSegments, nextSegmentName, openSegment, Segment, SHM_DIR_ENV, SysError } from "../../src/ffi/index.ts";
-import { firstMismatch, mountTmpfs, pattern, runFixture, TEST_NAMESPACE } from "./shm-test-support.ts";
+import { firstMismatch, mountTmpfs, pattern, runFixture, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
 
 const MIB = 1024 * 1024;
 const small = mountTmpfs("8m");
 const docker = mountTmpfs("64m");
 for (const fs of [small, docker]) if (fs.reason) console.warn(`skipping tmpfs tests: ${fs.reason}`);
 
-const open: Segment[] = [];
-function track(segment: Segment): Segment {
-  open.push(segment);
-  return segment;
-}
-
-afterEach(() => {
-  for (const segment of open.splice(0)) {
-    segment.close();
-    segment.unlink();
-  }
-});
+/** Every segment a test makes goes through here, so it is removed even when the test fails. */
+const track = trackSegments();
 
 afterAll(() => {
   for (const fs of [small, docker]) {

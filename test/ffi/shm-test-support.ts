@@ -5,7 +5,8 @@
 import { mkdtempSync, readdirSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { namespaceForPier } from "../../src/ffi/index.ts";
+import { afterEach } from "bun:test";
+import { namespaceForPier, type Segment } from "../../src/ffi/index.ts";
 
 /** One namespace per test process, so the leftover check sees only this run's segments. */
 export const TEST_NAMESPACE = namespaceForPier(`/plea-test/${process.pid}/${Date.now()}`);
@@ -89,4 +90,22 @@ export function mountTmpfs(size: string): Tmpfs {
 /** The names of this run's segments still in `dir` (default /dev/shm). */
 export function leftovers(dir = "/dev/shm"): string[] {
   return readdirSync(dir).filter((entry) => entry.startsWith(`plea-${TEST_NAMESPACE}-`));
+}
+
+/**
+ * Registers an afterEach that closes and unlinks every segment passed to the returned function,
+ * so a test's segments are removed even when it fails.
+ */
+export function trackSegments(): (segment: Segment) => Segment {
+  const open: Segment[] = [];
+  afterEach(() => {
+    for (const segment of open.splice(0)) {
+      segment.close();
+      segment.unlink();
+    }
+  });
+  return (segment) => {
+    open.push(segment);
+    return segment;
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Segments: create, open, windows, errors, and two real processes sharing one segment.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import {
   createSegment,
@@ -14,22 +14,10 @@ import {
   segmentPath,
   SysError,
 } from "../../src/ffi/index.ts";
-import { firstMismatch, leftovers, pattern, runFixture, TEST_NAMESPACE } from "./shm-test-support.ts";
+import { firstMismatch, leftovers, pattern, runFixture, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
 
-const open: Segment[] = [];
-
-/** Every segment a test makes goes through here, so afterEach removes it even on failure. */
-function track(segment: Segment): Segment {
-  open.push(segment);
-  return segment;
-}
-
-afterEach(() => {
-  for (const segment of open.splice(0)) {
-    segment.close();
-    segment.unlink();
-  }
-});
+/** Every segment a test makes goes through here, so it is removed even when the test fails. */
+const track = trackSegments();
 
 afterAll(() => {
   expect(leftovers()).toEqual([]);

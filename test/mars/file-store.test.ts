@@ -134,7 +134,7 @@ describe("the file store kernel", () => {
         mugs.add(mug as number);
         out.set(toBytes(slice as number | BigAtom).subarray(0, Math.min(step, bytes.length - off)), off);
       }
-      expect(out).toEqual(whole);
+      expect(out).toEqual(whole as Uint8Array<ArrayBuffer>);
       expect(mugs.size).toBe(1);
     }
     // No such file: ~. A piece past the end: an empty slice.

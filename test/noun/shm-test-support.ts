@@ -4,22 +4,9 @@
  */
 import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../src/noun/index.ts";
 
-/** mulberry32: small, seeded, reproducible. Failing cases print their seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { int, rng } from "../support/prng.ts";
 
-/** An integer in [lo, hi]. */
-export function int(r: () => number, lo: number, hi: number): number {
-  return lo + Math.floor(r() * (hi - lo + 1));
-}
+export { int, rng } from "../support/prng.ts";
 
 /** Atoms on and around every boundary the format cares about. */
 export const EDGE_ATOMS: readonly Noun[] = [
