@@ -141,6 +141,8 @@ export class Segment implements Disposable {
   #windows: readonly Uint8Array[];
   /** The buffers behind the windows: detaching them detaches every view. */
   #buffers: ArrayBuffer[];
+  /** Borrowed buffers made by `view` across window borders; detached by `close` first. */
+  #spans: ArrayBuffer[] = [];
   #closed = false;
   #unlinked = false;
 
@@ -242,6 +244,28 @@ export class Segment implements Disposable {
   }
 
   /**
+   * A view of `length` bytes from byte `pos`, wherever they lie: within one window it is that
+   * window's subarray; across a border it is a view of its own over the contiguous mapping (one
+   * view holds at most SHM_WINDOW_BYTES_MAX bytes). Either way no byte is copied, and `close()`
+   * detaches it. This is what lets mars keep a 2.5 GiB atom that straddles the 4 GiB border of a
+   * 5 GiB segment as a view instead of copying it.
+   */
+  view(pos: number, length: number): Uint8Array {
+    this.#checkRange("view", pos, length);
+    const w = this.windowBytes;
+    const index = Math.min(Math.floor(pos / w), this.#windows.length - 1);
+    const start = pos - index * w;
+    if (start + length <= this.#windows[index].length) return this.#windows[index].subarray(start, start + length);
+    if (length > SHM_WINDOW_BYTES_MAX) {
+      throw new SegmentError(SegmentErrorCode.outOfRange, `Cannot view ${length} bytes of segment "${this.name}" as one array: one view holds at most ${SHM_WINDOW_BYTES_MAX}`);
+    }
+    // Borrowed (no deallocator): the windows own the mapping and unmap it; this view only reads it.
+    const span = toArrayBuffer(this.#address + pos, 0, length);
+    this.#spans.push(span);
+    return new Uint8Array(span);
+  }
+
+  /**
    * madvise(2) over bytes [pos, pos + length). `pos` must be a multiple of the page size.
    * "dontneed" on a reader's private mapping drops its private copies (the pages read the
    * object again); "remove" on a shared mapping frees the pages (they read as 0 after).
@@ -273,6 +297,9 @@ export class Segment implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Spans first: they borrow ranges the windows are about to unmap.
+    for (const span of this.#spans) if (!span.detached) span.transfer(0);
+    this.#spans = [];
     for (const buffer of this.#buffers) {
       // transfer(0) detaches every view of the buffer and runs its deallocator (munmap) now.
       // If someone else transferred it already, the new buffer owns the deallocator and the GC

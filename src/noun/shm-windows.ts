@@ -11,7 +11,14 @@
 import { assert } from "../error.ts";
 
 /** What `writeShm` and `readShm` accept: a buffer, windows in order, or a segment's windows. */
-export type ShmBytes = Uint8Array | readonly Uint8Array[] | { readonly windows: readonly Uint8Array[] };
+export type ShmBytes =
+  | Uint8Array
+  | readonly Uint8Array[]
+  | {
+      readonly windows: readonly Uint8Array[];
+      /** A view of any range, window borders included (a Segment has one): zero-copy across them. */
+      view?(pos: number, length: number): Uint8Array;
+    };
 
 export class ShmWindows {
   readonly windows: Uint8Array[];
@@ -27,7 +34,12 @@ export class ShmWindows {
   base = 0;
   end: number;
 
+  /** The source's own view across window borders, if it has one. */
+  private readonly spanner: ((pos: number, length: number) => Uint8Array) | undefined;
+
   constructor(source: ShmBytes) {
+    const viewer = source instanceof Uint8Array || Array.isArray(source) ? undefined : (source as { view?(pos: number, length: number): Uint8Array }).view;
+    this.spanner = viewer === undefined ? undefined : (pos, length) => viewer.call(source, pos, length);
     const list: readonly Uint8Array[] =
       source instanceof Uint8Array ? [source] : Array.isArray(source) ? (source as readonly Uint8Array[]) : (source as { windows: readonly Uint8Array[] }).windows;
     this.windows = list.filter((w) => w.length > 0);
@@ -113,7 +125,7 @@ export class ShmWindows {
   viewOf(pos: number, length: number): Uint8Array | undefined {
     if (length === 0) return new Uint8Array(0);
     this.seek(pos);
-    if (pos + length > this.end) return undefined;
+    if (pos + length > this.end) return this.spanner?.(pos, length);
     return this.bytes.subarray(pos - this.base, pos - this.base + length);
   }
 

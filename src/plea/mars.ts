@@ -75,7 +75,7 @@ export class MarsPlea {
     }
     this.mappings.add(reader);
     try {
-      return readShm(reader.windows, { zeroCopy: true, owner: reader });
+      return readShm(reader, { zeroCopy: true, owner: reader });
     } catch (e) {
       this.mappings.release(reader);
       throw e;
