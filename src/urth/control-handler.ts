@@ -1,6 +1,6 @@
 /** What a running urth answers on its control socket (src/urth/control.ts). */
 import type { ControlHandler } from "./control.ts";
-import { clayPathArg, prefixArg } from "./clay-path.ts";
+import { clayPathArg } from "./clay-path.ts";
 import { sessionCat, sessionLs } from "./pier-view.ts";
 import type { Session } from "./session.ts";
 
@@ -16,7 +16,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         await out.reply({ ok: true, status: await s.status() });
         return;
       case "ls":
-        await out.reply({ ok: true, files: await sessionLs(s, prefixArg(req.prefix)) });
+        await out.reply({ ok: true, files: await sessionLs(s, req.prefix === "" ? undefined : req.prefix) });
         return;
       case "cat": {
         let started = false;

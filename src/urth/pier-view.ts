@@ -5,6 +5,7 @@
  */
 import { isAtom, isFileAtom, toBytes, type Noun } from "../noun/index.ts";
 import { ControlError, ControlErrorCode, controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
+import { clayPathArg, prefixArg } from "./clay-path.ts";
 import { clayKey, relOfClayPath } from "./mount-scan.ts";
 import { listFiles, PeekError, PeekErrorCode, readFileRange } from "./peeks.ts";
 import { PierLock, PierLockErrorCode } from "./pier-lock.ts";
@@ -20,9 +21,17 @@ export interface LsEntry {
   size: number;
 }
 
-/** Lists committed files under `prefix`, with mount-relative paths (from the cache where known). */
-export async function sessionLs(s: Session, prefix: readonly string[]): Promise<LsEntry[]> {
-  const files = await listFiles(s.mars, prefix);
+/**
+ * Lists the committed files under `arg` (a directory of the mount, or `/clay/path`; every file when
+ * undefined), or the one file `arg` names, with mount-relative paths (from the cache where known).
+ */
+export async function sessionLs(s: Session, arg: string | undefined): Promise<LsEntry[]> {
+  let files = await listFiles(s.mars, prefixArg(arg));
+  // Not a directory: perhaps a file (`ls lib/a.txt` names /lib/a/txt, which no prefix reaches).
+  if (files.length === 0 && arg !== undefined) {
+    const path = clayPathArg(arg);
+    files = (await listFiles(s.mars, path)).filter((f) => clayKey(f.path) === clayKey(path));
+  }
   return files.map((f) => {
     const key = clayKey(f.path);
     return { path: s.committed.cache.get(key)?.rel ?? relOfClayPath(f.path), clay: key, size: f.size };

@@ -115,6 +115,11 @@ describe("a real directory tree", () => {
       stderr: "",
     });
 
+    // ls of one file lists that file; of nothing committed, exits 5.
+    const one = await urth(["ls", "edge/many.dots.tar.gz", "--pier", pier]);
+    expect(one).toEqual({ code: 0, stdout: `${String(statSync(join(mount, "edge/many.dots.tar.gz")).size).padStart(12)}  edge/many.dots.tar.gz\n`, stderr: "" });
+    expect((await urth(["ls", "edge/none.txt", "--pier", pier])).code).toBe(5);
+
     // --json on status and log parses and agrees.
     const st = await urth(["status", "--json", "--pier", pier]);
     expect(st.code).toBe(0);

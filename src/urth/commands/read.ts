@@ -1,7 +1,7 @@
 /** The read-only commands: `cat`, `ls`, `status`, `log` (they work beside a running `run`). */
 import { EventLog } from "../../mars/log/event-log.ts";
 import { ExitCode, parseCount } from "../cli.ts";
-import { clayPathArg, prefixArg } from "../clay-path.ts";
+import { clayPathArg } from "../clay-path.ts";
 import { formatBytes } from "../format.ts";
 import { sessionCat, sessionLs, withPier, type LsEntry } from "../pier-view.ts";
 import { checkPierVersion, resolvePierDir } from "../pier.ts";
@@ -40,7 +40,7 @@ export async function lsCommand(values: Values, arg: string | undefined): Promis
   const root = resolvePierDir(values.pier as string | undefined);
   const files = await withPier<LsEntry[]>(
     root,
-    (s) => sessionLs(s, prefixArg(arg)),
+    (s) => sessionLs(s, arg),
     { op: "ls", prefix: arg ?? "" },
     (reply) => {
       if (!reply.ok) throw new Error(reply.message ?? "the running urth failed");
