@@ -14,6 +14,7 @@
 import { assert, PleaError } from "../error.ts";
 import type { Noun } from "../noun/index.ts";
 import { jam } from "../noun/jam.ts";
+import { jamLength } from "../noun/jam-length.ts";
 import { jamToSink } from "../noun/jam-stream.ts";
 import { encodeFrameHeader, NEWT_HEADER_BYTES } from "./newt.ts";
 import { NewtError, NewtErrorCode } from "./newt-error.ts";
@@ -83,8 +84,8 @@ export class FrameWriter {
 
   /**
    * Jams `noun` straight into the pipe in `chunkBytes` pieces, never holding the whole jam.
-   * The header needs the length first: pass `bodyLength` if known, else a first jam pass that
-   * only counts bytes measures it (it reads file-backed atoms once more). If the second pass
+   * The header needs the length first: pass `bodyLength` if known, else `jamLength` measures it
+   * (jam's walk with nothing stored: file-backed atoms are read only at their last byte). If the second pass
    * yields another length (a file changed in between) the frame cannot be finished: the writer
    * ends the pipe and fails with `newt_length_mismatch`, and the peer sees a truncated frame.
    * `onProgress` hears the body bytes written so far after each chunk.
@@ -93,7 +94,7 @@ export class FrameWriter {
    */
   sendStream(noun: Noun, bodyLength?: number, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
     return this.enqueue(async () => {
-      const length = bodyLength ?? (await measureJam(noun, this.chunkBytes));
+      const length = bodyLength ?? jamLength(noun);
       const header = encodeFrameHeader(length);
       await this.writeAndFlush(header);
       let sent = 0;
@@ -236,8 +237,3 @@ export class FrameWriter {
 }
 
 /** Byte length of `noun`'s jam, by a jam pass into a sink that only counts. */
-async function measureJam(noun: Noun, chunkBytes: number): Promise<number> {
-  let n = 0;
-  await jamToSink(noun, { write: (chunk: Uint8Array) => void (n += chunk.length) }, chunkBytes);
-  return n;
-}

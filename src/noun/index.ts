@@ -15,6 +15,7 @@ export { SHM_FORMAT_VERSION, SHM_HEADER_BYTES } from "./shm-layout.ts";
 export { mug } from "./mug.ts";
 export { equals } from "./equals.ts";
 export { jam, JAM_BYTES_MAX } from "./jam.ts";
+export { jamLength } from "./jam-length.ts";
 export { jamToSink, JAM_CHUNK_BYTES_DEFAULT } from "./jam-stream.ts";
 export type { JamSink } from "./jam-stream.ts";
 export { cue } from "./cue.ts";

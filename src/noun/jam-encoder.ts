@@ -20,6 +20,7 @@
  */
 import { closeSync } from "node:fs";
 import { BigAtom, metBitsOfNumber as metNumber } from "./atom.ts";
+import { BitCounter } from "./bit-counter.ts";
 import type { BitWriter } from "./bit-writer.ts";
 import { Cell } from "./cell.ts";
 import { FileAtom, FileAtomError, FileAtomErrorCode } from "./file-atom.ts";
@@ -33,6 +34,10 @@ export const JAM_TOKEN_WORDS_MAX = 4;
 export const JAM_FILE_READ_BYTES = 1 << 20;
 /** Largest byte length whose atom may be a direct (number) atom. */
 const DIRECT_ATOM_BYTES_MAX = 7;
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** Where the encoder writes: the bits themselves, or only their count (jam-length.ts). */
+export type JamOutput = BitWriter | BitCounter;
 
 /** A large atom whose bytes are being written. */
 interface Body {
@@ -82,7 +87,7 @@ export class JamEncoder {
   }
 
   /** Writes into `w` until done or out of room. */
-  run(w: BitWriter): void {
+  run(w: JamOutput): void {
     const stack = this.stack;
     const dictionary = this.dictionary;
     const numbers = this.numbers;
@@ -128,7 +133,7 @@ export class JamEncoder {
     }
   }
 
-  private startBody(w: BitWriter, a: BigAtom | FileAtom): void {
+  private startBody(w: JamOutput, a: BigAtom | FileAtom): void {
     let length: number;
     let last: number;
     let fd = -1;
@@ -154,10 +159,15 @@ export class JamEncoder {
   }
 
   /** Writes as much of the body as fits; true when the body is complete. */
-  private continueBody(w: BitWriter): boolean {
+  private continueBody(w: JamOutput): boolean {
     const body = this.body!;
     const a = body.atom;
     const whole = body.length - 1;
+    if (w instanceof BitCounter && body.pos < whole) {
+      // Counting: a file's bytes need not be read, only its length and last byte (below).
+      w.writeBytes(EMPTY_BYTES, 0, whole - body.pos);
+      body.pos = whole;
+    }
     while (body.pos < whole) {
       const room = w.roomBytes;
       if (room === 0) return false;
@@ -200,7 +210,7 @@ export class JamEncoder {
 }
 
 /** `0` + mat(n) for a direct atom of `bits` bits. At most 67 bits. */
-function writeDirectAtom(w: BitWriter, n: number, bits: number): void {
+function writeDirectAtom(w: JamOutput, n: number, bits: number): void {
   if (n === 0) {
     w.writeBits(2, 2); // tag 0, then mat(0) = a single 1
     return;
@@ -212,7 +222,7 @@ function writeDirectAtom(w: BitWriter, n: number, bits: number): void {
 }
 
 /** `1 1` + mat(offset). At most 68 bits. */
-function writeBackref(w: BitWriter, offset: number): void {
+function writeBackref(w: JamOutput, offset: number): void {
   if (offset === 0) {
     w.writeBits(7, 3);
     return;

@@ -14,7 +14,7 @@ import { PipeClosed } from "../ipc/pipe-closed.ts";
 import { parseGift, type Cask, type Gift } from "../ipc/gift.ts";
 import { tankToText, type Goof } from "../ipc/goof.ts";
 import { taskToNoun, type PeekRequest, type Task } from "../ipc/task.ts";
-import { jamToSink, type Cell, type Noun } from "../noun/index.ts";
+import { jamLength, type Cell, type Noun } from "../noun/index.ts";
 import { checkGrant, fillSegment, PLEA_THRESHOLD_BYTES_DEFAULT, refusal, routeTask } from "../plea/urth.ts";
 import { MarsExited, MarsExitedCode } from "./mars-exited.ts";
 
@@ -360,18 +360,16 @@ export class MarsProcess {
       this.writs[0] = { kind: "poke", path: "pipe", resolve: w.resolve, reject: w.reject, task: w.task, onProgress: w.onProgress };
       this.onLog(`plea refused by mars (${reason}); sending the event through the pipe`);
       const task = w.task;
-      void measureJamBytes(task).then(
-        (bytes) => {
-          const refused = refusal(reason, bytes);
-          if (refused) this.failHeadPoke(task, refused);
-          else this.sendTaskByPipe(task, w.onProgress);
-          this.release();
-        },
-        (e) => {
-          this.failHeadPoke(task, e);
-          this.release();
-        },
-      );
+      let refused: unknown;
+      try {
+        // Counted without storing the jam; file-backed atoms are read only at their last byte.
+        refused = refusal(reason, jamLength(task));
+      } catch (e) {
+        refused = e; // a file that changed or vanished
+      }
+      if (refused) this.failHeadPoke(task, refused);
+      else this.sendTaskByPipe(task, w.onProgress);
+      this.release();
       return;
     }
     try {
@@ -469,10 +467,4 @@ export class MarsProcess {
   }
 }
 
-/** The jam's byte length, by jamming into a sink that only counts (reads file atoms once). */
-async function measureJamBytes(noun: Noun): Promise<number> {
-  let n = 0;
-  await jamToSink(noun, { write: (c: Uint8Array) => void (n += c.length) });
-  return n;
-}
 
