@@ -1,5 +1,6 @@
 /**
- * Every vector of ../shared/vectors/noun-vectors.json and of vere-ipc.md section 9: jam bytes,
+ * Every vector of noun-vectors.json (data/, a copy of the project's shared vectors from vere,
+ * urbit/noun and nockjs) and of vere-ipc.md section 9: jam bytes,
  * cue back, and mugs.
  */
 import { describe, expect, test } from "bun:test";
@@ -22,7 +23,7 @@ interface JsonMugVector {
   mug: number;
 }
 
-const vectors = (await Bun.file(new URL("../../../shared/vectors/noun-vectors.json", import.meta.url)).json()) as {
+const vectors = (await Bun.file(new URL("./data/noun-vectors.json", import.meta.url)).json()) as {
   jam: JsonJamVector[];
   mug: JsonMugVector[];
 };
