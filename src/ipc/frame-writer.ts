@@ -14,7 +14,7 @@
 import { assert, PleaError } from "../error.ts";
 import type { Noun } from "../noun/index.ts";
 import { jam } from "../noun/jam.ts";
-import { jamLength } from "../noun/jam-length.ts";
+import { measureJam } from "../noun/jam-length.ts";
 import { jamToSink } from "../noun/jam-stream.ts";
 import { encodeFrameHeader, NEWT_HEADER_BYTES } from "./newt.ts";
 import { NewtError, NewtErrorCode } from "./newt-error.ts";
@@ -94,7 +94,9 @@ export class FrameWriter {
    */
   sendStream(noun: Noun, bodyLength?: number, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
     return this.enqueue(async () => {
-      const length = bodyLength ?? jamLength(noun);
+      // Measuring records the jam dictionary's answers; the jam below replays them.
+      const measured = bodyLength === undefined ? measureJam(noun) : undefined;
+      const length = bodyLength ?? measured!.bytes;
       const header = encodeFrameHeader(length);
       await this.writeAndFlush(header);
       let sent = 0;
@@ -110,6 +112,7 @@ export class FrameWriter {
             },
           },
           this.chunkBytes,
+          measured?.plan,
         );
         if (sent !== length) throw this.mismatch(length, sent);
       } catch (e) {

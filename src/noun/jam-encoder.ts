@@ -19,6 +19,7 @@
  * atom streams from its file in JAM_FILE_READ_BYTES reads).
  */
 import { closeSync } from "node:fs";
+import { assert } from "../error.ts";
 import { BigAtom, metBitsOfNumber as metNumber } from "./atom.ts";
 import { BitCounter } from "./bit-counter.ts";
 import type { BitWriter } from "./bit-writer.ts";
@@ -38,6 +39,33 @@ const EMPTY_BYTES = new Uint8Array(0);
 
 /** Where the encoder writes: the bits themselves, or only their count (jam-length.ts). */
 export type JamOutput = BitWriter | BitCounter;
+
+/**
+ * Most dictionary decisions a plan records: 32 Mi entries (256 MiB). A noun with more cells and
+ * large atoms than that is jammed the second time with a dictionary of its own.
+ */
+export const JAM_PLAN_ENTRIES_MAX = 32 * 1024 * 1024;
+
+/**
+ * The dictionary's answers of one jam of a noun, in the order the walk asked: for each cell and
+ * large atom, the offset of its earlier copy, or -1. A second jam of the same noun that replays
+ * them writes the same bits without hashing or probing anything (jam-length.ts says when).
+ */
+export class JamPlan {
+  entries = new Float64Array(1024);
+  count = 0;
+
+  push(seen: number): boolean {
+    if (this.count === this.entries.length) {
+      if (this.count >= JAM_PLAN_ENTRIES_MAX) return false;
+      const grown = new Float64Array(Math.min(JAM_PLAN_ENTRIES_MAX, this.count * 2));
+      grown.set(this.entries);
+      this.entries = grown;
+    }
+    this.entries[this.count++] = seen;
+    return true;
+  }
+}
 
 /** A large atom whose bytes are being written. */
 interface Body {
@@ -67,10 +95,38 @@ export class JamEncoder {
   /** True once every bit of the noun is written (pending bits may still wait in the writer). */
   done = false;
 
-  /** `fileReadBytes` bounds the scratch buffer for file-backed atoms (at least 4). */
-  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES) {
+  /** Records the dictionary's answers (`record`), or replays a recorded plan's (`replay`). */
+  private record: JamPlan | undefined;
+  private readonly replay: JamPlan | undefined;
+  private replayed = 0;
+
+  /**
+   * `fileReadBytes` bounds the scratch buffer for file-backed atoms (at least 4). With `record`,
+   * the dictionary's answers go into the plan (until it is full: then it is dropped and the
+   * caller told by `plan`); with `replay`, they come from a plan recorded on this same noun.
+   */
+  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES, options: { record?: boolean; replay?: JamPlan } = {}) {
     this.stack = [root];
     this.fileReadBytes = Math.max(4, fileReadBytes);
+    this.record = options.record ? new JamPlan() : undefined;
+    this.replay = options.replay;
+  }
+
+  /** The recorded plan, once done (undefined if none was asked for or it outgrew its bound). */
+  get plan(): JamPlan | undefined {
+    return this.done ? this.record : undefined;
+  }
+
+  /** The dictionary's answer for a cell or large atom: replayed, or looked up (and recorded). */
+  private seen(n: Cell | BigAtom | FileAtom, pos: number): number {
+    const replay = this.replay;
+    if (replay !== undefined) {
+      assert(this.replayed < replay.count, "a jam plan replayed on another noun");
+      return replay.entries[this.replayed++];
+    }
+    const seen = this.dictionary.findOrAdd(n instanceof Cell ? (n.jamHash !== 0 ? n.jamHash : jamHash(n)) : jamHashAtom(n), n, pos);
+    if (this.record !== undefined && !this.record.push(seen)) this.record = undefined;
+    return seen;
   }
 
   /** Bytes of the large atom in progress still to write (a hint for growing buffers). */
@@ -89,7 +145,6 @@ export class JamEncoder {
   /** Writes into `w` until done or out of room. */
   run(w: JamOutput): void {
     const stack = this.stack;
-    const dictionary = this.dictionary;
     const numbers = this.numbers;
     while (true) {
       if (this.body !== null && !this.continueBody(w)) return;
@@ -114,7 +169,7 @@ export class JamEncoder {
         }
         writeDirectAtom(w, n, bits);
       } else if (n instanceof Cell) {
-        const seen = dictionary.findOrAdd(n.jamHash !== 0 ? n.jamHash : jamHash(n), n, pos);
+        const seen = this.seen(n, pos);
         if (seen >= 0) {
           writeBackref(w, seen);
           continue;
@@ -123,7 +178,7 @@ export class JamEncoder {
         stack.push(n.tail, n.head);
       } else {
         // A big atom: wider than any offset, so once seen it is always a backref.
-        const seen = dictionary.findOrAdd(jamHashAtom(n), n, pos);
+        const seen = this.seen(n, pos);
         if (seen >= 0) {
           writeBackref(w, seen);
           continue;

@@ -1,6 +1,6 @@
 /** jamLength counts what jam would write, without writing it. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { atomFromBytes, cell, FileAtom, jam, jamLength, type Noun } from "../../src/noun/index.ts";
+import { atomFromBytes, cell, FileAtom, jam, jamLength, jamToSink, measureJam, type Noun } from "../../src/noun/index.ts";
 import { longList, randomNoun, Rng } from "./random-nouns.ts";
 import { TempFiles } from "./temp-files.ts";
 
@@ -27,6 +27,20 @@ describe("jamLength", () => {
       const path = files.write(bytes);
       const n = cell(new FileAtom(path), cell(new FileAtom(path), atomFromBytes(bytes.slice())));
       expect(jamLength(n)).toBe(jam(n).length);
+    }
+  });
+
+  test("a plan recorded by measureJam replays into jamToSink as the very bytes of jam", async () => {
+    const rng = new Rng(99);
+    const nouns: Noun[] = [0, cell(1, 2), longList(50_000, (i) => atomFromBytes(Uint8Array.from([i & 255, 1, 2, 3, 4, 5, 6, 7, (i >> 8) + 1])))];
+    for (let i = 0; i < 200; i++) nouns.push(randomNoun(rng, 1 + rng.int(300)));
+    for (const n of nouns) {
+      const { bytes, plan } = measureJam(n);
+      expect(plan).toBeDefined();
+      const parts: Uint8Array[] = [];
+      const total = await jamToSink(n, { write: (c) => void parts.push(c.slice()) }, 1 + rng.int(4096), plan);
+      expect(total).toBe(bytes);
+      expect(Buffer.concat(parts)).toEqual(Buffer.from(jam(n)));
     }
   });
 });
