@@ -27,7 +27,8 @@ export const PleaErrorCode = {
 /** mars could not make a segment and the event is too large for the pipe. */
 export class PleaRefused extends PleaError {}
 
-export type Route = { path: "pipe" } | { path: "plea"; capacity: number };
+/** The path an event takes, and its raw size (`shmSize`: an upper bound with file-backed atoms). */
+export type Route = { path: "pipe" | "plea"; size: number };
 
 /**
  * The path for a task noun: plea when its raw size (an upper bound with file-backed atoms) is at
@@ -35,7 +36,7 @@ export type Route = { path: "pipe" } | { path: "plea"; capacity: number };
  */
 export function routeTask(task: Noun, thresholdBytes: number): Route {
   const size = shmSize(task);
-  return size >= thresholdBytes ? { path: "plea", capacity: size } : { path: "pipe" };
+  return { path: size >= thresholdBytes ? "plea" : "pipe", size };
 }
 
 /**

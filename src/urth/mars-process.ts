@@ -154,16 +154,16 @@ export class MarsProcess {
       if (this.refuseIfDead(reject)) return;
       const route = routeTask(task, this.pleaThresholdBytes);
       if (route.path === "plea") {
-        const plea = taskToNoun({ type: "plea", length: route.capacity });
-        this.writs.push({ kind: "plea", capacity: route.capacity, resolve, reject, task, onProgress: options.onProgress });
+        const plea = taskToNoun({ type: "plea", length: route.size });
+        this.writs.push({ kind: "plea", capacity: route.size, resolve, reject, task, onProgress: options.onProgress });
         this.dispatch(() => {
           this.held = [];
-          options.onProgress?.({ phase: "asking", path: "plea", bytes: route.capacity });
+          options.onProgress?.({ phase: "asking", path: "plea", bytes: route.size });
           this.sendOrDie(plea);
         });
       } else {
         this.writs.push({ kind: "poke", path: "pipe", resolve, reject, task, onProgress: options.onProgress });
-        this.dispatch(() => this.sendTaskByPipe(task, options.onProgress));
+        this.dispatch(() => this.sendTaskByPipe(task, route.size, options.onProgress));
       }
     });
   }
@@ -262,9 +262,10 @@ export class MarsProcess {
     this.writer.send(noun).catch(() => this.killQuietly());
   }
 
-  private sendTaskByPipe(task: Noun, onProgress?: (p: PokeProgress) => void): void {
+  /** Sends a poke through the pipe; `size` is its raw size, from the routing (no second walk). */
+  private sendTaskByPipe(task: Noun, size: number, onProgress?: (p: PokeProgress) => void): void {
     onProgress?.({ phase: "sending", path: "pipe" });
-    const big = routeTask(task, PIPE_STREAM_BYTES_MIN).path === "plea";
+    const big = size >= PIPE_STREAM_BYTES_MIN;
     const sent = big ? this.writer.sendStream(task, undefined, (done, bytes) => onProgress?.({ phase: "sending", path: "pipe", bytes, done })) : this.writer.send(task);
     sent.then(
       () => onProgress?.({ phase: "sent", path: "pipe" }),
@@ -368,7 +369,7 @@ export class MarsProcess {
         refused = e; // a file that changed or vanished
       }
       if (refused) this.failHeadPoke(task, refused);
-      else this.sendTaskByPipe(task, w.onProgress);
+      else this.sendTaskByPipe(task, w.capacity, w.onProgress);
       this.release();
       return;
     }
