@@ -6,7 +6,7 @@
  * Targets: jam and cue of a 64 MiB random atom >= 1 GB/s; mug of a 1 GiB atom >= 1.4 GB/s;
  * jam of a 1,000,000-item list of distinct small atoms and of a depth-20 balanced tree
  * >= 3 M nodes/s, cue of them >= 5 M nodes/s (nodes = cells + atoms). Each figure is the best of
- * a few runs after a warm-up (bun-platform.md: first runs are 2-3x slower), median beside it.
+ * a few runs after a warm-up (docs/platform.md: first runs are 2-3x slower), median beside it.
  * "memcpy" is `Uint8Array.set` between two already-faulted buffers of the same size, the
  * ceiling for moving those bytes; jam and cue also allocate and fault in their output.
  * Every loop runs inside a function: hot loops at a module's top level run 3x slower in Bun.

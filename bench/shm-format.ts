@@ -6,7 +6,7 @@
  * each way; a 1 GiB file-backed atom filled from a cached file at >= 0.3x memcpy; a depth-20
  * tree and a 1,000,000-item list written at >= 10 M nodes/s and read at >= 5 M nodes/s (nodes =
  * cells + atoms). The size pass is reported on its own. Each figure is the best of a few warm
- * runs (bun-platform.md: first runs are 2-3x slower) with the median beside it.
+ * runs (docs/platform.md: first runs are 2-3x slower) with the median beside it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,7 +54,7 @@ function benchBulk(segment: Segment): void {
   dst.fill(1); // fault every page: memcpy is measured between faulted buffers
   const memcpy = time(BULK_RUNS, () => dst.set(src), false);
   row("memcpy (Uint8Array.set, faulted)", `${ms(memcpy)}  ${gbps(ATOM_BYTES, memcpy.best)}`);
-  // A copying read lands in fresh memory, whose first touch faults pages (bun-platform.md:
+  // A copying read lands in fresh memory, whose first touch faults pages (docs/platform.md:
   // 1.1-1.5 GB/s): this is the baseline a copying read can reach.
   const fresh = time(BULK_RUNS, () => src.slice(), false);
   row("memcpy into fresh memory (slice)", `${ms(fresh)}  ${gbps(ATOM_BYTES, fresh.median)} at the median`);

@@ -14,7 +14,7 @@
  * buffers are returned to the machine before the commits they are compared with. The source is
  * the file's first BASELINE_CHUNK_BYTES_MAX bytes, copied again for larger sizes: copy speed does
  * not depend on the values, and it keeps the child's own memory bounded. One untimed pass of each
- * warms the process first (a fresh process's first pass is 2-3x slower, bun-platform.md).
+ * warms the process first (a fresh process's first pass is 2-3x slower, docs/platform.md).
  */
 import { closeSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";

@@ -46,7 +46,7 @@ export function formatRatio(r: number): string {
   return `${r.toFixed(r >= 10 ? 1 : 2)}x`;
 }
 
-/** Throughput: bytes over milliseconds as GB/s (10^9, the unit bun-platform.md quotes). */
+/** Throughput: bytes over milliseconds as GB/s (10^9, the unit docs/platform.md quotes). */
 export function gbPerS(bytes: number, ms: number): number {
   return bytes / 1e6 / ms;
 }

@@ -2,7 +2,7 @@
  * libc through `bun:ffi`: the few calls a shared-memory segment needs, each checked.
  *
  * Every wrapper throws a `SysError` naming the call, the errno and what to do; none returns -1.
- * Facts this file relies on (../shared/reference/bun-platform.md, pinned by test/ffi/libc.test.ts):
+ * Facts this file relies on (docs/platform.md, pinned by test/ffi/libc.test.ts):
  * - `dlopen("libc.so.6")` works, `"libc.so"` does not (a linker script on Debian). On glibc
  *   older than 2.34 `shm_open`/`shm_unlink` live in `librt.so.1` and `dlsym` in `libdl.so.2`.
  * - errno is read through `__errno_location` right after the failing call, in the same tick.

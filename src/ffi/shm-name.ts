@@ -1,5 +1,5 @@
 /**
- * Segment names: `/plea-<namespace>-<pid>-<start time>-<sequence>` (design.md, "Segment names").
+ * Segment names: `/plea-<namespace>-<pid>-<start time>-<sequence>` (docs/decisions.md).
  *
  * - namespace: 8 lowercase hex digits of the SHA-256 of the pier's absolute path, so segments of
  *   two piers never collide and an orphan sweep touches only its own pier's segments.

@@ -344,7 +344,7 @@ type ToArrayBufferWithDeallocator = (
 
 /**
  * A view of `bytes` bytes at `address` whose deallocator is `munmap(address, bytes)`: the
- * undocumented 5-argument form of `toArrayBuffer` (bun-platform.md; JSC calls
+ * undocumented 5-argument form of `toArrayBuffer` (docs/platform.md; JSC calls
  * `deallocator(bytes, context)`, so the context carries the length). Pinned by test/ffi/shm-lifetime.test.ts.
  */
 function viewOfMapping(address: number, bytes: number): ArrayBuffer {

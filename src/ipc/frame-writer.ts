@@ -4,7 +4,7 @@
  *
  * - Sends are queued: frames never interleave, and they leave in call order.
  * - Large bodies go out in FRAME_WRITE_CHUNK_BYTES pieces, each followed by an awaited
- *   `flush()`: an unawaited FileSink buffers without limit (bun-platform.md: 200 MiB queued
+ *   `flush()`: an unawaited FileSink buffers without limit (docs/platform.md: 200 MiB queued
  *   made 457 MB RSS).
  * - Every write/flush failure becomes a `PipeClosed` (an unhandled EPIPE rejection would exit
  *   the process). A send's promise is marked handled before it is returned, so even a send
@@ -22,7 +22,7 @@ import { PipeClosed, PipeClosedCode } from "./pipe-closed.ts";
 
 /**
  * Bytes per write (and per awaited flush) for large bodies: 1 MiB measured 1.26 GB/s into a
- * child's stdin (bun-platform.md), and bounds what the sink buffers.
+ * child's stdin (docs/platform.md), and bounds what the sink buffers.
  */
 export const FRAME_WRITE_CHUNK_BYTES = 1024 * 1024;
 

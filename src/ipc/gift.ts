@@ -1,5 +1,5 @@
 /**
- * Gifts: the messages mars sends to urth. Protocol 2 as vere v4 (vere-ipc.md section 2.2) plus
+ * Gifts: the messages mars sends to urth. Protocol 2 as vere v4 (docs/ipc.md, "mars -> urth") plus
  * the plea replies (docs/plea.md). `giftToNoun` builds the exact noun; `parseGift` reads one from
  * the pipe and throws `ProtocolError` for anything else.
  *

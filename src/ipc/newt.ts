@@ -1,5 +1,5 @@
 /**
- * Newt framing, exactly as vere (pkg/vere/newt.c; ../shared/reference/vere-ipc.md section 1):
+ * Newt framing, exactly as vere (pkg/vere/newt.c; docs/ipc.md):
  *
  *     byte 0      version tag, always 0x00
  *     bytes 1..4  body length, u32 little-endian, never 0
@@ -25,7 +25,7 @@ export const NEWT_BODY_BYTES_MAX = 0xffff_ffff;
  * Default for `NewtDecoderOptions.wholeBodyBytesMax`: bodies up to 64 MiB are delivered whole
  * (one buffer of exactly their length); longer ones are streamed, chunk by chunk, so a 2 GiB
  * event is never held twice and a lying length header never makes the decoder allocate more
- * than this. 64 MiB matches the chunk mars keeps for jam elsewhere (design.md).
+ * than this. 64 MiB matches the chunk mars keeps for jam elsewhere (docs/decisions.md).
  */
 export const NEWT_WHOLE_BODY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 

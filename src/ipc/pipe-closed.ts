@@ -2,7 +2,7 @@
  * A pipe that can no longer carry frames: the peer closed it or died (EPIPE), reading failed,
  * our side closed it, or an earlier send broke the stream mid-frame. Every write and flush
  * promise of a FrameWriter is caught and turned into this error, because one unhandled EPIPE
- * rejection exits a Bun process (../shared/reference/bun-platform.md).
+ * rejection exits a Bun process (docs/platform.md).
  */
 import { PleaError } from "../error.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Tasks: the messages urth sends to mars. Protocol 2 as vere v4 (vere-ipc.md section 2.1) plus
+ * Tasks: the messages urth sends to mars. Protocol 2 as vere v4 (docs/ipc.md, "urth -> mars") plus
  * the plea messages (docs/plea.md). `taskToNoun` builds the exact noun; `parseTask` reads one
  * from the pipe and throws `ProtocolError` for anything else.
  *

@@ -1,11 +1,11 @@
 /**
- * Urbit time (`@da`) from Unix time and back (../shared/reference/vere-ipc.md section 5):
+ * Urbit time (`@da`) from Unix time and back (docs/event-log.md, "Time"):
  *
  *   @da = ((unix_sec + 0x8000000cce9e0d80) << 64) | (((usec * 65536) / 1e6) << 48)
  *
  * Mars stamps every event with `now` (urth sends none), exactly as vere's mars does. An `@da` is a
  * 128-bit atom, so it is built here as 16 little-endian bytes in 32-bit halves: no bigint on the
- * event path (style.md item 4).
+ * event path (docs/contributing.md, "Numbers before bigint").
  */
 import { atomFromBytes, type BigAtom } from "../noun/atom.ts";
 

@@ -6,7 +6,7 @@
  *   arithmetic, and every mote, loobean, length and event number fits.
  * - above that: a `BigAtom` holding little-endian bytes with no trailing zero byte, so
  *   `bytes.length >= 7`. Bytes, not bigint: BigInt is capped at 128 MiB in Bun and converting
- *   64 MiB costs 0.4-0.7 s (../shared/reference/bun-platform.md).
+ *   64 MiB costs 0.4-0.7 s (docs/platform.md, "BigInt and the stack").
  * - a `FileAtom` (file-atom.ts) is an atom whose bytes still live in a file; see there.
  *
  * Atoms are immutable: nothing writes into `BigAtom.bytes` after construction. That is what lets

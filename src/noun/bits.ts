@@ -6,7 +6,7 @@
  * bytes little-endian. On a little-endian host a Uint32Array over the same memory therefore
  * holds the atom's 32-bit words in order, which is what makes word-at-a-time shifting possible.
  * A byte-at-a-time shifting copy runs at about 0.35 GB/s here, the word loop at about
- * 4 GB/s (../shared/reference/bun-platform.md; bench/noun.ts).
+ * 4 GB/s (docs/platform.md; bench/noun.ts).
  *
  * Unaligned sources: a Uint8Array may start at any byte of its ArrayBuffer. Instead of DataView
  * (0.6 GB/s here) we view the whole ArrayBuffer as words and shift by the misalignment; the

@@ -1,6 +1,6 @@
 /**
  * Cells: ordered pairs of nouns. A cell caches its mug (0 = not computed), which is what makes
- * "the mug of the state after an event" cost only what the event changed (design.md).
+ * "the mug of the state after an event" cost only what the event changed (docs/decisions.md).
  * Cells are immutable apart from those caches.
  */
 import type { Noun } from "./noun.ts";

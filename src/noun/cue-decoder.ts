@@ -2,7 +2,7 @@
  * The cue decoder: vere's cue as a push state machine over chunks of input, shared by `cue`
  * (one chunk, then the end) and `cueFromChunks`.
  *
- * Format (../shared/reference/vere-ipc.md section 3; docs/nouns.md): tag `0` = atom (rub),
+ * Format (docs/nouns.md, "cue"): tag `0` = atom (rub),
  * `1 0` = cell (head, then tail), `1 1` = backreference (rub of the offset). Every atom and
  * cell is recorded at the bit offset of its tag; backreferences are not recorded. Like vere we
  * accept non-minimal atom lengths, atoms written out again instead of referenced, and bits after

@@ -2,7 +2,7 @@
  * File-backed atoms: an atom whose bytes are a region of a file, read only where they land.
  *
  * This is how urth builds the noun of a multi-GiB commit without holding any file in its heap
- * (design.md, "One large atom is never copied twice"): the noun is made of metadata, and
+ * (docs/decisions.md, "One large atom is never copied twice"): the noun is made of metadata, and
  * `writeShm` reads the bytes straight into the segment, or `jamToSink` streams them into the pipe.
  *
  * The length from `stat` is an upper bound of the atom's byte length: trailing zero bytes are not

@@ -2,7 +2,7 @@
  * The jam encoder: vere's jam as a resumable state machine, shared by `jam` (one growing buffer)
  * and `jamToSink` (one reused chunk).
  *
- * The walk is vere's (../shared/reference/vere-ipc.md section 3; docs/nouns.md): pre-order,
+ * The walk is vere's (docs/nouns.md, "jam"): pre-order,
  * head first, on an explicit stack. Each noun met is looked up in the dictionary of nouns
  * already written (structural equality):
  * - unseen atom: `0` + mat(a); recorded at the offset of its tag.

@@ -10,7 +10,7 @@ import { BitWriter } from "./bit-writer.ts";
 import { JamEncoder, type JamPlan } from "./jam-encoder.ts";
 import type { Noun } from "./noun.ts";
 
-/** Default chunk size: 1 MiB pipe writes ran at 1.26 GB/s here (bun-platform.md). */
+/** Default chunk size: 1 MiB pipe writes ran at 1.26 GB/s here (docs/platform.md). */
 export const JAM_CHUNK_BYTES_DEFAULT = 1 << 20;
 /** Smallest internal buffer; smaller `chunkBytes` are honoured by slicing it. */
 const JAM_BUFFER_BYTES_MIN = 64;

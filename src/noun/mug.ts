@@ -1,5 +1,5 @@
 /**
- * mug: vere's 31-bit noun hash (../shared/reference/vere-ipc.md section 4).
+ * mug: vere's 31-bit noun hash (docs/nouns.md, "mug").
  *
  * - atom: MurmurHash3_x86_32 of its minimal little-endian bytes (0 is the empty key), folded to
  *   31 bits as `(h >>> 31) ^ (h & 0x7fffffff)`, with seeds 0xcafebabe, 0xcafebabf, ... tried in

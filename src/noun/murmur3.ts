@@ -1,11 +1,11 @@
 /**
  * MurmurHash3_x86_32 (Austin Appleby, public domain), the hash under vere's mug
- * (../shared/reference/vere-ipc.md section 4; vere ext/murmur3/vendor/murmur3.c).
+ * (docs/nouns.md, "mug"; vere ext/murmur3/vendor/murmur3.c).
  *
  * Split into block, tail and finish steps so a large atom can be hashed in chunks (a file-backed
  * atom is streamed through it, never held whole). The block loop reads 32-bit words straight
  * from the bytes' ArrayBuffer: plain TypeScript reaches about 1.6 GB/s this way, bytewise
- * about a third of that (../shared/reference/bun-platform.md).
+ * about a third of that (docs/platform.md).
  */
 import { bufferWords } from "./bits.ts";
 

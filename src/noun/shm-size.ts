@@ -7,7 +7,7 @@
  * page-aligned atoms. Exact for nouns of in-memory atoms. A FileAtom counts at its stat length:
  * its exact length (trailing zero bytes dropped) is known only once it is read, so with
  * file-backed atoms the result is an upper bound, and `writeShm` reports what it really wrote.
- * This is the capacity urth asks for in `[%plea len]` (design.md).
+ * This is the capacity urth asks for in `[%plea len]` (docs/decisions.md).
  */
 import type { Noun } from "./noun.ts";
 import { walkShm } from "./shm-walk.ts";

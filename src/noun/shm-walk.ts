@@ -8,7 +8,7 @@
  *
  * Atoms up to 62 bits are direct values, never entries, so each value has one encoding. A large
  * atom is one bulk copy (`set`), split only where it crosses a window border; a FileAtom's bytes
- * are read from its file straight into the target and never pass through the heap (design.md).
+ * are read from its file straight into the target and never pass through the heap (docs/decisions.md).
  * Without a target a FileAtom counts at its stat length: an upper bound, because writing it drops
  * trailing zero bytes and every later entry can then only move down (gaps included).
  */

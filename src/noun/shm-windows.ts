@@ -2,7 +2,7 @@
  * A byte range made of one or more windows, addressed by one position.
  *
  * One typed array (and one `toArrayBuffer` view of a mapping) holds at most 4 GiB
- * (../shared/reference/bun-platform.md), so a segment above that is several windows laid end to
+ * (docs/platform.md), so a segment above that is several windows laid end to
  * end. Every window but the last must be a multiple of 8 bytes long: then every u64 field of the
  * format, being 8-byte aligned, lies inside one window, and only atom words can cross a border.
  * The cursor (`view`, `base`, `end`) caches the window last used, because the writer and the

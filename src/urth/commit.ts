@@ -27,7 +27,7 @@ export const EAGER_FILE_BYTES_MAX = 64 * 1024;
  * At most this many bytes of small files are read eagerly per commit; the rest stay file-backed.
  * 256 MiB: a commit of 100,000 files of 1 KiB fits whole. A file-backed atom costs more opens than
  * an eager read (the pipe path reads it to measure its length, to measure the jam, and to send),
- * and small files are not what the "never twice" rule of design.md protects.
+ * and small files are not what the "never twice" rule of docs/decisions.md protects.
  */
 export const EAGER_COMMIT_BYTES_MAX = 256 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 /**
- * The `%into` event of vere's Unix mount, noun for noun (../shared/reference/vere-ipc.md §6):
+ * The `%into` event of vere's Unix mount, noun for noun (docs/mount.md, "The event"):
  *
  *   [%poke 0 [[%c %sync '0v…' ~] [%into desk all can]]]
  *   can = (list [path (unit mime)]),  mime = [[%text %plain ~] len=@ud data=@]

@@ -3,7 +3,7 @@
  * writ at the head (vere lord.c), routes large pokes through the plea protocol (src/plea/urth.ts),
  * and turns mars's death into a `MarsExited` rejection of every pending writ: no hang, no crash.
  *
- * Pipes (bun-platform.md): stdin gets newt frames through a FrameWriter (chunked, every flush
+ * Pipes (docs/platform.md): stdin gets newt frames through a FrameWriter (chunked, every flush
  * awaited, every rejection caught); stdout is read by a FrameReader; stderr is always drained
  * (an unread pipe fills at 64 KiB and deadlocks the child) and its lines forwarded.
  */

@@ -1,6 +1,6 @@
 /**
  * Scans the Unix mount (`<pier>/base/`) into the list of files a commit may carry, with the
- * Clay path of each (../shared/reference/vere-ipc.md §6; docs/mount.md).
+ * Clay path of each (docs/mount.md).
  *
  * Path mapping is vere's (`_unix_string_to_path` in pkg/vere/io/unix.c): the path relative to the
  * mount, split on `/`, its last component split at the last `.` (`app/foo.hoon` -> `/app/foo/hoon`),

@@ -1,6 +1,6 @@
 /**
  * The libc layer: errno through __errno_location, MAP_FAILED as a bigint, struct stat's layout,
- * and SysError's codes and messages. These pin facts of bun-platform.md that a Bun or glibc
+ * and SysError's codes and messages. These pin facts of docs/platform.md that a Bun or glibc
  * upgrade could change.
  */
 import { describe, expect, test } from "bun:test";

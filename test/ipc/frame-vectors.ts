@@ -1,5 +1,5 @@
 /**
- * The full newt frames of ../shared/reference/vere-ipc.md section 9, as data, with the message
+ * The full newt frames of docs/ipc.md, "Vectors", as data, with the message
  * each one carries. `frame` is copied verbatim from the reference (header | jam bytes).
  */
 import type { Gift } from "../../src/ipc/gift.ts";

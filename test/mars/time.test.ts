@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/mars/time.ts";
 import { toBigInt } from "../../src/noun/index.ts";
 
-/** vere-ipc.md section 5, computed with bigint as the reference. */
+/** docs/event-log.md, "Time", computed with bigint as the reference. */
 function reference(micros: bigint): bigint {
   const sec = micros / 1_000_000n;
   const usec = micros % 1_000_000n;

@@ -1,5 +1,5 @@
 /**
- * A small reader for nouns written the way vere-ipc.md writes them, so test tables stay
+ * A small reader for nouns written as in docs/nouns.md, "Vectors", so test tables stay
  * readable: `[a b c]` (right-nested), decimal and 0x numbers, `%mote`, `'cord'`, `~` (0),
  * `%.y` (0) / `%.n` (1), `/a/b` paths (lists of cords) and `~[a b]` lists. Every cell it
  * builds is a new object, so repeated sub-nouns are equal but never identical.

@@ -1,6 +1,6 @@
 /**
  * Every vector of noun-vectors.json (data/, a copy of the project's shared vectors from vere,
- * urbit/noun and nockjs) and of vere-ipc.md section 9: jam bytes,
+ * urbit/noun and nockjs) and of vere's own tests (docs/nouns.md, "Vectors"): jam bytes,
  * cue back, and mugs.
  */
 import { describe, expect, test } from "bun:test";
@@ -55,7 +55,7 @@ describe("noun-vectors.json", () => {
   }
 });
 
-describe("vere-ipc.md section 9", () => {
+describe("vere's vectors (docs/nouns.md)", () => {
   for (const v of JAM_VECTORS) {
     test(`jam of ${v.name} is ${v.jam.slice(0, 24)}, and cue gives the noun back`, () => {
       const n = parseNoun(v.noun);

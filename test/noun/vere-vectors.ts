@@ -1,5 +1,5 @@
 /**
- * The test vectors of ../shared/reference/vere-ipc.md section 9, as data. The jam vectors come
+ * vere's test vectors (docs/nouns.md, "Vectors"), as data. The jam vectors come
  * from vere's pkg/noun/serial_tests.c (= pkg/ur/tests.c), the mug vectors from
  * pkg/noun/retrieve_tests.c; "extra" ones were computed with the same algorithm. The newt frame
  * vectors are listed by their jam payload (the 5-byte header is the ipc helper's).
@@ -49,7 +49,7 @@ export const JAM_VECTORS: JamVector[] = [
   { name: "extra [1 0]", noun: "[1 0]", jam: "b1" },
   { name: "extra [0 0 0]", noun: "[0 0 0]", jam: "9902" },
   { name: "extra %poke", noun: "%poke", jam: "c0877b5b2b03" },
-  // Payloads of the full newt frames of section 9.
+  // Payloads of the full newt frames of docs/ipc.md, "Vectors".
   { name: "frame [%exit ~]", noun: "[%exit ~]", jam: "01bf0c2f8d2e" },
   { name: "frame [%sync %save ~]", noun: "[%sync %save ~]", jam: "017f2ecf6d1cf0e7c2ecca02" },
   { name: "frame [%live %pack ~]", noun: "[%live %pack ~]", jam: "019f2dcdae1cf0e1c2c6d602" },

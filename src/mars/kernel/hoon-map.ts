@@ -13,7 +13,7 @@
  *   O(n + k log k) and new cells for every node, so it wins when the changes are a sizeable share
  *   of the map: 100,000 new files into an empty desk (bench figures in docs/kernel.md).
  *
- * Every walk is an explicit loop (style.md item 3): a map with a million keys never recurses.
+ * Every walk is an explicit loop (docs/contributing.md): a map with a million keys never recurses.
  */
 import { Cell } from "../../noun/cell.ts";
 import { mug } from "../../noun/mug.ts";

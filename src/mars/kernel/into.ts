@@ -1,5 +1,5 @@
 /**
- * Reading `%into`, the event vere's Unix mount sends (../shared/reference/vere-ipc.md section 6):
+ * Reading `%into`, the event vere's Unix mount sends (docs/mount.md, "The event"):
  *
  *   ovum = [wire [%into desk=@tas all=? can=(list [path (unit mime)])]]
  *   mime = [type=path len=@ud data=@]         vere always sends type /text/plain

@@ -4,7 +4,7 @@
  * Mars owns the loop: it stamps `now`, calls `poke`, makes the event durable in the log and only
  * then replies. The kernel owns the meaning of events and of its state. Its state is a noun, so
  * "the mug of the state" (in `%ripe`, in every log record) and "a snapshot is the state written
- * out" have their plain meanings (../shared/reference/design.md). Another kernel (a Nock
+ * out" have their plain meanings (docs/decisions.md). Another kernel (a Nock
  * interpreter running Arvo, say) fits behind the same interface.
  */
 import type { Noun } from "../../noun/noun.ts";

@@ -5,7 +5,7 @@
  * Why: writing a multi-GiB blob or snapshot with plain `write` leaves every page dirty until the
  * final `fsync`, which then writes it all at once. Starting writeback after each chunk and dropping
  * chunks already on disk keeps the dirty set near one window and made write + fsync of 2 GiB take
- * 4.0-4.4 s instead of 5.8-8.7 s here (../shared/reference/design.md, "The log"). Neither call
+ * 4.0-4.4 s instead of 5.8-8.7 s here (docs/decisions.md, "Pacing the page cache"). Neither call
  * makes anything durable: the final `fsync` of the file and of its directory does that.
  */
 import { dlopen, FFIType, read } from "bun:ffi";

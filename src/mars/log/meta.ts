@@ -28,7 +28,7 @@ export interface LogMeta {
   readonly pleaFormat: number;
 }
 
-/** A pier with no ship (design.md): ~zod, fake, no lifecycle events. */
+/** A pier with no ship (docs/decisions.md): ~zod, fake, no lifecycle events. */
 export const DEFAULT_META: LogMeta = {
   version: LOG_META_VERSION,
   who: new Uint8Array(0),

@@ -35,7 +35,7 @@ export const WRITEBACK_STEP_BYTES = 8 * 1024 * 1024;
 
 /**
  * Pages written more than this many bytes ago are waited for and dropped from the cache: 32 MiB.
- * Bounds the dirty set of a multi-GiB write to about this much (design.md measured 64 MiB windows).
+ * Bounds the dirty set of a multi-GiB write to about this much (docs/decisions.md: 64 MiB windows).
  */
 export const WRITEBACK_DIRTY_BYTES_MAX = 32 * 1024 * 1024;
 
