@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/mars/time.ts";
+import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/noun/da.ts";
 import { toBigInt } from "../../src/noun/index.ts";
 
-/** vere-ipc.md section 5, computed with bigint as the reference. */
+/** The formula of src/noun/da.ts, computed with bigint as the reference. */
 function reference(micros: bigint): bigint {
   const sec = micros / 1_000_000n;
   const usec = micros % 1_000_000n;
