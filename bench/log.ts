@@ -14,9 +14,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createFileStoreKernel, peekPath } from "../src/mars/kernel/index.ts";
-import { EventLog, logPaths, restore, SnapshotStore } from "../src/mars/log/index.ts";
-import { daFromUnixMicros } from "../src/mars/time.ts";
+import { peekPath } from "../src/ipc/peek-path.ts";
+import { createFileStoreKernel } from "../src/mars/kernel/index.ts";
+import { EventLog, logPaths, SnapshotStore } from "../src/mars/log/index.ts";
+import { restore } from "../src/mars/restore.ts";
+import { daFromUnixMicros } from "../src/noun/da.ts";
 import { atomFromBytes, cell, cord, list, tuple, type Noun } from "../src/noun/index.ts";
 import { measureDd } from "./lib/baselines.ts";
 import { parseSmapsRollup } from "./lib/memory-sampler.ts";

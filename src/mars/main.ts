@@ -15,7 +15,7 @@ import { giftToNoun } from "../ipc/gift.ts";
 import { atomFromBytes } from "../noun/index.ts";
 import { createFileStoreKernel } from "./kernel/file-store.ts";
 import { EventLog } from "./log/event-log.ts";
-import { restore } from "./log/restore.ts";
+import { restore } from "./restore.ts";
 import { SnapshotStore } from "./log/snapshot.ts";
 import { BadTask, Mars } from "./mars.ts";
 import { wallMs } from "../wall-clock.ts";

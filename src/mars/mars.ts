@@ -11,6 +11,8 @@ import { PleaError } from "../error.ts";
 import type { Segment } from "../ffi/index.ts";
 import { giftToNoun, type Gift } from "../ipc/gift.ts";
 import { goof, readGoof } from "../ipc/goof.ts";
+import { cardTag } from "../ipc/into.ts";
+import { isLogPeekPath } from "../ipc/peek-path.ts";
 import { parseTask, type PeekRequest, type Task } from "../ipc/task.ts";
 import type { FrameWriter } from "../ipc/frame-writer.ts";
 import { Cell, cord, cordToString, isAtom, isFileAtom, mug, shmSize, type Noun } from "../noun/index.ts";
@@ -21,7 +23,8 @@ import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
-import { daNow } from "./time.ts";
+import { answerLogPeek } from "./log-peek.ts";
+import { daNow } from "../noun/da.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -162,6 +165,7 @@ export class Mars {
       now,
       ovum,
       path,
+      kind: cardTag(ovum) ?? "?",
       detail: { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs, decodeMs: t.decodeMs, applyMs, persistStartAtMs, persistMs: performance.now() - t0 - applyMs },
     });
     this.d.kernel.commit(r);
@@ -173,6 +177,11 @@ export class Mars {
   }
 
   private async peek(request: PeekRequest): Promise<void> {
+    // Plea's `/plea/...` paths are mars's own (its log); every other path is the kernel's.
+    if (request.kind === "path" && isLogPeekPath(request.path)) {
+      await this.send(answerLogPeek(this.d.log, request.path));
+      return;
+    }
     const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
     const r = this.d.kernel.peek(path);
     if (!r.ok) {

@@ -9,9 +9,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
 import { goofToText } from "../ipc/goof.ts";
-import { atomFromBytes, FileAtom, FileAtomError, FileAtomErrorCode, type Noun } from "../noun/index.ts";
+import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
+import { pathToNoun } from "../ipc/shape.ts";
+import { atomFromBytes, FileAtom, FileAtomError, FileAtomErrorCode, type Atom } from "../noun/index.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
-import { intoOvum, type IntoChange } from "./into.ts";
 import type { MarsProcess, PokeProgress } from "./mars-process.ts";
 import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
 import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
@@ -88,7 +89,7 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   let eagerBytes = 0;
   for (const f of plan.puts) {
     const abs = join(pier.mount, f.rel);
-    let data: Noun;
+    let data: Atom;
     let length: number;
     if (f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX) {
       const bytes = readSmall(abs, f.rel);
@@ -102,9 +103,9 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
       data = fa;
       length = fa.byteLengthMax;
     }
-    changes.push({ kind: "put", path: f.path, length, data });
+    changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
   }
-  for (const path of plan.dels) changes.push({ kind: "del", path });
+  for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
   const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
   marks.builtAtMs = wallMs();
   const r = await mars.poke(ovum, {

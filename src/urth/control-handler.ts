@@ -1,6 +1,7 @@
 /** What a running urth answers on its control socket (src/urth/control.ts). */
-import type { ControlHandler } from "./control.ts";
+import { ControlErrorCode, type ControlHandler } from "./control.ts";
 import { clayPathArg } from "./clay-path.ts";
+import { serveLog } from "./log-view.ts";
 import { sessionCat, sessionLs } from "./pier-view.ts";
 import type { Session } from "./session.ts";
 
@@ -30,6 +31,15 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
           },
         );
         if (!found && !started) await out.reply({ ok: false, code: "not_found", message: `No committed file at ${req.path}.` });
+        return;
+      }
+      case "log": {
+        const limit = req.limit;
+        if (limit !== null && !(Number.isInteger(limit) && limit >= 0)) {
+          await out.reply({ ok: false, code: ControlErrorCode.protocol, message: `A log request's limit is a whole number or null; got ${JSON.stringify(limit)}` });
+          return;
+        }
+        await serveLog(s, limit ?? undefined, out);
         return;
       }
       case "stop":

@@ -16,6 +16,7 @@ export type ControlRequest =
   | { op: "status" }
   | { op: "ls"; prefix: string }
   | { op: "cat"; path: string }
+  | { op: "log"; limit: number | null }
   | { op: "stop" };
 
 export interface ControlReply {

@@ -1,12 +1,14 @@
 /**
- * urth's reads of mars's file store, through `%peek` (the kernel's peek paths: docs/kernel.md).
+ * urth's reads of mars, through `%peek`: the file store (the kernel's paths, docs/kernel.md) and
+ * mars's event log (Plea's `/plea/...` paths, docs/ipc.md "Peeks"; urth never opens the log).
  * Each turns the `(unit cask)` answer into plain data and every surprise into a typed error.
  */
 import { PleaError } from "../error.ts";
+import { readEventInfo, type EventInfo } from "../ipc/event-info.ts";
 import { goofToText } from "../ipc/goof.ts";
+import { logPeekPath, PEEK_MARK, peekPath } from "../ipc/peek-path.ts";
 import { pathFromNoun, readList, readNumber } from "../ipc/shape.ts";
 import { isCell, type Cell, type Noun } from "../noun/index.ts";
-import { peekPath } from "../mars/kernel/peek.ts";
 import type { MarsProcess } from "./mars-process.ts";
 import { MOUNT_DESK } from "./pier.ts";
 
@@ -34,7 +36,7 @@ async function peekCask(mars: MarsProcess, path: Noun, mark: string): Promise<No
 
 /** Every committed file of the desk under `spur`, with its size, sorted by path. */
 export async function listFiles(mars: MarsProcess, spur: readonly string[] = [], desk = MOUNT_DESK): Promise<CommittedFile[]> {
-  const noun = await peekCask(mars, peekPath("t", desk, spur), "plea-list");
+  const noun = await peekCask(mars, peekPath("t", desk, spur), PEEK_MARK.list);
   if (noun === undefined) return [];
   return readList(noun, "listing").map((item) => {
     if (!isCell(item)) throw new PeekError(PeekErrorCode.shape, "A listing item is not [path len].");
@@ -44,14 +46,14 @@ export async function listFiles(mars: MarsProcess, spur: readonly string[] = [],
 
 /** The desk's file count and total bytes. */
 export async function deskTotals(mars: MarsProcess, desk = MOUNT_DESK): Promise<{ files: number; bytes: number }> {
-  const noun = await peekCask(mars, peekPath("d", desk), "plea-desk");
+  const noun = await peekCask(mars, peekPath("d", desk), PEEK_MARK.desk);
   if (noun === undefined || !isCell(noun)) return { files: 0, bytes: 0 };
   return { files: readNumber(noun.head, Number.MAX_SAFE_INTEGER, "files"), bytes: readNumber(noun.tail, Number.MAX_SAFE_INTEGER, "bytes") };
 }
 
 /** A committed file: its mime type, length and data atom, or undefined if there is none. */
 export async function readFile(mars: MarsProcess, path: readonly string[], desk = MOUNT_DESK): Promise<{ type: string[]; len: number; data: Noun } | undefined> {
-  const noun = await peekCask(mars, peekPath("x", desk, path), "mime");
+  const noun = await peekCask(mars, peekPath("x", desk, path), PEEK_MARK.mime);
   if (noun === undefined) return undefined;
   // [type len data]
   if (!isCell(noun) || !isCell(noun.tail)) throw new PeekError(PeekErrorCode.shape, "A file's cask is not [type len data].");
@@ -71,7 +73,7 @@ export interface FileRange {
 
 /** Bytes [offset, offset + length) of a committed file (`/r` peek), or undefined if none. */
 export async function readFileRange(mars: MarsProcess, path: readonly string[], offset: number, length: number, desk = MOUNT_DESK): Promise<FileRange | undefined> {
-  const noun = await peekCask(mars, peekPath("r", desk, [String(offset), String(length), ...path]), "plea-range");
+  const noun = await peekCask(mars, peekPath("r", desk, [String(offset), String(length), ...path]), PEEK_MARK.range);
   if (noun === undefined) return undefined;
   // [type len mug slice]
   if (!isCell(noun) || !isCell(noun.tail) || !isCell(noun.tail.tail)) throw new PeekError(PeekErrorCode.shape, "A file range's cask is not [type len mug slice].");
@@ -82,4 +84,26 @@ export async function readFileRange(mars: MarsProcess, path: readonly string[], 
     mug: readNumber(more.head, 0xffff_ffff, "mug"),
     data: more.tail,
   };
+}
+
+/** The mug mars stored with event `eve` (its state's after it), or undefined if its log does not hold it. */
+export async function eventMug(mars: MarsProcess, eve: number): Promise<number | undefined> {
+  const noun = await peekCask(mars, logPeekPath({ kind: "mug", eve }), PEEK_MARK.mug);
+  return noun === undefined ? undefined : readNumber(noun, 0xffff_ffff, "mug");
+}
+
+/**
+ * The INFO of events `from..to` (at most LOG_PEEK_EVENTS_MAX of them: one peek), in order; events
+ * whose INFO is missing are left out, as the log leaves them out.
+ */
+export async function eventInfos(mars: MarsProcess, from: number, to: number): Promise<EventInfo[]> {
+  const noun = await peekCask(mars, logPeekPath({ kind: "log", from, to }), PEEK_MARK.log);
+  if (noun === undefined) throw new PeekError(PeekErrorCode.shape, `mars answered the INFO of events ${from}..${to} with ~`);
+  const infos = readList(noun, "INFO list").map((n) => readEventInfo(n));
+  let previous = from - 1;
+  for (const info of infos) {
+    if (info.eve <= previous || info.eve > to) throw new PeekError(PeekErrorCode.shape, `mars answered the INFO of events ${from}..${to} with event ${info.eve}, out of order`);
+    previous = info.eve;
+  }
+  return infos;
 }

@@ -8,15 +8,14 @@
  * while one is in flight goes into the next.
  */
 import { mug } from "../noun/index.ts";
-import { EventLog } from "../mars/log/event-log.ts";
-import { daNow } from "../mars/time.ts";
+import { daNow } from "../noun/da.ts";
 import { listSegments, namespaceForPier, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
 import { commitMount, type CommitOptions, type CommitSummary, type Committed } from "./commit.ts";
 import { ControlServer, type ControlHandler } from "./control.ts";
 import { MarsProcess, type MarsOptions } from "./mars-process.ts";
 import { readMountCache } from "./mount-cache.ts";
 import { clayKey } from "./mount-scan.ts";
-import { deskTotals, listFiles } from "./peeks.ts";
+import { deskTotals, eventMug, listFiles } from "./peeks.ts";
 import { PierLock } from "./pier-lock.ts";
 import { ensurePier, type PierPaths } from "./pier.ts";
 
@@ -137,22 +136,13 @@ export class Session {
     return {
       pier: this.paths.root,
       eve,
-      mug: eve === 0 ? this.mars.mug : await this.mugAt(eve),
+      // The mug mars stored with the event; 0 if its log does not hold it.
+      mug: eve === 0 ? this.mars.mug : ((await eventMug(this.mars, eve)) ?? 0),
       files: totals.files,
       bytes: totals.bytes,
       lastCommit: this.lastCommit ?? null,
       segments: listSegments(this.namespace).map((s) => ({ name: s.name, bytes: s.bytes, creator: s.creator })),
     };
-  }
-
-  /** The state's mug after `eve`, as mars stored it with the event (the log, read-only). */
-  private async mugAt(eve: number): Promise<number> {
-    const log = await EventLog.open(this.paths.root, { readOnly: true });
-    try {
-      return log.mugAt(eve);
-    } finally {
-      await log.close();
-    }
   }
 
   /** Waits for the commit in flight, asks mars to exit, closes the socket and drops the lock. */

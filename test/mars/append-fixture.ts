@@ -8,7 +8,8 @@
  *   bun append-fixture.ts PIER LAST
  */
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
-import { EventLog, restore, SnapshotStore } from "../../src/mars/log/index.ts";
+import { EventLog, SnapshotStore } from "../../src/mars/log/index.ts";
+import { restore } from "../../src/mars/restore.ts";
 import { intoOvum, killTestChange, nowOf } from "./mars-test-support.ts";
 
 const [pier, lastText] = process.argv.slice(2);

@@ -10,9 +10,9 @@ import {
   LogError,
   LogErrorCode,
   logPaths,
-  restore,
   SnapshotStore,
 } from "../../src/mars/log/index.ts";
+import { restore } from "../../src/mars/restore.ts";
 import { blobRecord, decodeRecord, RECORD_HEADER_BYTES, sealInlineRecord } from "../../src/mars/log/record.ts";
 import {
   appendEvents,

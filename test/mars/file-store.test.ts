@@ -4,11 +4,11 @@ import {
   FileStoreKernel,
   KERNEL_UNPIN_BYTES_MAX,
   KernelError,
-  peekPath,
   type FileStorePokeDone,
   type PokeResult,
 } from "../../src/mars/kernel/index.ts";
-import { daFromUnixMicros } from "../../src/mars/time.ts";
+import { peekPath } from "../../src/ipc/peek-path.ts";
+import { daFromUnixMicros } from "../../src/noun/da.ts";
 import {
   atomFromBytes,
   BigAtom,

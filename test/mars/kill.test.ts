@@ -7,7 +7,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
-import { blobFileName, EventLog, logPaths, restore, SnapshotStore } from "../../src/mars/log/index.ts";
+import { blobFileName, EventLog, logPaths, SnapshotStore } from "../../src/mars/log/index.ts";
+import { restore } from "../../src/mars/restore.ts";
 import { intoOvum, killTestChange, nowOf, removeTempPiers, tempPier } from "./mars-test-support.ts";
 
 afterEach(removeTempPiers);

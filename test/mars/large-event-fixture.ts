@@ -9,8 +9,10 @@
  * event and the state exist, `after` once the append resolved (or the restore finished).
  */
 import { readFileSync } from "node:fs";
-import { createFileStoreKernel, peekPath } from "../../src/mars/kernel/index.ts";
-import { EventLog, restore, SnapshotStore } from "../../src/mars/log/index.ts";
+import { peekPath } from "../../src/ipc/peek-path.ts";
+import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
+import { EventLog, SnapshotStore } from "../../src/mars/log/index.ts";
+import { restore } from "../../src/mars/restore.ts";
 import { atomFromBytes, BigAtom, Cell, cell, cord, list, toBytes, tuple } from "../../src/noun/index.ts";
 import { nowOf } from "./mars-test-support.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Opens a pier's event log read-only while another process appends to it, and waits until it
- * sees event `target`: what `urth log` and `urth status` do alongside a running mars.
+ * sees event `target`: LMDB's readers in other processes see each commit of the writer.
  * Prints one JSON line ({ eve, infos, firstKind, mugNonzero }) and exits 0; exits 2 if the event
  * never shows up within the deadline.
  *

@@ -1,15 +1,16 @@
 /**
  * Shared pieces of the mars tests: temporary piers (removed after each test even when it fails)
- * and `%into` ova built exactly as urth builds them (src/urth/into.ts's shape).
+ * and `%into` ova built by the one encoder urth uses (src/ipc/into.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { atomFromBytes, cell, cord, list, tuple, type Noun } from "../../src/noun/index.ts";
+import { cardTag, intoOvum as encodeInto, MIME_TEXT_PLAIN, type IntoChange } from "../../src/ipc/into.ts";
+import { atomFromBytes, cord, list, type Noun } from "../../src/noun/index.ts";
 import { open as openLmdb, type Database } from "lmdb";
 import { EventLog, logPaths, type OpenLogOptions } from "../../src/mars/log/index.ts";
 import { createFileStoreKernel, type FileStoreKernel } from "../../src/mars/kernel/index.ts";
-import { daFromUnixMicros } from "../../src/mars/time.ts";
+import { daFromUnixMicros } from "../../src/noun/da.ts";
 
 const piers: string[] = [];
 
@@ -28,20 +29,16 @@ export function pathNoun(path: string): Noun {
   return list(path.split("/").filter((s) => s.length > 0).map((s) => cord(s)));
 }
 
-const TEXT_PLAIN = list([cord("text"), cord("plain")]);
-
 export type FileChange = { path: string; bytes: Uint8Array | string } | { path: string; delete: true };
 
 /** `[[%c %sync '0v1' ~] [%into desk all can]]`. */
 export function intoOvum(changes: readonly FileChange[], desk = "base", all = false): Noun {
-  const can = list(
-    changes.map((c) => {
-      if ("delete" in c) return cell(pathNoun(c.path), 0);
-      const bytes = typeof c.bytes === "string" ? new TextEncoder().encode(c.bytes) : c.bytes;
-      return cell(pathNoun(c.path), cell(0, tuple(TEXT_PLAIN, bytes.length, atomFromBytes(bytes))));
-    }),
-  );
-  return cell(list([cord("c"), cord("sync"), cord("0v1")]), tuple(cord("into"), cord(desk), all ? 0 : 1, can));
+  const can = changes.map((c): IntoChange => {
+    if ("delete" in c) return { kind: "del", path: pathNoun(c.path) };
+    const bytes = typeof c.bytes === "string" ? new TextEncoder().encode(c.bytes) : c.bytes;
+    return { kind: "put", path: pathNoun(c.path), type: MIME_TEXT_PLAIN, len: bytes.length, data: atomFromBytes(bytes) };
+  });
+  return encodeInto(desk, can, 1, all);
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
@@ -85,7 +82,7 @@ export async function appendEvents(
     kernel.commit(result);
     const mug = kernel.mug();
     mugs.set(eve, mug);
-    pending.push(log.append({ eve, mug, now: nowOf(eve), ovum }));
+    pending.push(log.append({ eve, mug, now: nowOf(eve), ovum, kind: cardTag(ovum) }));
     if (pending.length >= inFlight) {
       await Promise.all(pending);
       pending = [];

@@ -5,7 +5,6 @@ import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import {
   EventLog,
   logPaths,
-  restore,
   SNAPSHOT_EVENT_REPLAY_BYTES,
   SNAPSHOT_EXIT_REPLAY_BYTES_MIN,
   SnapshotPolicy,
@@ -13,6 +12,7 @@ import {
   snapshotFileName,
   SNAPSHOTS_KEPT,
 } from "../../src/mars/log/index.ts";
+import { restore } from "../../src/mars/restore.ts";
 import { SNAPSHOT_HEADER_BYTES } from "../../src/mars/log/snapshot.ts";
 import { cell, cord, jam } from "../../src/noun/index.ts";
 import { appendEvents, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";

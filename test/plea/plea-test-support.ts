@@ -1,14 +1,15 @@
 /**
  * Shared by the plea tests: temporary piers and files (removed after each test even when it
- * fails), mars processes that are always killed, the ova urth builds (src/urth/into.ts), and the
+ * fails), mars processes that are always killed, the ova urth builds (src/ipc/into.ts), and the
  * checks every test ends with: no unhandled rejection, no `plea-` segment of our piers left.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listSegments, namespaceForPier, processStartTime, type SegmentInfo } from "../../src/ffi/index.ts";
-import { atomFromBytes, type Noun } from "../../src/noun/index.ts";
-import { intoOvum, type IntoChange } from "../../src/urth/into.ts";
+import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../../src/ipc/into.ts";
+import { pathToNoun } from "../../src/ipc/shape.ts";
+import { atomFromBytes, type Atom, type Noun } from "../../src/noun/index.ts";
 import { MARS_MAIN_PATH, MarsProcess, type MarsOptions } from "../../src/urth/mars-process.ts";
 
 export const MIB = 1024 * 1024;
@@ -217,7 +218,7 @@ export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   return new Uint8Array(words.buffer, 0, length);
 }
 
-export type Change = { path: string; bytes: Uint8Array } | { path: string; delete: true } | { path: string; atom: Noun; length: number };
+export type Change = { path: string; bytes: Uint8Array } | { path: string; delete: true } | { path: string; atom: Atom; length: number };
 
 function segments(path: string): string[] {
   return path.split("/").filter((s) => s.length > 0);
@@ -228,9 +229,10 @@ let syncId = 1;
 /** The `%into` ovum urth sends for `changes` (desk %base, heap atoms unless an atom is given). */
 export function ovum(changes: readonly Change[]): Noun {
   const can: IntoChange[] = changes.map((c) => {
-    if ("delete" in c) return { kind: "del", path: segments(c.path) };
-    if ("atom" in c) return { kind: "put", path: segments(c.path), length: c.length, data: c.atom };
-    return { kind: "put", path: segments(c.path), length: c.bytes.length, data: atomFromBytes(c.bytes) };
+    const path = pathToNoun(segments(c.path));
+    if ("delete" in c) return { kind: "del", path };
+    if ("atom" in c) return { kind: "put", path, type: MIME_TEXT_PLAIN, len: c.length, data: c.atom };
+    return { kind: "put", path, type: MIME_TEXT_PLAIN, len: c.bytes.length, data: atomFromBytes(c.bytes) };
   });
   return intoOvum("base", can, syncId++);
 }

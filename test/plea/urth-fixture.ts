@@ -8,8 +8,9 @@
  * Writes go through writeSync: an asynchronous write might never leave a blocked process.
  */
 import { writeSync } from "node:fs";
+import { intoOvum, MIME_TEXT_PLAIN } from "../../src/ipc/into.ts";
+import { pathToNoun } from "../../src/ipc/shape.ts";
 import { atomFromBytes } from "../../src/noun/index.ts";
-import { intoOvum } from "../../src/urth/into.ts";
 import { MarsProcess } from "../../src/urth/mars-process.ts";
 
 const pier = process.argv[2];
@@ -20,7 +21,7 @@ if (!pier) {
 
 const mars = await MarsProcess.start({ pier, pleaThresholdBytes: 64 * 1024, onLog: (line) => writeSync(2, `mars: ${line}\n`) });
 const bytes = new Uint8Array(1024 * 1024).fill(7);
-const ovum = intoOvum("base", [{ kind: "put", path: ["big", "bin"], length: bytes.length, data: atomFromBytes(bytes) }], 1);
+const ovum = intoOvum("base", [{ kind: "put", path: pathToNoun(["big", "bin"]), type: MIME_TEXT_PLAIN, len: bytes.length, data: atomFromBytes(bytes) }], 1);
 mars
   .poke(ovum, {
     onProgress: (p) => {

@@ -21,7 +21,7 @@ import { assert } from "../../error.ts";
 import type { Kernel, PeekResult, PokeDone, PokeResult } from "./kernel.ts";
 import { EMPTY_MAP, mapApply, mapForEach, mapGet, mapPut } from "./hoon-map.ts";
 import { desksOf, emptyFileStoreState, readDesk, readMime, stateOf } from "./state.ts";
-import { BadEvent, cardTag, isInto, readInto } from "./into.ts";
+import { BadEvent, cardTag, isInto, readInto } from "../../ipc/into.ts";
 import { addOwnerDelta, OwnerCounts, ownerOf, unpin, unpinPath } from "./owners.ts";
 import { peekDesks } from "./peek.ts";
 
@@ -63,8 +63,8 @@ export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<u
   let deleted = 0;
   const ops = into.changes.map((c) => ({
     key: unpinPath(c.path),
-    value: c.mime === undefined ? undefined : keptMime(c.mime, c.data),
-    len: c.len,
+    value: c.kind === "del" ? undefined : keptMime(c.type, c.len, c.data),
+    len: c.kind === "del" ? 0 : c.len,
   }));
   tree = mapApply(tree, files, ops, (op, prev) => {
     if (prev !== undefined) {
@@ -88,12 +88,12 @@ export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<u
   return { state: stateOf(mapPut(desks, deskName, desk)), owners, summary: { added, changed, deleted } };
 }
 
-/** The mime as stored: small views into a mapping copied to the heap, large ones kept as they are. */
-function keptMime(mime: Cell, data: number | BigAtom): Cell {
-  const type = unpinPath(mime.head);
-  const keptData = unpin(data);
-  if (type === mime.head && keptData === data) return mime;
-  return new Cell(type, new Cell((mime.tail as Cell).head, keptData));
+/**
+ * The mime `[type len data]` as stored: small views into a mapping copied to the heap, large ones
+ * kept as they are (a zero-copy view stays one).
+ */
+function keptMime(type: Noun, len: number, data: number | BigAtom): Cell {
+  return new Cell(unpinPath(type), new Cell(len, unpin(data)));
 }
 
 /** A goof `[%bad-event tang]` whose tang is the message as one cord (a cord is a tank). */

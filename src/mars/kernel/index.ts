@@ -4,10 +4,8 @@ export { FileStoreKernel, createFileStoreKernel, applyInto, badEventGoof } from 
 export type { FileStorePokeDone, IntoSummary } from "./file-store.ts";
 export { FILE_STORE_VERSION, KernelError, KernelErrorCode, desksOf, emptyFileStoreState, readDesk, readMime } from "./state.ts";
 export type { Desk } from "./state.ts";
-export { peekPath, peekDesks } from "./peek.ts";
+export { peekDesks } from "./peek.ts";
 export { OwnerCounts, KERNEL_UNPIN_BYTES_MAX, ownerOf, unpin } from "./owners.ts";
 export { EMPTY_MAP, MAP_BULK_CHANGES_MIN, mapApply, mapDel, mapForEach, mapGet, mapPut, mapSize } from "./hoon-map.ts";
 export type { MapChange } from "./hoon-map.ts";
 export { dor, gor, mor } from "./order.ts";
-export { BadEvent, readInto } from "./into.ts";
-export type { Into, IntoChange } from "./into.ts";

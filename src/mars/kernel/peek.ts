@@ -23,23 +23,19 @@ import { equals } from "../../noun/equals.ts";
 import { list, tuple, type Noun } from "../../noun/noun.ts";
 import type { PeekResult } from "./kernel.ts";
 import { mapForEach, mapGet } from "./hoon-map.ts";
-import { BadEvent, checkPath, isTas } from "./into.ts";
+import { BadEvent, checkPath, isTas } from "../../ipc/into.ts";
+import { PEEK_MARK } from "../../ipc/peek-path.ts";
 import { readDesk, readMime } from "./state.ts";
 
 const CARE_FILE = cord("x");
 const CARE_LIST = cord("t");
 const CARE_DESK = cord("d");
-const MARK_MIME = cord("mime");
-const MARK_LIST = cord("plea-list");
-const MARK_DESK = cord("plea-desk");
-const MARK_RANGE = cord("plea-range");
+const MARK_MIME = cord(PEEK_MARK.mime);
+const MARK_LIST = cord(PEEK_MARK.list);
+const MARK_DESK = cord(PEEK_MARK.desk);
+const MARK_RANGE = cord(PEEK_MARK.range);
 const CARE_RANGE = cord("r");
 const BAD_PEEK = cord("bad-peek");
-
-/** The peek path `[care desk spur]` from text: `peekPath("x", "base", ["lib", "foo", "js"])`. */
-export function peekPath(care: "x" | "t" | "d" | "r", desk: string, spur: readonly string[] = []): Noun {
-  return list([cord(care), cord(desk), ...spur.map((s) => cord(s))]);
-}
 
 export function peekDesks(desks: Noun, path: Noun): PeekResult {
   try {

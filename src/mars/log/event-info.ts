@@ -1,29 +1,12 @@
 /**
- * INFO: per-event metadata for `urth log` and `urth status`, written in the same LMDB
+ * INFO: per-event metadata for `urth log` and `urth commit --json`, written in the same LMDB
  * transaction as the event's record. Keyed like EVENTS; the value is a small object in the
- * `lmdb` package's default encoding (msgpack), so any process with the package can read it
- * read-only while mars writes (LMDB allows concurrent readers across processes).
+ * `lmdb` package's default encoding (msgpack). urth reads it only through mars, with a
+ * `/plea/log` peek (docs/ipc.md, "Peeks"), whose answer carries the same `EventInfo`.
  */
+import type { EventInfo, EventPath, EventStorage } from "../../ipc/event-info.ts";
 
-/** How an event reached mars: over the pipe, or through a shared-memory plea. */
-export type EventPath = "pipe" | "plea";
-
-/** Where its jam is kept: inside the LMDB record, or in a blob file. */
-export type EventStorage = "inline" | "blob";
-
-export interface EventInfo {
-  readonly eve: number;
-  /** Unix milliseconds of the event's `now`. */
-  readonly timeMs: number;
-  /** The card's tag (`into`), or "?" when it has none. */
-  readonly kind: string;
-  /** Bytes of the jam of `[now ovum]`. */
-  readonly jamBytes: number;
-  readonly path: EventPath;
-  readonly storage: EventStorage;
-  /** Free-form figures the caller attached (files added, ...). */
-  readonly detail?: Readonly<Record<string, string | number>>;
-}
+export type { EventInfo, EventPath, EventStorage };
 
 /** The stored form (without `eve`, which is the key). */
 export interface StoredEventInfo {

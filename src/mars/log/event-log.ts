@@ -1,8 +1,8 @@
 /**
  * Mars's event log: LMDB records for every event, blob files for large ones (docs/event-log.md).
  *
- * One writer (mars) appends; any number of processes may open the log read-only at the same time
- * (`urth log`, `urth status`). `append` resolves only when the event is durable:
+ * One writer (mars) appends; other processes may open the log read-only at the same time (urth
+ * does not: it asks mars, docs/ipc.md "Peeks"). `append` resolves only when the event is durable:
  * - the LMDB environment runs with `overlappingSync: false`, so each commit's `mdb_txn_commit`
  *   writes the pages, `fdatasync`s the data file and then writes the meta page through LMDB's
  *   O_DSYNC descriptor before the write promise resolves (verified with strace: docs/event-log.md);
@@ -20,8 +20,7 @@ import { assert } from "../../error.ts";
 import { cell } from "../../noun/cell.ts";
 import { cue, jamToSink } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
-import { cardTag } from "../kernel/into.ts";
-import { unixMillisFromDa } from "../time.ts";
+import { unixMillisFromDa } from "../../noun/da.ts";
 import { cueBlob } from "./blob-reader.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
 import { EventSink } from "./event-sink.ts";
@@ -47,7 +46,10 @@ export interface AppendInput {
   readonly ovum: Noun;
   /** How the event reached mars (INFO, for `urth log`); "pipe" by default. */
   readonly path?: EventPath;
-  /** The card's tag by default. */
+  /**
+   * What INFO calls the event: the card's tag (`into`). The caller says, since the log does not
+   * look into the ovum; "?" by default.
+   */
   readonly kind?: string;
   readonly detail?: Readonly<Record<string, string | number>>;
 }
@@ -249,7 +251,7 @@ export class EventLog {
     const info = storeInfo({
       eve,
       timeMs: unixMillisFromDa(input.now) ?? Date.now(),
-      kind: input.kind ?? cardTag(input.ovum) ?? "?",
+      kind: input.kind ?? "?",
       jamBytes,
       path: input.path ?? "pipe",
       storage,

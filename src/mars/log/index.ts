@@ -1,4 +1,4 @@
-/** Mars's event log, blobs, snapshots and start-up (docs/event-log.md). */
+/** Mars's event log, blobs and snapshots (docs/event-log.md); start-up is src/mars/restore.ts. */
 export { EventLog } from "./event-log.ts";
 export type { AppendInput, AppendResult, OpenLogOptions, ReplayedEvent } from "./event-log.ts";
 export type { EventInfo, EventPath, EventStorage } from "./event-info.ts";
@@ -14,6 +14,4 @@ export { SnapshotStore, SNAPSHOTS_KEPT, SNAPSHOT_FORMAT_VERSION, snapshotFileNam
 export type { SnapshotHeader, LoadedSnapshot } from "./snapshot.ts";
 export { SnapshotPolicy, SNAPSHOT_EXIT_REPLAY_BYTES_MIN, SNAPSHOT_EXIT_REWRITE_RATIO, SNAPSHOT_EVENT_REPLAY_BYTES } from "./snapshot-policy.ts";
 export type { SnapshotPolicyState } from "./snapshot-policy.ts";
-export { restore } from "./restore.ts";
-export type { Restored, RestoreOptions } from "./restore.ts";
 export { LOG_JAM_CHUNK_BYTES, STREAMED_FILE_WRITE_BYTES, WRITEBACK_DIRTY_BYTES_MAX, WRITEBACK_STEP_BYTES, crc32 } from "./streamed-file.ts";

@@ -1,9 +1,9 @@
 /** `urth commit`: commit what changed in the mount once, wait until durable, print, exit. */
-import { EventLog } from "../../mars/log/event-log.ts";
 import { parseBytes } from "../cli.ts";
 import type { CommitSummary } from "../commit.ts";
 import { controlHandler } from "../control-handler.ts";
 import { commitLine, skippedLines } from "../format.ts";
+import { eventInfos } from "../peeks.ts";
 import { resolvePierDir } from "../pier.ts";
 import { commitProgress } from "../progress.ts";
 import { Session } from "../session.ts";
@@ -21,7 +21,7 @@ export async function commitCommand(values: Record<string, string | boolean | un
     const summary = await s.commit({ onProgress: progress.onProgress });
     progress.done();
     if (values.json) {
-      process.stdout.write(JSON.stringify(await commitJson(root, summary, s)) + "\n");
+      process.stdout.write(JSON.stringify(await commitJson(summary, s)) + "\n");
     } else {
       for (const line of skippedLines(summary)) process.stderr.write(`${line}\n`);
       process.stdout.write(`${commitLine(summary)}\n`);
@@ -33,29 +33,25 @@ export async function commitCommand(values: Record<string, string | boolean | un
   return 0;
 }
 
-/** The `--json` summary, with the phases urth and mars measured (mars's from the log's INFO). */
-async function commitJson(root: string, s: CommitSummary, session: Session): Promise<Record<string, unknown>> {
+/** The `--json` summary, with the phases urth and mars measured (mars's from the event's INFO). */
+async function commitJson(s: CommitSummary, session: Session): Promise<Record<string, unknown>> {
   const m = s.marks;
   const phases: Record<string, number> = {};
   if (m.scannedAtMs !== undefined) phases.scanMs = m.scannedAtMs - m.startAtMs;
   if (m.builtAtMs !== undefined && m.scannedAtMs !== undefined) phases.buildMs = m.builtAtMs - m.scannedAtMs;
   if (m.sendStartAtMs !== undefined && m.sentAtMs !== undefined) phases[s.path === "plea" ? "fillMs" : "sendMs"] = m.sentAtMs - m.sendStartAtMs;
   if (s.eve !== undefined) {
-    const log = await EventLog.open(root, { readOnly: true });
-    try {
-      const d = log.info(s.eve, s.eve)[0]?.detail ?? {};
-      const num = (k: string) => (typeof d[k] === "number" ? (d[k] as number) : undefined);
-      const decodedAt = num("decodedAtMs");
-      const arrivedAt = num("arrivedAtMs");
-      const persistStartAt = num("persistStartAtMs");
-      if (num("decodeMs") !== undefined) phases.decodeMs = num("decodeMs")!;
-      if (s.path === "pipe" && arrivedAt !== undefined && m.sendStartAtMs !== undefined) phases.transferMs = arrivedAt - m.sendStartAtMs;
-      if (decodedAt !== undefined) phases.deliveryMs = decodedAt - m.startAtMs;
-      if (num("applyMs") !== undefined) phases.applyMs = num("applyMs")!;
-      if (persistStartAt !== undefined && m.repliedAtMs !== undefined) phases.persistMs = m.repliedAtMs - persistStartAt;
-    } finally {
-      await log.close();
-    }
+    const [info] = await eventInfos(session.mars, s.eve, s.eve);
+    const d = info?.detail ?? {};
+    const num = (k: string) => (typeof d[k] === "number" ? (d[k] as number) : undefined);
+    const decodedAt = num("decodedAtMs");
+    const arrivedAt = num("arrivedAtMs");
+    const persistStartAt = num("persistStartAtMs");
+    if (num("decodeMs") !== undefined) phases.decodeMs = num("decodeMs")!;
+    if (s.path === "pipe" && arrivedAt !== undefined && m.sendStartAtMs !== undefined) phases.transferMs = arrivedAt - m.sendStartAtMs;
+    if (decodedAt !== undefined) phases.deliveryMs = decodedAt - m.startAtMs;
+    if (num("applyMs") !== undefined) phases.applyMs = num("applyMs")!;
+    if (persistStartAt !== undefined && m.repliedAtMs !== undefined) phases.persistMs = m.repliedAtMs - persistStartAt;
   }
   return {
     eve: s.eve ?? null,

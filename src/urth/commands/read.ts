@@ -1,10 +1,10 @@
 /** The read-only commands: `cat`, `ls`, `status`, `log` (they work beside a running `run`). */
-import { EventLog } from "../../mars/log/event-log.ts";
 import { ExitCode, parseCount } from "../cli.ts";
 import { clayPathArg } from "../clay-path.ts";
 import { formatBytes } from "../format.ts";
+import { readLog } from "../log-view.ts";
 import { sessionCat, sessionLs, withPier, type LsEntry } from "../pier-view.ts";
-import { checkPierVersion, resolvePierDir } from "../pier.ts";
+import { resolvePierDir } from "../pier.ts";
 import { OutputClosed, stdoutWriter } from "./common.ts";
 
 type Values = Record<string, string | boolean | undefined>;
@@ -91,21 +91,13 @@ export async function statusCommand(values: Values): Promise<number> {
 export async function logCommand(values: Values): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const limitOption = values.limit === undefined ? undefined : parseCount("limit", values.limit as string);
-  checkPierVersion(root);
-  const log = await EventLog.open(root, { readOnly: true });
-  try {
-    const last = log.eve;
-    const limit = limitOption ?? last;
-    const infos = log.info(Math.max(1, last - limit + 1), last);
-    if (values.json) {
-      process.stdout.write(JSON.stringify(infos) + "\n");
-    } else {
-      for (const i of infos) {
-        process.stdout.write(`${String(i.eve).padStart(6)}  ${new Date(i.timeMs).toISOString()}  ${i.kind.padEnd(8)} ${formatBytes(i.jamBytes).padStart(10)}  ${i.path}\n`);
-      }
+  const infos = await readLog(root, limitOption);
+  if (values.json) {
+    process.stdout.write(JSON.stringify(infos) + "\n");
+  } else {
+    for (const i of infos) {
+      process.stdout.write(`${String(i.eve).padStart(6)}  ${new Date(i.timeMs).toISOString()}  ${i.kind.padEnd(8)} ${formatBytes(i.jamBytes).padStart(10)}  ${i.path}\n`);
     }
-  } finally {
-    await log.close();
   }
   return ExitCode.ok;
 }

@@ -1,6 +1,7 @@
 /**
  * Start-up: the newest usable snapshot, then every event after it replayed and checked
- * (docs/event-log.md, "Start-up"). What mars does before it sends `%ripe`.
+ * (docs/event-log.md, "Start-up"). What mars does before it sends `%ripe`. It joins the log and
+ * the kernel, so it lives beside both: the log itself stores jams and never builds a kernel.
  *
  * A snapshot is used only if it is whole (header, length, checksum), not beyond the log, its mug
  * equals the mug stored with its event, and the kernel accepts its state and recomputes the same
@@ -9,13 +10,13 @@
  * mug stored with it (vere's `%awry`): either failure stops the start with a LogError naming the
  * event, because a state that differs from the log's is a wrong state.
  */
-import { Cell } from "../../noun/cell.ts";
-import { KernelError } from "../kernel/state.ts";
-import type { Kernel, KernelFactory } from "../kernel/kernel.ts";
-import type { EventLog } from "./event-log.ts";
-import { LogError, LogErrorCode } from "./log-error.ts";
-import { loadSnapshotFile, type SnapshotStore } from "./snapshot.ts";
-import { SnapshotPolicy } from "./snapshot-policy.ts";
+import { Cell } from "../noun/cell.ts";
+import { KernelError } from "./kernel/state.ts";
+import type { Kernel, KernelFactory } from "./kernel/kernel.ts";
+import type { EventLog } from "./log/event-log.ts";
+import { LogError, LogErrorCode } from "./log/log-error.ts";
+import { loadSnapshotFile, type SnapshotStore } from "./log/snapshot.ts";
+import { SnapshotPolicy } from "./log/snapshot-policy.ts";
 
 export interface Restored<K extends Kernel = Kernel> {
   readonly kernel: K;

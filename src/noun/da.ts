@@ -1,13 +1,15 @@
 /**
- * Urbit time (`@da`) from Unix time and back (docs/event-log.md, "Time"):
+ * Urbit time (`@da`) from Unix time and back, as vere converts it (`u3_time_in_tv`, vere's
+ * pkg/noun/manage.c; docs/event-log.md, "Time"):
  *
  *   @da = ((unix_sec + 0x8000000cce9e0d80) << 64) | (((usec * 65536) / 1e6) << 48)
  *
- * Mars stamps every event with `now` (urth sends none), exactly as vere's mars does. An `@da` is a
- * 128-bit atom, so it is built here as 16 little-endian bytes in 32-bit halves: no bigint on the
- * event path (docs/contributing.md, "Numbers before bigint").
+ * Both processes use it: mars stamps every event with `now` (urth sends none), exactly as vere's
+ * mars does, and urth derives its `%into` wire from the time it started (docs/mount.md). An `@da`
+ * is a 128-bit atom, so it is built here as 16 little-endian bytes in 32-bit halves: no bigint on
+ * the event path (docs/contributing.md, "Numbers before bigint").
  */
-import { atomFromBytes, type BigAtom } from "../noun/atom.ts";
+import { atomFromBytes, type BigAtom } from "./atom.ts";
 
 /** Seconds from the Urbit epoch (~292277024401-.1.1) to the Unix epoch: the @da of 1970-01-01. */
 const DA_UNIX_EPOCH_HI = 0x8000000c;

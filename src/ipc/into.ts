@@ -1,36 +1,81 @@
 /**
- * Reading `%into`, the event vere's Unix mount sends (docs/mount.md, "The event"):
+ * `%into`, the event vere's Unix mount sends (docs/mount.md, "The event"): one encoder for urth,
+ * one parser for mars, one type for both.
  *
  *   ovum = [wire [%into desk=@tas all=? can=(list [path (unit mime)])]]
+ *   wire = [%c %sync '0v…' ~]                 the third element is vere's `sev_l`, as `@uv`
  *   mime = [type=path len=@ud data=@]         vere always sends type /text/plain
  *
- * `[path ~]` deletes; `[path ~ mime]` adds or changes. The event comes from another process, so
- * every field is checked and a bad one is described (the kernel turns it into a `%bad-event`
- * goof); nothing here throws anything but `BadEvent`.
+ * `[path ~]` deletes; `[path ~ mime]` adds or changes. The parser reads an event that comes from
+ * another process, so every field is checked and a bad one is described (the kernel turns it into
+ * a `%bad-event` goof); the parser throws nothing but `BadEvent`.
  */
-import { ATOM_BYTES_MAX, BigAtom, cordToString } from "../../noun/atom.ts";
-import { Cell } from "../../noun/cell.ts";
-import { FileAtom } from "../../noun/file-atom.ts";
-import type { Noun } from "../../noun/noun.ts";
+import { ATOM_BYTES_MAX, BigAtom, cord, cordToString, type Atom } from "../noun/atom.ts";
+import { Cell, cell } from "../noun/cell.ts";
+import { FileAtom } from "../noun/file-atom.ts";
+import { list, tuple, type Noun } from "../noun/noun.ts";
 
 /** Thrown while reading an event or a peek path; the kernel reports its message in a goof. */
 export class BadEvent extends Error {}
 
-export interface IntoChange {
+/**
+ * One change of an `%into`. `A` is what its data may be: any atom when urth builds the event
+ * (a large file is a file-backed atom, read only when the event is sent), an in-memory atom once
+ * mars has parsed it.
+ */
+export type IntoChange<A extends Atom = Atom> = IntoPut<A> | IntoDel;
+
+/** `[path ~ [type len data]]`: the file at `path` is added or changed. */
+export interface IntoPut<A extends Atom = Atom> {
+  readonly kind: "put";
   /** The file's path: `(list @ta)`, at least one element. */
   readonly path: Noun;
-  /** `[type len data]`, or undefined for a deletion. */
-  readonly mime: Cell | undefined;
-  /** The data atom of `mime`. */
-  readonly data: number | BigAtom;
+  /** The mime type, a path: `MIME_TEXT_PLAIN` from urth, as from vere. */
+  readonly type: Noun;
+  /** The file's length in bytes: `data` drops trailing zero bytes, `len` restores them. */
   readonly len: number;
+  readonly data: A;
 }
 
-export interface Into {
+/** `[path ~]`: the file at `path` is deleted (nothing happens if there is none). */
+export interface IntoDel {
+  readonly kind: "del";
+  readonly path: Noun;
+}
+
+export interface Into<A extends Atom = Atom> {
   readonly desk: number | BigAtom;
   /** `all = %.y`: the desk becomes exactly the files this event adds. */
   readonly all: boolean;
-  readonly changes: IntoChange[];
+  readonly changes: IntoChange<A>[];
+}
+
+/** `/text/plain`, built once: every mime of an `%into` urth sends shares it. */
+export const MIME_TEXT_PLAIN: Noun = list([cord("text"), cord("plain")]);
+
+/** `(scot %uv n)` for a natural number below 2^53: `0v` then base-32 digits, dots every five. */
+export function scotUv(n: number): string {
+  const DIGITS = "0123456789abcdefghijklmnopqrstuv";
+  let digits = "";
+  let v = n;
+  do {
+    digits = DIGITS[v % 32] + digits;
+    v = Math.floor(v / 32);
+  } while (v > 0);
+  const groups: string[] = [];
+  for (let end = digits.length; end > 0; end -= 5) groups.unshift(digits.slice(Math.max(0, end - 5), end));
+  return "0v" + groups.join(".");
+}
+
+/**
+ * The ovum `[[%c %sync '0v…' ~] [%into desk all can]]`, noun for noun what vere's Unix mount
+ * sends; `syncId` is vere's `sev_l` (the mug of the time the driver started).
+ */
+export function intoOvum(desk: string, changes: readonly IntoChange[], syncId: number, all = false): Noun {
+  const wire = list([cord("c"), cord("sync"), cord(scotUv(syncId))]);
+  const can = list(changes.map((c) => (c.kind === "del" ? cell(c.path, 0) : cell(c.path, cell(0, tuple(c.type, c.len, c.data))))));
+  // `all` is a loobean: %.y = 0, %.n = 1.
+  return cell(wire, tuple(cord("into"), cord(desk), all ? 0 : 1, can));
 }
 
 const INTO = 0x6f746e69; // %into: the bytes "into" as a little-endian atom
@@ -51,14 +96,15 @@ export function isInto(ovum: Noun): boolean {
   return ovum instanceof Cell && ovum.tail instanceof Cell && ovum.tail.head === INTO;
 }
 
-export function readInto(ovum: Noun): Into {
+/** Parses and checks an `%into` ovum (BadEvent says what is wrong). Its data atoms are in memory. */
+export function readInto(ovum: Noun): Into<number | BigAtom> {
   const [, card] = pair(ovum, "the ovum [wire card]");
   const [, rest] = pair(card, "the card [%into desk all can]");
   const [desk, rest2] = pair(rest, "the %into [desk all can]");
   const [allNoun, can] = pair(rest2, "the %into [all can]");
   if (!isTas(desk)) throw new BadEvent(`The %into desk must be a @tas (a-z, 0-9, '-', starting with a letter)`);
   if (allNoun !== 0 && allNoun !== 1) throw new BadEvent(`The %into flag "all" must be %.y (0) or %.n (1); got ${describe(allNoun)}`);
-  const changes: IntoChange[] = [];
+  const changes: IntoChange<number | BigAtom>[] = [];
   let item = can;
   // Messages are built only on failure: this loop runs once per file (100,000 in one commit).
   while (item instanceof Cell) {
@@ -69,7 +115,7 @@ export function readInto(ovum: Noun): Into {
     const unit = change.tail;
     checkPath(path, "change's path", index);
     if (unit === 0) {
-      changes.push({ path, mime: undefined, data: 0, len: 0 });
+      changes.push({ kind: "del", path });
     } else {
       if (!(unit instanceof Cell) || unit.head !== 0) throw new BadEvent(`Change ${index}'s (unit mime) must be ~ or [~ mime]`);
       const mime = unit.tail;
@@ -84,7 +130,7 @@ export function readInto(ovum: Noun): Into {
       if (data instanceof FileAtom) throw new BadEvent(`Change ${index}'s data is a file-backed atom, which mars cannot keep`);
       const bytes = byteLength(data);
       if (bytes > len) throw new BadEvent(`Change ${index}'s data is ${bytes} bytes, more than its length ${len}`);
-      changes.push({ path, mime, data, len });
+      changes.push({ kind: "put", path, type: mime.head, len, data });
     }
     item = item.tail;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/mars/time.ts";
+import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/noun/da.ts";
 import { toBigInt } from "../../src/noun/index.ts";
 
 /** docs/event-log.md, "Time", computed with bigint as the reference. */
