@@ -30,7 +30,7 @@ export const PleaMote = {
 /** `S` is the driver's handle on a segment it made. `held` lists the tasks held, in order. */
 export type MarsPleaState<S> =
   | { readonly kind: "idle" }
-  | { readonly kind: "creating"; readonly length: number }
+  | { readonly kind: "creating"; readonly length: number; readonly held: Task[] }
   | { readonly kind: "waiting"; readonly segment: S; readonly held: Task[] }
   | { readonly kind: "taking"; readonly held: Task[] }
   | { readonly kind: "closed" };
@@ -103,14 +103,17 @@ export class MarsPlea<S> {
       case "task":
         return this.onTask(s, input.task);
       case "created": {
-        this.expect(s, "creating", input.type);
-        this.current = { kind: "waiting", segment: input.segment, held: [] };
+        const c = this.expect(s, "creating", input.type);
+        this.current = { kind: "waiting", segment: input.segment, held: c.held };
         return [{ do: "grant", name: input.name, length: input.length }];
       }
       case "create-failed": {
         const c = this.expect(s, "creating", input.type);
         this.current = { kind: "idle" };
-        return [{ do: "refuse", length: c.length, mote: PleaMote.create, message: input.message }];
+        return [
+          { do: "refuse", length: c.length, mote: PleaMote.create, message: input.message },
+          { do: "release", tasks: c.held },
+        ];
       }
       case "taken": {
         const t = this.expect(s, "taking", input.type);
@@ -130,33 +133,49 @@ export class MarsPlea<S> {
   }
 
   private onTask(s: MarsPleaState<S>, task: Task): MarsPleaAction<S>[] {
-    assert(s.kind !== "creating" && s.kind !== "taking" && s.kind !== "closed", `mars's plea machine got a %${task.type} task in state ${s.kind}`);
-    if (s.kind === "idle") {
-      switch (task.type) {
-        case "plea":
-          this.current = { kind: "creating", length: task.length };
-          return [{ do: "create", length: task.length }];
-        case "done":
-        case "drop":
-          return this.outOfState([], `%${task.type} with no plea waiting`);
-        default:
-          return [{ do: "handle", task }];
-      }
-    }
-    switch (task.type) {
-      case "done":
-        this.current = { kind: "taking", held: s.held };
-        return [{ do: "take", segment: s.segment }];
-      case "drop":
-        this.current = { kind: "idle" };
-        return [
-          { do: "remove", segment: s.segment },
-          { do: "release", tasks: s.held },
-        ];
-      case "plea":
-        return this.outOfState([{ do: "remove", segment: s.segment }], "%plea while a plea waits for %done");
-      default:
+    switch (s.kind) {
+      case "idle":
+        switch (task.type) {
+          case "plea":
+            this.current = { kind: "creating", length: task.length, held: [] };
+            return [{ do: "create", length: task.length }];
+          case "done":
+          case "drop":
+            return this.outOfState([], `%${task.type} with no plea waiting`);
+          default:
+            return [{ do: "handle", task }];
+        }
+      case "creating":
+        // The driver creates synchronously, so nothing arrives here; were it otherwise, the
+        // same rules as in `waiting` would hold: a %plea message is out of state, the rest waits.
+        if (task.type === "plea") return this.outOfState([], "%plea while a plea was being made");
+        if (task.type === "done" || task.type === "drop") return this.outOfState([], `%${task.type} before the segment was granted`);
         s.held.push(task);
+        return [];
+      case "waiting":
+        switch (task.type) {
+          case "done":
+            this.current = { kind: "taking", held: s.held };
+            return [{ do: "take", segment: s.segment }];
+          case "drop":
+            this.current = { kind: "idle" };
+            return [
+              { do: "remove", segment: s.segment },
+              { do: "release", tasks: s.held },
+            ];
+          case "plea":
+            return this.outOfState([{ do: "remove", segment: s.segment }], "%plea while a plea waits for %done");
+          default:
+            s.held.push(task);
+            return [];
+        }
+      case "taking":
+        // After %done urth may send its next %plea at once: it waits its turn like any task.
+        if (task.type === "done" || task.type === "drop") return this.outOfState([], `%${task.type} with no plea waiting`);
+        s.held.push(task);
+        return [];
+      case "closed":
+        // mars has stopped: nothing more is read.
         return [];
     }
   }
