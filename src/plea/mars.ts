@@ -35,8 +35,6 @@ export type MarsPleaState<S> =
   | { readonly kind: "taking"; readonly held: Task[] }
   | { readonly kind: "closed" };
 
-export type MarsPleaStateKind = MarsPleaState<unknown>["kind"];
-
 export type MarsPleaInput<S> =
   /** A task from urth, whatever it is: the machine tells the plea messages from the rest. */
   | { readonly type: "task"; readonly task: Task }
@@ -78,8 +76,6 @@ export type MarsPleaAction<S> =
   /** urth broke the protocol: say so on stderr and exit 1 (nothing more is read). */
   | { readonly do: "fail"; readonly message: string };
 
-export type MarsPleaActionKind = MarsPleaAction<unknown>["do"];
-
 export class MarsPlea<S> {
   private current: MarsPleaState<S>;
 
@@ -89,11 +85,6 @@ export class MarsPlea<S> {
 
   get state(): MarsPleaState<S> {
     return this.current;
-  }
-
-  /** True between a granted `%plea` and its `%done`/`%drop`: every other task waits. */
-  get isWaiting(): boolean {
-    return this.current.kind === "waiting";
   }
 
   /** One transition: the state moves and the actions to perform come back. No I/O. */

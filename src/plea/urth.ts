@@ -108,8 +108,6 @@ export type UrthPleaAction<P, T> =
   /** mars broke the protocol: kill it (every writ then rejects with `MarsExited`). */
   | { readonly do: "protocol"; readonly message: string };
 
-export type UrthPleaActionKind = UrthPleaAction<unknown, unknown>["do"];
-
 export class UrthPlea<P, T> {
   private current: UrthPleaState<P, T>;
 
