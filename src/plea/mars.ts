@@ -173,7 +173,7 @@ export class MarsPlea<S> {
 
   private outOfState(before: MarsPleaAction<S>[], what: string): MarsPleaAction<S>[] {
     this.current = { kind: "closed" };
-    return [...before, { do: "fail", message: `mars got ${what}; urth and mars disagree about the plea protocol` }];
+    return [...before, { do: "fail", message: `${what}: urth and mars disagree about the plea protocol (a bug; please report it)` }];
   }
 
   /** The results of `create` and `take` come only in the state that asked for them (the driver's invariant). */

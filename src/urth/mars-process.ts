@@ -181,6 +181,17 @@ export class MarsProcess {
     for (const a of this.plea.step(input)) this.perform(a);
   }
 
+  /** Performs an action that asks for a result, and steps the machine with its outcome. */
+  private driveWith(run: () => UrthPleaInput<PokeWrit, Send>, failed: (error: unknown) => UrthPleaInput<PokeWrit, Send>): void {
+    let input: UrthPleaInput<PokeWrit, Send>;
+    try {
+      input = run();
+    } catch (e) {
+      input = failed(e);
+    }
+    this.drive(input);
+  }
+
   private perform(a: UrthPleaAction<PokeWrit, Send>): void {
     switch (a.do) {
       case "send":
@@ -190,18 +201,14 @@ export class MarsProcess {
         a.item.onProgress?.({ phase: "asking", path: "plea", bytes: a.asked });
         this.sendOrDie(taskToNoun({ type: "plea", length: a.asked }));
         return;
-      case "fill": {
-        const w = a.item;
-        w.onProgress?.({ phase: "filling", path: "plea", bytes: w.size });
-        let input: UrthPleaInput<PokeWrit, Send>;
-        try {
-          input = { type: "filled", bytes: fillSegment(a.name, a.length, w) };
-        } catch (e) {
-          input = { type: "fill-failed", error: e }; // a file changed or vanished
-        }
-        this.drive(input);
+      case "fill":
+        a.item.onProgress?.({ phase: "filling", path: "plea", bytes: a.item.size });
+        // A fill fails when a file changed or vanished; the segment is unmapped either way.
+        this.driveWith(
+          () => ({ type: "filled", bytes: fillSegment(a.name, a.length, a.item) }),
+          (error) => ({ type: "fill-failed", error }),
+        );
         return;
-      }
       case "done":
         a.item.reply = "poke";
         this.sendOrDie(taskToNoun({ type: "done" }));
@@ -210,19 +217,15 @@ export class MarsProcess {
       case "drop":
         this.sendOrDie(taskToNoun({ type: "drop" }));
         return;
-      case "measure": {
+      case "measure":
         this.onLog(`plea refused by mars (${a.mote}); sending the event through the pipe`);
-        let input: UrthPleaInput<PokeWrit, Send>;
-        try {
-          // Counted without storing the jam; file-backed atoms are read only at their last byte.
-          // The plan it records lets the pipe send jam without measuring again.
-          input = { type: "measured", jam: measureJam(a.item.task) };
-        } catch (e) {
-          input = { type: "measure-failed", error: e }; // a file changed or vanished
-        }
-        this.drive(input);
+        // Counted without storing the jam (file-backed atoms are read only at their last byte);
+        // the plan it records lets the pipe send jam without measuring again.
+        this.driveWith(
+          () => ({ type: "measured", jam: measureJam(a.item.task) }),
+          (error) => ({ type: "measure-failed", error }),
+        );
         return;
-      }
       case "pipe":
         a.item.reply = "poke";
         a.item.path = "pipe";

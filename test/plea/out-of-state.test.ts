@@ -54,7 +54,7 @@ describe("mars: a plea message out of its state is a protocol error", () => {
         // No reply: one would be paired by urth with whatever writ heads its FIFO.
         expect(await m.next()).toBe("eof");
         expect(await m.proc.exited).toBe(1);
-        expect(await m.stderr).toContain(`mars: bad task: mars got %${stray} with no plea waiting; urth and mars disagree about the plea protocol`);
+        expect(await m.stderr).toContain(`mars: bad task: %${stray} with no plea waiting: urth and mars disagree about the plea protocol`);
         await m.writer.close();
         expect(listSegments(namespace)).toEqual([]);
 
@@ -78,7 +78,7 @@ describe("mars: a plea message out of its state is a protocol error", () => {
       await m.send({ type: "plea", length: MIB });
       expect(await m.next()).toBe("eof");
       expect(await m.proc.exited).toBe(1);
-      expect(await m.stderr).toContain("mars: bad task: mars got %plea while a plea waits for %done");
+      expect(await m.stderr).toContain("mars: bad task: %plea while a plea waits for %done: urth and mars disagree about the plea protocol");
       await m.writer.close();
       // Nobody swept: mars removed its own segment on the way out.
       expect(listSegments(namespace)).toEqual([]);
