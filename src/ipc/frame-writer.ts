@@ -14,7 +14,7 @@
 import { assert, PleaError } from "../error.ts";
 import type { Noun } from "../noun/index.ts";
 import { jam } from "../noun/jam.ts";
-import { measureJam } from "../noun/jam-length.ts";
+import { measureJam, type JamMeasure } from "../noun/jam-length.ts";
 import { jamToSink } from "../noun/jam-stream.ts";
 import { encodeFrameHeader, NEWT_HEADER_BYTES } from "./newt.ts";
 import { NewtError, NewtErrorCode } from "./newt-error.ts";
@@ -84,19 +84,21 @@ export class FrameWriter {
 
   /**
    * Jams `noun` straight into the pipe in `chunkBytes` pieces, never holding the whole jam.
-   * The header needs the length first: pass `bodyLength` if known, else `jamLength` measures it
-   * (jam's walk with nothing stored: file-backed atoms are read only at their last byte). If the second pass
+   * The header needs the length first: pass `bodyLength` if known (a `measureJam` result also
+   * gives the plan the jam replays, so a noun measured already is not walked for it twice), else
+   * `measureJam` measures it (jam's walk with nothing stored: file-backed atoms are read only at
+   * their last byte). If the second pass
    * yields another length (a file changed in between) the frame cannot be finished: the writer
    * ends the pipe and fails with `newt_length_mismatch`, and the peer sees a truncated frame.
    * `onProgress` hears the body bytes written so far after each chunk.
    * @throws NewtError (`newt_unframeable` before anything is sent, `newt_length_mismatch`),
    *   PipeClosed, or the jam's own error (for instance FileAtomError).
    */
-  sendStream(noun: Noun, bodyLength?: number, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
+  sendStream(noun: Noun, bodyLength?: number | JamMeasure, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
     return this.enqueue(async () => {
       // Measuring records the jam dictionary's answers; the jam below replays them.
-      const measured = bodyLength === undefined ? measureJam(noun) : undefined;
-      const length = bodyLength ?? measured!.bytes;
+      const measured = bodyLength === undefined ? measureJam(noun) : typeof bodyLength === "number" ? undefined : bodyLength;
+      const length = typeof bodyLength === "number" ? bodyLength : measured!.bytes;
       const header = encodeFrameHeader(length);
       await this.writeAndFlush(header);
       let sent = 0;

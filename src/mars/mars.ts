@@ -2,12 +2,13 @@
  * mars's event loop: tasks in, gifts out, strictly in order (vere mars.c `_mars_work`).
  *
  * Each task is handled to the end before the next is read: a `%poke` is applied by the kernel,
- * made durable in the log, and only then answered, so a later `%peek` sees it. Between a granted
- * `%plea` and its `%done` every other task is held (docs/plea.md); the plea's event is then
- * handled as the `%poke` it holds, and the held tasks after it, in order.
+ * made durable in the log, and only then answered, so a later `%peek` sees it. Every task first
+ * goes through mars's plea machine (src/plea/mars.ts, docs/plea.md), which says what to do with
+ * it: handle it, hold it while a plea waits for `%done`, make or take a segment, or stop; this
+ * class performs those actions.
  */
 import { wallMs } from "../wall-clock.ts";
-import { PleaError } from "../error.ts";
+import { assert, PleaError } from "../error.ts";
 import type { Segment } from "../ffi/index.ts";
 import { giftToNoun, type Gift } from "../ipc/gift.ts";
 import { goof, readGoof } from "../ipc/goof.ts";
@@ -17,7 +18,7 @@ import { parseTask, type PeekRequest, type Task } from "../ipc/task.ts";
 import type { FrameWriter } from "../ipc/frame-writer.ts";
 import { Cell, cord, cordToString, isAtom, isFileAtom, mug, shmSize, type Noun } from "../noun/index.ts";
 import { MappingRegistry } from "../plea/mapping-registry.ts";
-import { MarsPlea } from "../plea/mars.ts";
+import { MarsPlea, type MarsPleaAction, type MarsPleaInput } from "../plea/mars.ts";
 import type { FileStoreKernel } from "./kernel/file-store.ts";
 import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
@@ -25,13 +26,23 @@ import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
 import { answerLogPeek } from "./log-peek.ts";
 import { daNow } from "../noun/da.ts";
+import { PleaSegments } from "./plea-segments.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
 
-/** A task mars cannot parse: vere prints `mars: bad` and exits 1 (mars.c:920-929). */
-export class BadTask extends PleaError {}
+export const BadTaskCode = {
+  /** Not a task of protocol 2 or of plea. */
+  unparseable: "mars_bad_task",
+  /** A plea message out of its state (docs/plea.md). */
+  outOfState: "mars_plea_out_of_state",
+} as const;
 
+/**
+ * A task mars cannot parse, or a plea message it cannot take in its state: vere prints
+ * `mars: bad` and exits 1 (mars.c:920-929), and so does mars.
+ */
+export class BadTask extends PleaError {}
 
 export interface MarsDeps {
   kernel: FileStoreKernel;
@@ -45,17 +56,24 @@ export interface MarsDeps {
   onLog: (line: string) => void;
 }
 
+/** When a task arrived, and for a plea's event how long decoding its segment took. */
+interface Timing {
+  arrivedAtMs: number;
+  decodedAtMs?: number;
+  decodeMs?: number;
+}
+
 export class Mars {
   eve: number;
   private readonly d: MarsDeps;
   private readonly mappings = new MappingRegistry<Segment>();
-  private readonly plea: MarsPlea;
-  private held: Task[] = [];
+  private readonly plea = new MarsPlea<Segment>();
+  private readonly segments: PleaSegments;
 
   constructor(deps: MarsDeps) {
     this.d = deps;
     this.eve = deps.eve;
-    this.plea = new MarsPlea(deps.namespace, this.mappings, { dir: deps.shmDir });
+    this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir);
   }
 
   /** Parses a task noun; a malformed one is a `BadTask` (the caller exits 1, as vere). */
@@ -63,47 +81,88 @@ export class Mars {
     try {
       return parseTask(noun);
     } catch (e) {
-      throw new BadTask("mars_bad_task", `mars: bad task: ${(e as Error).message}`, { cause: e });
+      throw new BadTask(BadTaskCode.unparseable, `mars: bad task: ${(e as Error).message}`, { cause: e });
     }
   }
 
   /**
-   * Handles one task. Resolves "exit" when mars should exit (after `%exit`), else undefined.
-   * `arrivedAtMs` is when the task's frame was complete (for the event's timings).
+   * Handles one task. Resolves "exit" when mars should exit (after `%exit`), else undefined; throws
+   * `BadTask` for a plea message out of its state (the caller exits 1). `arrivedAtMs` is when the
+   * task's frame was complete (for the event's timings).
    */
   async handle(task: Task, arrivedAtMs = wallMs()): Promise<"exit" | undefined> {
-    if (this.plea.isWaiting && task.type !== "done" && task.type !== "drop") {
-      this.held.push(task);
-      return undefined;
+    return this.step({ type: "task", task }, { arrivedAtMs });
+  }
+
+  /** EOF, exit or a fatal error: remove a segment still waiting and release every mapping. */
+  shutdown(): void {
+    for (const a of this.plea.step({ type: "end" })) {
+      if (a.do === "remove") this.segments.remove(a.segment);
     }
-    const r = await this.handleNow(task, arrivedAtMs);
-    if (r === "exit") return r;
-    // A %done or %drop ends a plea's wait: the tasks held during it go next, in order.
-    while (!this.plea.isWaiting && this.held.length > 0) {
-      const next = this.held.shift()!;
-      if ((await this.handleNow(next, wallMs())) === "exit") return "exit";
+    this.mappings.closeAll();
+  }
+
+  /** Steps the plea machine and performs what it says, in order. */
+  private async step(input: MarsPleaInput<Segment>, t: Timing): Promise<"exit" | undefined> {
+    for (const a of this.plea.step(input)) {
+      if ((await this.perform(a, t)) === "exit") return "exit";
     }
     return undefined;
+  }
+
+  private async perform(a: MarsPleaAction<Segment>, t: Timing): Promise<"exit" | undefined> {
+    switch (a.do) {
+      case "handle":
+        return this.handleNow(a.task, t.arrivedAtMs);
+      case "create": {
+        const c = this.segments.create(a.length);
+        return this.step(c.ok ? { type: "created", segment: c.segment, name: c.name, length: c.length } : { type: "create-failed", message: c.message }, t);
+      }
+      case "grant":
+        await this.send({ type: "plea", ok: true, name: a.name, length: a.length });
+        return undefined;
+      case "refuse":
+        // The operator should learn why a large event did not take shared memory (a full
+        // /dev/shm is a deployment problem): mars says so, whatever urth does next.
+        this.d.onLog(`mars refused a plea of ${a.length} bytes (${a.mote}): ${a.message}`);
+        await this.send({ type: "plea", ok: false, goof: goof(a.mote, a.message) });
+        return undefined;
+      case "take": {
+        const t0 = performance.now();
+        let input: MarsPleaInput<Segment>;
+        try {
+          input = { type: "taken", noun: this.segments.take(a.segment) };
+        } catch (e) {
+          input = { type: "take-failed", message: (e as Error).message };
+        }
+        return this.step(input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0 });
+      }
+      case "poke":
+        await this.poke(a.ovum, "plea", { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs ?? t.arrivedAtMs, decodeMs: t.decodeMs ?? 0 });
+        return undefined;
+      case "reject":
+        // The plea's event fails and mars goes on; a mapping of a segment that held no poke goes now.
+        this.d.onLog(`plea: ${a.message}`);
+        this.mappings.retainOnly(this.d.kernel.owners());
+        await this.send({ type: "poke", ok: false, goofs: [goof(a.mote, a.message)] });
+        return undefined;
+      case "remove":
+        this.segments.remove(a.segment);
+        return undefined;
+      case "release":
+        for (const task of a.tasks) {
+          if ((await this.step({ type: "task", task }, { arrivedAtMs: wallMs() })) === "exit") return "exit";
+        }
+        return undefined;
+      case "fail":
+        throw new BadTask(BadTaskCode.outOfState, `mars: bad task: ${a.message}`);
+    }
   }
 
   private async handleNow(task: Task, arrivedAtMs: number): Promise<"exit" | undefined> {
     switch (task.type) {
       case "poke":
         await this.poke(task.ovum, "pipe", { arrivedAtMs, decodedAtMs: arrivedAtMs, decodeMs: 0 });
-        return undefined;
-      case "plea": {
-        const r = this.plea.ask(task.length);
-        // The operator should learn why a large event did not take shared memory (a full
-        // /dev/shm is a deployment problem): mars says so, whatever urth does next.
-        if (!r.ok) this.d.onLog(`mars refused a plea of ${task.length} bytes (${r.mote}): ${r.message}`);
-        await this.send(r.ok ? { type: "plea", ok: true, name: r.name, length: r.length } : { type: "plea", ok: false, goof: goof(r.mote, r.message) });
-        return undefined;
-      }
-      case "done":
-        await this.pleaDone(arrivedAtMs);
-        return undefined;
-      case "drop":
-        this.plea.drop();
         return undefined;
       case "peek":
         await this.peek(task.request);
@@ -122,29 +181,12 @@ export class Mars {
       case "exit":
         if (this.d.policy.dueOnExit()) await this.snapshot();
         return "exit";
+      case "plea":
+      case "done":
+      case "drop":
+        // The plea machine never hands these over: they are its own messages.
+        assert(false, `the plea machine handed over a %${task.type} task`);
     }
-  }
-
-  /** `%done`: decode the segment (zero-copy) and handle the `%poke` it holds. */
-  private async pleaDone(arrivedAtMs: number): Promise<void> {
-    const t0 = performance.now();
-    let task: Task;
-    try {
-      task = parseTask(this.plea.done());
-    } catch (e) {
-      // A segment that does not decode, or holds something other than a poke: that event fails,
-      // mars goes on (the segment is already gone).
-      this.d.onLog(`plea: ${(e as Error).message}`);
-      await this.send({ type: "poke", ok: false, goofs: [goof("plea-bad", (e as Error).message)] });
-      return;
-    }
-    const decodeMs = performance.now() - t0;
-    if (task.type !== "poke") {
-      this.mappings.retainOnly(this.d.kernel.owners());
-      await this.send({ type: "poke", ok: false, goofs: [goof("plea-bad", `The segment holds a %${task.type} task, not a %poke`)] });
-      return;
-    }
-    await this.poke(task.ovum, "plea", { arrivedAtMs, decodedAtMs: wallMs(), decodeMs });
   }
 
   private async poke(ovum: Noun, path: EventPath, t: { arrivedAtMs: number; decodedAtMs: number; decodeMs: number }): Promise<void> {
@@ -209,11 +251,6 @@ export class Mars {
     else await this.d.writer.send(noun);
   }
 
-  /** EOF or exit: remove a segment still waiting and release every mapping. */
-  shutdown(): void {
-    this.plea.abandon();
-    this.mappings.closeAll();
-  }
 }
 
 function listOf(effects: Noun): Cell[] {

@@ -16,6 +16,7 @@ export { mug } from "./mug.ts";
 export { equals } from "./equals.ts";
 export { jam, JAM_BYTES_MAX } from "./jam.ts";
 export { jamLength, measureJam } from "./jam-length.ts";
+export type { JamMeasure } from "./jam-length.ts";
 export { JamPlan } from "./jam-encoder.ts";
 export { jamToSink, JAM_CHUNK_BYTES_DEFAULT } from "./jam-stream.ts";
 export type { JamSink } from "./jam-stream.ts";

@@ -16,12 +16,18 @@ export function jamLength(n: Noun): number {
   return measure(n, false).bytes;
 }
 
+/** A jam's length in bytes and, unless the noun was too big to plan, the plan for jamming it. */
+export interface JamMeasure {
+  readonly bytes: number;
+  readonly plan: JamPlan | undefined;
+}
+
 /** The jam's length and, unless the noun is too big to plan, the plan for jamming it. */
-export function measureJam(n: Noun): { bytes: number; plan: JamPlan | undefined } {
+export function measureJam(n: Noun): JamMeasure {
   return measure(n, true);
 }
 
-function measure(n: Noun, record: boolean): { bytes: number; plan: JamPlan | undefined } {
+function measure(n: Noun, record: boolean): JamMeasure {
   const encoder = new JamEncoder(n, undefined, { record });
   const counter = new BitCounter();
   try {

@@ -1,107 +1,196 @@
 /**
- * mars's side of the plea protocol (docs/plea.md, "mars's side").
+ * mars's side of the plea protocol as one state machine (docs/plea.md, "mars's side"). It does no
+ * I/O: its driver (src/mars/mars.ts) steps it with each task urth sends, with the result of an
+ * action it asked for (a segment made or not, a segment decoded or not) and with mars's end, and
+ * performs the actions it returns, in order.
  *
- *   idle --[%plea len]--> waiting --[%done]--> idle (the decoded task is handled as a %poke)
- *                                 --[%drop]--> idle
- *                                 --EOF/exit--> segment removed
+ *   idle --%plea--> creating --created--> waiting --%done--> taking --taken--> idle (handle the %poke)
+ *                            --create-failed--> idle         --%drop--> idle (remove the segment)
+ *   a plea message out of its state --> closed (protocol error: mars exits 1)
  *
- * mars creates each segment (O_EXCL, fallocated, so a full /dev/shm is an error here and never a
- * SIGBUS later), names it to urth, and on `%done` maps it privately, unlinks the name at once and
- * decodes it with large atoms as zero-copy views owned by the mapping. The MappingRegistry then
- * keeps the mapping for exactly as long as the state references those views.
- *
- * This class does no I/O on the pipes: mars's main loop feeds it tasks and sends what it returns.
+ * Between a granted `%plea` and its `%done` or `%drop` every other task is held, and handled after
+ * the plea's event, in order. Every plea message that arrives out of its state (`%done` or
+ * `%drop` with no plea waiting, `%plea` while one waits) gets one rule: urth and mars disagree
+ * about the protocol, so mars says so, removes its segment and exits 1, as for a task it cannot
+ * parse (vere's `mars: bad`). Answering instead would put a reply in the pipe that urth's writ
+ * FIFO pairs with the wrong writ.
  */
-import { PleaError } from "../error.ts";
-import { createSegment, nextSegmentName, openSegment, type Segment } from "../ffi/index.ts";
-import { readShm, type Noun } from "../noun/index.ts";
-import type { MappingRegistry } from "./mapping-registry.ts";
+import { assert } from "../error.ts";
+import { parseTask, type Task } from "../ipc/task.ts";
+import type { Cell, Noun } from "../noun/index.ts";
 
-/** Why mars refused a plea, as the goof mote it sends back (docs/ipc.md). */
-export const PleaRefusal = {
-  busy: "plea-busy",
+/** The goof motes mars sends about a plea (docs/ipc.md). */
+export const PleaMote = {
+  /** `[%plea %fail goof]`: mars could not make the segment. */
   create: "plea-create",
+  /** `[%poke %.n goof]` after `%done`: the segment does not hold a `%poke` task mars can decode. */
+  bad: "plea-bad",
 } as const;
 
-export type PleaAsk = { ok: true; name: string; length: number } | { ok: false; mote: string; message: string };
+/** `S` is the driver's handle on a segment it made. `held` lists the tasks held, in order. */
+export type MarsPleaState<S> =
+  | { readonly kind: "idle" }
+  | { readonly kind: "creating"; readonly length: number; readonly held: Task[] }
+  | { readonly kind: "waiting"; readonly segment: S; readonly held: Task[] }
+  | { readonly kind: "taking"; readonly held: Task[] }
+  | { readonly kind: "closed" };
 
-export class MarsPlea {
-  private waiting: { segment: Segment } | undefined = undefined;
+export type MarsPleaInput<S> =
+  /** A task from urth, whatever it is: the machine tells the plea messages from the rest. */
+  | { readonly type: "task"; readonly task: Task }
+  /** The `create` asked for made `segment`, named `name`, of `length` bytes. */
+  | { readonly type: "created"; readonly segment: S; readonly name: string; readonly length: number }
+  /** The `create` asked for failed (ENOSPC, no /dev/shm, a length too large); nothing was left. */
+  | { readonly type: "create-failed"; readonly message: string }
+  /** The `take` asked for mapped and decoded the segment (its name is gone). */
+  | { readonly type: "taken"; readonly noun: Noun }
+  /** The `take` asked for could not decode the segment (its name and mapping are gone). */
+  | { readonly type: "take-failed"; readonly message: string }
+  /** mars is ending: EOF on stdin, `%exit`, a task it cannot parse, any fatal error. */
+  | { readonly type: "end" };
 
-  constructor(
-    private readonly namespace: string,
-    private readonly mappings: MappingRegistry<Segment>,
-    private readonly options: { dir?: string } = {},
-  ) {}
+/**
+ * What the driver does, in the order given. `create` and `take` ask for a result: each is the
+ * last of its list, and the driver steps the machine with its outcome. `release` is last too: the
+ * driver steps the machine with each held task again, in order (a `%plea` among them holds the rest).
+ */
+export type MarsPleaAction<S> =
+  /** Not a plea message: handle the task now. */
+  | { readonly do: "handle"; readonly task: Task }
+  /** Create a fresh segment of at least `length` bytes (`O_EXCL`, fallocated); step `created` or `create-failed`. */
+  | { readonly do: "create"; readonly length: number }
+  /** Reply `[%plea nam len]`. */
+  | { readonly do: "grant"; readonly name: string; readonly length: number }
+  /** Say why on stderr and reply `[%plea %fail goof]` to the `[%plea length]` asked. */
+  | { readonly do: "refuse"; readonly length: number; readonly mote: string; readonly message: string }
+  /** Map the segment privately, unlink its name at once, decode it zero-copy; step `taken` or `take-failed`. */
+  | { readonly do: "take"; readonly segment: S }
+  /** Handle the decoded `%poke` (its event took the plea path). */
+  | { readonly do: "poke"; readonly ovum: Cell }
+  /** Reply `[%poke %.n goof]`: the plea's event fails, mars goes on. */
+  | { readonly do: "reject"; readonly mote: string; readonly message: string }
+  /** Unlink and unmap the segment. */
+  | { readonly do: "remove"; readonly segment: S }
+  /** Step the machine with each of these tasks again, in order. */
+  | { readonly do: "release"; readonly tasks: readonly Task[] }
+  /** urth broke the protocol: say so on stderr and exit 1 (nothing more is read). */
+  | { readonly do: "fail"; readonly message: string };
 
-  /** True between a granted `%plea` and its `%done`/`%drop`: every other task must wait. */
-  get isWaiting(): boolean {
-    return this.waiting !== undefined;
+export class MarsPlea<S> {
+  private current: MarsPleaState<S>;
+
+  constructor(initial: MarsPleaState<S> = { kind: "idle" }) {
+    this.current = initial;
   }
 
-  /** `[%plea len]`: creates a fresh segment of `len` bytes, or says why it cannot. */
-  ask(len: number): PleaAsk {
-    if (this.waiting) {
-      // urth's writ FIFO sends one plea at a time; a second one is urth's bug, refused cleanly.
-      return { ok: false, mote: PleaRefusal.busy, message: "A plea is already waiting for %done" };
-    }
-    const name = nextSegmentName(this.namespace);
-    try {
-      const segment = createSegment(name, len, { dir: this.options.dir });
-      this.waiting = { segment };
-      return { ok: true, name, length: segment.length };
-    } catch (e) {
-      if (e instanceof PleaError || e instanceof RangeError) {
-        return { ok: false, mote: PleaRefusal.create, message: (e as Error).message };
+  get state(): MarsPleaState<S> {
+    return this.current;
+  }
+
+  /** One transition: the state moves and the actions to perform come back. No I/O. */
+  step(input: MarsPleaInput<S>): MarsPleaAction<S>[] {
+    const s = this.current;
+    switch (input.type) {
+      case "task":
+        return this.onTask(s, input.task);
+      case "created": {
+        const c = this.expect(s, "creating", input.type);
+        this.current = { kind: "waiting", segment: input.segment, held: c.held };
+        return [{ do: "grant", name: input.name, length: input.length }];
       }
-      throw e;
+      case "create-failed": {
+        const c = this.expect(s, "creating", input.type);
+        this.current = { kind: "idle" };
+        return [
+          { do: "refuse", length: c.length, mote: PleaMote.create, message: input.message },
+          { do: "release", tasks: c.held },
+        ];
+      }
+      case "taken": {
+        const t = this.expect(s, "taking", input.type);
+        this.current = { kind: "idle" };
+        return [pokeOf(input.noun), { do: "release", tasks: t.held }];
+      }
+      case "take-failed": {
+        const t = this.expect(s, "taking", input.type);
+        this.current = { kind: "idle" };
+        return [{ do: "reject", mote: PleaMote.bad, message: input.message }, { do: "release", tasks: t.held }];
+      }
+      case "end":
+        this.current = { kind: "closed" };
+        // Whatever ends mars, a segment still waiting for %done must not outlive it in /dev/shm.
+        return s.kind === "waiting" ? [{ do: "remove", segment: s.segment }] : [];
     }
   }
 
-  /**
-   * `[%done ~]`: maps the segment privately, unlinks its name, and decodes the task it holds with
-   * large atoms as zero-copy views. The mapping joins the registry (released once nothing refers to
-   * it). Throws `ShmFormatError` for a segment that does not decode; the segment is gone either way.
-   */
-  done(): Noun {
-    const w = this.take("%done");
-    let reader: Segment | undefined;
-    try {
-      reader = openSegment(w.segment.name, { mode: "read", length: w.segment.length, dir: this.options.dir });
-    } finally {
-      // Unlink first thing: from here on, nothing of this plea can outlive mars in /dev/shm.
-      w.segment.unlink();
-      w.segment.close();
+  private onTask(s: MarsPleaState<S>, task: Task): MarsPleaAction<S>[] {
+    switch (s.kind) {
+      case "idle":
+        switch (task.type) {
+          case "plea":
+            this.current = { kind: "creating", length: task.length, held: [] };
+            return [{ do: "create", length: task.length }];
+          case "done":
+          case "drop":
+            return this.outOfState([], `%${task.type} with no plea waiting`);
+          default:
+            return [{ do: "handle", task }];
+        }
+      case "creating":
+        // The driver creates synchronously, so nothing arrives here; were it otherwise, the
+        // same rules as in `waiting` would hold: a %plea message is out of state, the rest waits.
+        if (task.type === "plea") return this.outOfState([], "%plea while a plea was being made");
+        if (task.type === "done" || task.type === "drop") return this.outOfState([], `%${task.type} before the segment was granted`);
+        s.held.push(task);
+        return [];
+      case "waiting":
+        switch (task.type) {
+          case "done":
+            this.current = { kind: "taking", held: s.held };
+            return [{ do: "take", segment: s.segment }];
+          case "drop":
+            this.current = { kind: "idle" };
+            return [
+              { do: "remove", segment: s.segment },
+              { do: "release", tasks: s.held },
+            ];
+          case "plea":
+            return this.outOfState([{ do: "remove", segment: s.segment }], "%plea while a plea waits for %done");
+          default:
+            s.held.push(task);
+            return [];
+        }
+      case "taking":
+        // After %done urth may send its next %plea at once: it waits its turn like any task.
+        if (task.type === "done" || task.type === "drop") return this.outOfState([], `%${task.type} with no plea waiting`);
+        s.held.push(task);
+        return [];
+      case "closed":
+        // mars has stopped: nothing more is read.
+        return [];
     }
-    this.mappings.add(reader);
-    try {
-      return readShm(reader, { zeroCopy: true, owner: reader });
-    } catch (e) {
-      this.mappings.release(reader);
-      throw e;
-    }
   }
 
-  /** `[%drop ~]`: urth could not fill the segment; remove it. */
-  drop(): void {
-    const w = this.take("%drop");
-    w.segment.unlink();
-    w.segment.close();
+  private outOfState(before: MarsPleaAction<S>[], what: string): MarsPleaAction<S>[] {
+    this.current = { kind: "closed" };
+    return [...before, { do: "fail", message: `${what}: urth and mars disagree about the plea protocol (a bug; please report it)` }];
   }
 
-  /** EOF, exit or a fatal error: remove a segment still waiting. Idempotent. */
-  abandon(): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    if (!w) return;
-    w.segment.unlink();
-    w.segment.close();
+  /** The results of `create` and `take` come only in the state that asked for them (the driver's invariant). */
+  private expect<K extends "creating" | "taking">(s: MarsPleaState<S>, kind: K, input: string): Extract<MarsPleaState<S>, { kind: K }> {
+    assert(s.kind === kind, `mars's plea machine got ${input} in state ${s.kind}, not ${kind}`);
+    return s as Extract<MarsPleaState<S>, { kind: K }>;
   }
+}
 
-  private take(what: string): { segment: Segment } {
-    const w = this.waiting;
-    if (!w) throw new PleaError("plea_unexpected", `mars got ${what} with no plea waiting; urth and mars disagree about the protocol.`);
-    this.waiting = undefined;
-    return w;
+/** The decoded segment must hold a `%poke` task; anything else fails that event alone. */
+function pokeOf<S>(noun: Noun): MarsPleaAction<S> {
+  let task: Task;
+  try {
+    task = parseTask(noun);
+  } catch (e) {
+    return { do: "reject", mote: PleaMote.bad, message: `The segment holds no task mars can parse: ${(e as Error).message}` };
   }
+  if (task.type !== "poke") return { do: "reject", mote: PleaMote.bad, message: `The segment holds a %${task.type} task, not a %poke` };
+  return { do: "poke", ovum: task.ovum };
 }

@@ -7,7 +7,7 @@ import { PipeClosed, PipeClosedCode } from "../../src/ipc/pipe-closed.ts";
 import { parseTask, taskToNoun } from "../../src/ipc/task.ts";
 import { cue } from "../../src/noun/cue.ts";
 import { jam } from "../../src/noun/jam.ts";
-import { atomFromBytes, cell, equals, list, type Noun } from "../../src/noun/index.ts";
+import { atomFromBytes, cell, equals, list, measureJam, type Noun } from "../../src/noun/index.ts";
 import { TASK_SAMPLES } from "./message-samples.ts";
 import { concat, hex, int, randomBytes, randomSplit, rng } from "./random.ts";
 
@@ -162,6 +162,34 @@ describe("FrameWriter", () => {
     const sink2 = new MemorySink();
     await new FrameWriter(sink2, { chunkBytes: 4096 }).sendStream(noun, jam(noun).length);
     expect(hex(sink2.bytes())).toBe(hex(frame(jam(noun))));
+  });
+
+  test("sendStream given a measureJam result sends the same frame without walking the noun to measure it again", async () => {
+    // A root cell that counts how often a walk reads its head: once per pass over the noun.
+    const head = list(Array.from({ length: 2000 }, (_, i) => i));
+    const root = cell(head, atomFromBytes(randomBytes(rng(3), 50_000)));
+    let reads = 0;
+    Object.defineProperty(root, "head", { get: () => (reads++, head) });
+    measureJam(root); // the first pass also caches the cells' hashes, which later passes reuse
+    reads = 0;
+    const measured = measureJam(root);
+    const measuring = reads;
+    expect(measuring).toBeGreaterThan(0);
+    const want = hex(frame(jam(root)));
+
+    reads = 0;
+    const given = new MemorySink();
+    await new FrameWriter(given, { chunkBytes: 4096 }).sendStream(root, measured);
+    const readsGiven = reads;
+    reads = 0;
+    const own = new MemorySink();
+    await new FrameWriter(own, { chunkBytes: 4096 }).sendStream(root);
+    const readsOwn = reads;
+
+    expect(hex(given.bytes())).toBe(want);
+    expect(hex(own.bytes())).toBe(want);
+    // Measuring itself costs `measuring` reads: given the result, the writer saves exactly those.
+    expect(readsOwn - readsGiven).toBe(measuring);
   });
 
   test("sendStream with a wrong bodyLength fails with newt_length_mismatch and ends the pipe", async () => {

@@ -49,11 +49,11 @@ afterAll(() => {
  * Sends a plea-sized event mars cannot make a segment for, with writs fired right behind it, and
  * checks the event went through the pipe first and the writs after it, in order.
  */
-async function refusedPleaGoesThroughThePipe(shmDir: string, reason: RegExp): Promise<void> {
+async function refusedPleaGoesThroughThePipe(shmDir: string, reason: RegExp, bytes = 6 * MIB): Promise<void> {
   const { pier } = tempPier();
   const { mars, log } = await startMars({ pier, pleaThresholdBytes: MIB, env: { [SHM_DIR_ENV]: shmDir } });
   const desk = new ExpectedDesk();
-  const big: Change[] = [{ path: "/big/bin", bytes: pseudoRandomBytes(6 * MIB, 5) }];
+  const big: Change[] = [{ path: "/big/bin", bytes: pseudoRandomBytes(bytes, 5) }];
   const note: Change[] = [{ path: "/note/txt", bytes: new TextEncoder().encode("after the big one") }];
   const progress: PokeProgress[] = [];
   const bigPoke = mars.poke(ovum(big), { onProgress: (p) => progress.push(p) });
@@ -110,6 +110,15 @@ describe("mars cannot make the segment", () => {
     "with the shared-memory directory missing, mars refuses the plea and logs why, and the poke goes through the pipe before the writs sent after it",
     async () => {
       await refusedPleaGoesThroughThePipe(join(tempDir(), "missing"), /ENOENT/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "an event refused a segment that is large enough to be streamed goes through the pipe jammed in chunks, with the jam length measured for the refusal",
+    async () => {
+      // 20 MiB is above PIPE_STREAM_BYTES_MIN: the send reuses the measurement (length and plan).
+      await refusedPleaGoesThroughThePipe(join(tempDir(), "missing"), /ENOENT/, 20 * MIB);
     },
     TEST_TIMEOUT_MS,
   );
