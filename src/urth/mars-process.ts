@@ -7,7 +7,8 @@
  * awaited, every rejection caught); stdout is read by a FrameReader; stderr is always drained
  * (an unread pipe fills at 64 KiB and deadlocks the child) and its lines forwarded.
  */
-import { namespaceForPier, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
 import { FrameWriter } from "../ipc/frame-writer.ts";
 import { PipeClosed } from "../ipc/pipe-closed.ts";
@@ -101,7 +102,7 @@ export class MarsProcess {
 
   private constructor(options: MarsOptions) {
     this.pier = options.pier;
-    this.namespace = namespaceForPier(options.pier);
+    this.namespace = segmentNamespace(options.pier);
     this.pleaThresholdBytes = options.pleaThresholdBytes ?? PLEA_THRESHOLD_BYTES_DEFAULT;
     this.onLog = options.onLog ?? ((line) => process.stderr.write(`mars: ${line}\n`));
     this.ripe = new Promise<Ripe>((res, rej) => {

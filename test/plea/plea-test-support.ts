@@ -6,8 +6,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listSegments, namespaceForPier, processStartTime, type SegmentInfo } from "../../src/ffi/index.ts";
+import { listSegments, processStartTime, type SegmentInfo } from "../../src/ffi/index.ts";
 import { atomFromBytes, type Noun } from "../../src/noun/index.ts";
+import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 import { intoOvum, type IntoChange } from "../../src/urth/into.ts";
 import { MARS_MAIN_PATH, MarsProcess, type MarsOptions } from "../../src/urth/mars-process.ts";
 
@@ -39,11 +40,11 @@ const grandchildren: Array<{ pid: number; startTime: number }> = [];
 /** Every namespace a test of this file used: afterAll checks none of them left a segment. */
 export const namespaces = new Set<string>();
 
-/** A fresh pier directory under the OS temp dir (mars creates the log in it). */
+/** A fresh pier directory under the OS temp dir (mars creates the log in it), with its segment namespace made. */
 export function tempPier(): { pier: string; namespace: string } {
   const pier = mkdtempSync(join(tmpdir(), "plea-plea-test-"));
   piers.push(pier);
-  const namespace = namespaceForPier(pier);
+  const namespace = segmentNamespace(pier);
   namespaces.add(namespace);
   return { pier, namespace };
 }
