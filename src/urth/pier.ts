@@ -7,6 +7,7 @@
  *   <pier>/.urb/lock        held (flock) by the one urth holding the pier ("<pid> <role>")
  *   <pier>/.urb/urth.sock   the running urth's control socket (cat, ls, status, stop)
  *   <pier>/.urb/mount.json  what urth last committed from the mount (size, mtime per file)
+ *   <pier>/.urb/shm-namespace  the pier's segment namespace (src/pier/segment-namespace.ts)
  *   <pier>/.urb/log/        mars's event log (docs/event-log.md)
  *   <pier>/.urb/chk/        mars's snapshots
  */
