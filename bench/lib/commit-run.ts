@@ -3,10 +3,8 @@
  * memory of urth and mars until urth exits, and collect the one JSON line urth prints once the
  * event is durable.
  */
-import { realpathSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
-import { resolve } from "node:path";
-import { namespaceForPier } from "../../src/ffi/index.ts";
+import { legacySegmentNamespaces, segmentNamespace } from "../../src/pier/segment-namespace.ts";
 import { type Cleanup, killIfOurs } from "./cleanup.ts";
 import { MemorySampler, type MemoryReport } from "./memory-sampler.ts";
 
@@ -84,15 +82,13 @@ export interface CommitRunOptions {
   keepTimeline?: boolean;
 }
 
-/** The namespaces urth may derive for `pier`: from its path as given and with symlinks resolved. */
+/**
+ * The namespaces urth's segments of `pier` may carry: the pier's own (made here if the pier is new,
+ * so it is known before urth starts) and those older versions derived from its path (`--urth`
+ * may name one).
+ */
 export function pierNamespaces(pier: string): string[] {
-  const names = new Set([namespaceForPier(resolve(pier))]);
-  try {
-    names.add(namespaceForPier(realpathSync(pier)));
-  } catch {
-    // not created yet: urth resolves the same path we give it
-  }
-  return [...names];
+  return [segmentNamespace(pier), ...legacySegmentNamespaces(pier)];
 }
 
 /** The last line of `stdout` that parses as a JSON object, or undefined. */

@@ -10,8 +10,8 @@
  * - `Segment`: `name`, `length`, `mode`, `windows`, `read(pos, target)`, `write(pos, source)`,
  *   `subarray(pos, length)`, `advise(advice, pos?, length?)`, `unlink()`, `close()`,
  *   `[Symbol.dispose]`.
- * - Names: `segmentName`, `nextSegmentName`, `namespaceForPier`, `parseSegmentName`.
- * - Orphans: `listSegments(namespace?)`, `sweepOrphans(namespace)`.
+ * - Names: `segmentName`, `nextSegmentName`, `legacyNamespaceForPier`, `parseSegmentName`.
+ * - Orphans: `listSegments(namespace?)`, `sweepOrphans(namespaces)`: this user's objects only.
  * - Errors: `SysError` (code = errno name), `SegmentError` (code from `SegmentErrorCode`).
  */
 export { SysError, Errno, errnoName } from "./sys-error.ts";
@@ -32,6 +32,7 @@ export { SHM_DIR_DEFAULT, SHM_DIR_ENV, shmDirectory, shmSpace, segmentPath } fro
 export type { ShmSpace } from "./shm-dir.ts";
 export {
   isValidSegmentName,
+  legacyNamespaceForPier,
   namespaceForPier,
   nextSegmentName,
   parseSegmentName,

@@ -1,8 +1,10 @@
 /**
- * Segment names: `/plea-<namespace>-<pid>-<start time>-<sequence>` (docs/decisions.md).
+ * Segment names: `/plea-<namespace>-<pid>-<start time>-<sequence>` (docs/shm-segments.md, "Names").
  *
- * - namespace: 8 lowercase hex digits of the SHA-256 of the pier's absolute path, so segments of
- *   two piers never collide and an orphan sweep touches only its own pier's segments.
+ * - namespace: the pier's, 1 to 32 characters of [a-z0-9]. A pier keeps 32 random hex digits for
+ *   it (src/pier/segment-namespace.ts), so segments of two piers never collide, an orphan sweep
+ *   touches only its own pier's segments, and nobody else can predict the names. Older versions
+ *   used 8 hex digits of the SHA-256 of the pier's path (`legacyNamespaceForPier`).
  * - pid and start time: the creator's pid and field 22 of /proc/<pid>/stat (clock ticks after
  *   boot). The pair names one process for the life of the machine; a pid alone can be reused,
  *   and the sweep would then keep an orphan forever (or remove a live segment).
@@ -30,10 +32,22 @@ export interface SegmentNameParts {
   seq: number;
 }
 
-/** The namespace of a pier: 8 hex digits of the SHA-256 of its absolute path. */
-export function namespaceForPier(pierPath: string): string {
+/**
+ * The namespace older versions of Plea gave a pier: 8 hex digits of the SHA-256 of its absolute
+ * path. Anyone can compute it, so it is no longer used for new segments; urth's sweep still looks
+ * for orphans named with it (docs/shm-segments.md, "Orphans"). Pinned by a test: a change would
+ * make the sweep miss those orphans.
+ */
+export function legacyNamespaceForPier(pierPath: string): string {
   return createHash("sha256").update(resolve(pierPath)).digest("hex").slice(0, 8);
 }
+
+/**
+ * @deprecated Not the pier's namespace any more (that is `segmentNamespace` of
+ * src/pier/segment-namespace.ts): the legacy path hash, kept under its old name for the tests and
+ * benchmarks that use it to make a namespace out of a string.
+ */
+export const namespaceForPier = legacyNamespaceForPier;
 
 /**
  * The start time of a process (field 22 of /proc/<pid>/stat), or undefined if it does not exist

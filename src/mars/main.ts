@@ -8,11 +8,11 @@
  * close the log, exit 0. A task it cannot parse: say so on stderr, clean up, exit 1, as vere.
  */
 import { parseArgs } from "node:util";
-import { namespaceForPier } from "../ffi/index.ts";
 import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
 import { FrameWriter, type ByteSink } from "../ipc/frame-writer.ts";
 import { giftToNoun } from "../ipc/gift.ts";
 import { atomFromBytes } from "../noun/index.ts";
+import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { createFileStoreKernel } from "./kernel/file-store.ts";
 import { EventLog } from "./log/event-log.ts";
 import { restore } from "./restore.ts";
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     snapshots,
     policy: restored.policy,
     writer,
-    namespace: namespaceForPier(pier),
+    namespace: segmentNamespace(pier),
     shmDir: process.env.PLEA_SHM_DIR || undefined,
     eve: restored.eve,
     onLog: say,

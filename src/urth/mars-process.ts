@@ -12,7 +12,8 @@
  * streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every pending writ with
  * `MarsExited` (no hang, no crash), and then the pier's orphaned segments are swept.
  */
-import { namespaceForPier, openSegment, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { openSegment, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { PipeClosed } from "../ipc/pipe-closed.ts";
 import type { Gift } from "../ipc/gift.ts";
 import { tankToText } from "../ipc/goof.ts";
@@ -60,7 +61,7 @@ export class MarsProcess {
 
   private constructor(options: MarsOptions) {
     this.pier = options.pier;
-    this.namespace = namespaceForPier(options.pier);
+    this.namespace = segmentNamespace(options.pier);
     this.pleaThresholdBytes = options.pleaThresholdBytes ?? PLEA_THRESHOLD_BYTES_DEFAULT;
     this.onLog = options.onLog ?? ((line) => process.stderr.write(`mars: ${line}\n`));
     this.child = new MarsChild({

@@ -9,6 +9,7 @@
  * the cache write costs at most a re-send of identical bytes.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { PIER_FILE_MODE } from "../pier/private-mode.ts";
 import type { MountFile } from "./mount-scan.ts";
 
 export interface CachedFile {
@@ -34,7 +35,7 @@ export function readMountCache(file: string): MountCache {
 /** Writes the cache atomically (temp file, rename). */
 export function writeMountCache(file: string, cache: MountCache): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ files: Object.fromEntries(cache) }));
+  writeFileSync(tmp, JSON.stringify({ files: Object.fromEntries(cache) }), { mode: PIER_FILE_MODE });
   renameSync(tmp, file);
 }
 

@@ -7,12 +7,14 @@
  *   <pier>/.urb/lock        held (flock) by the one urth holding the pier ("<pid> <role>")
  *   <pier>/.urb/urth.sock   the running urth's control socket (cat, ls, status, stop)
  *   <pier>/.urb/mount.json  what urth last committed from the mount (size, mtime per file)
+ *   <pier>/.urb/shm-namespace  the pier's segment namespace (src/pier/segment-namespace.ts)
  *   <pier>/.urb/log/        mars's event log (docs/event-log.md)
  *   <pier>/.urb/chk/        mars's snapshots
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PleaError } from "../error.ts";
+import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
 
 /** Bumped when the on-disk layout of a pier changes incompatibly. */
 export const PIER_FORMAT_VERSION = 1;
@@ -61,14 +63,17 @@ export function isPier(root: string): boolean {
   return existsSync(pierPaths(root).formatFile);
 }
 
-/** Creates the pier's directories and format file if missing; checks the version if present. */
+/**
+ * Creates the pier's directories and format file if missing; checks the version if present.
+ * `.urb` is made (or, in an older pier, tightened to) 0700: src/pier/private-mode.ts.
+ */
 export function ensurePier(root: string): PierPaths {
   const p = pierPaths(root);
   mkdirSync(p.mount, { recursive: true });
-  mkdirSync(p.urb, { recursive: true });
+  makePrivateDir(p.urb);
   if (!existsSync(p.formatFile)) {
     const tmp = p.formatFile + ".tmp";
-    writeFileSync(tmp, JSON.stringify({ format: PIER_FORMAT_VERSION, created: new Date().toISOString() }) + "\n");
+    writeFileSync(tmp, JSON.stringify({ format: PIER_FORMAT_VERSION, created: new Date().toISOString() }) + "\n", { mode: PIER_FILE_MODE });
     renameSync(tmp, p.formatFile);
   }
   checkPierVersion(root);

@@ -9,7 +9,8 @@
  */
 import { mug } from "../noun/index.ts";
 import { daNow } from "../noun/da.ts";
-import { listSegments, namespaceForPier, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { listSegments, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { legacySegmentNamespaces, segmentNamespace } from "../pier/segment-namespace.ts";
 import { commitMount, type CommitOptions, type CommitSummary, type Committed } from "./commit.ts";
 import { ControlServer, type ControlHandler } from "./control.ts";
 import { MarsProcess, type MarsOptions } from "./mars-process.ts";
@@ -85,7 +86,7 @@ export class Session {
     this.paths = paths;
     this.lock = lock;
     this.mars = mars;
-    this.namespace = namespaceForPier(paths.root);
+    this.namespace = mars.namespace;
     this.sweptAtStart = swept;
     this.committed = committed;
     // vere's `sev_l`: the mug of the time the driver started, in every %into wire.
@@ -97,7 +98,8 @@ export class Session {
     const lock = await takeLock(paths, root, options);
     let mars: MarsProcess | undefined;
     try {
-      const swept = sweepOrphans(namespaceForPier(root));
+      // Orphans of older versions carry the namespace they derived from the pier's path.
+      const swept = sweepOrphans([segmentNamespace(root), ...legacySegmentNamespaces(root)]);
       mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, onLog: options.onLog, env: options.marsEnv });
       const files = await listFiles(mars);
       const committed: Committed = { paths: new Map(), cache: readMountCache(paths.mountCache) };

@@ -3,10 +3,13 @@
  * process, are removed; everything else is left alone.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   createSegment,
+  legacyNamespaceForPier,
   listSegments,
-  namespaceForPier,
   nextSegmentName,
   processStartTime,
   Segment,
@@ -16,7 +19,12 @@ import { FIXTURE, leftovers, TEST_NAMESPACE } from "./shm-test-support.ts";
 
 /** Above Linux's PID_MAX_LIMIT (2^22): no process ever has this pid. */
 const PID_NEVER = 2 ** 22 + 1;
-const OTHER_NAMESPACE = namespaceForPier(`/plea-test-other/${process.pid}`);
+const OTHER_NAMESPACE = legacyNamespaceForPier(`/plea-test-other/${process.pid}`);
+
+/** Another local user: `nobody`, whose files the tests (run as root) create by chown. */
+const OTHER_UID = 65534;
+const AS_ROOT = process.getuid?.() === 0;
+if (!AS_ROOT) console.warn("skipping the tests of another user's objects: they need root to chown a file to another user");
 
 const made: Segment[] = [];
 const children: ReturnType<typeof Bun.spawn>[] = [];
@@ -106,5 +114,58 @@ describe("sweepOrphans", () => {
     expect(listSegments().some((s) => s.name === other.name)).toBe(true);
     expect(listSegments(TEST_NAMESPACE).map((s) => s.name)).not.toContain(odd.name);
     expect(sweepOrphans(OTHER_NAMESPACE).map((s) => s.name)).toEqual([other.name]);
+  });
+
+  test("sweeps several namespaces at once (the pier's and the legacy ones)", () => {
+    const a = fake(TEST_NAMESPACE, PID_NEVER, 1, 1);
+    const b = fake(OTHER_NAMESPACE, PID_NEVER, 1, 2);
+    expect(sweepOrphans([TEST_NAMESPACE, OTHER_NAMESPACE]).map((s) => s.name).sort()).toEqual([a.name, b.name].sort());
+    expect([...listSegments(TEST_NAMESPACE), ...listSegments(OTHER_NAMESPACE)]).toEqual([]);
+  });
+});
+
+describe("objects of other users in a world-writable segment directory", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh directory of mode 1777, as /dev/shm is. */
+  function stickyDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), "plea-shm-sticky-"));
+    dirs.push(dir);
+    chmodSync(dir, 0o1777);
+    return dir;
+  }
+
+  /** A file under an orphan's name (its creator never ran), owned by `uid`. */
+  function squat(dir: string, namespace: string, seq: number, uid: number): string {
+    const name = `plea-${namespace}-${PID_NEVER}-1-${seq}`;
+    writeFileSync(join(dir, name), "not yours", { mode: 0o600 });
+    chownSync(join(dir, name), uid, uid);
+    return name;
+  }
+
+  test.skipIf(!AS_ROOT)("root's sweep neither lists nor removes another user's file under its namespace's name, and removes its own orphan", () => {
+    const dir = stickyDir();
+    const theirs = squat(dir, TEST_NAMESPACE, 1, OTHER_UID);
+    const ours = squat(dir, TEST_NAMESPACE, 2, 0);
+    expect(listSegments(TEST_NAMESPACE, { dir }).map((s) => s.name)).toEqual([`/${ours}`]);
+    expect(sweepOrphans(TEST_NAMESPACE, { dir }).map((s) => s.name)).toEqual([`/${ours}`]);
+    expect(existsSync(join(dir, ours))).toBe(false);
+    // Root could remove it (it can unlink anything): the sweep must choose not to.
+    expect(lstatSync(join(dir, theirs)).uid).toBe(OTHER_UID);
+  });
+
+  test.skipIf(!AS_ROOT)("a symlink under a segment's name is neither followed nor removed", () => {
+    const dir = stickyDir();
+    const target = join(dir, "target");
+    writeFileSync(target, "x");
+    const name = `plea-${TEST_NAMESPACE}-${PID_NEVER}-1-3`;
+    symlinkSync(target, join(dir, name));
+    expect(listSegments(TEST_NAMESPACE, { dir })).toEqual([]);
+    expect(sweepOrphans(TEST_NAMESPACE, { dir })).toEqual([]);
+    expect(lstatSync(join(dir, name)).isSymbolicLink()).toBe(true);
+    expect(existsSync(target)).toBe(true);
   });
 });

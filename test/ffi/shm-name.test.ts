@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import {
   isValidSegmentName,
-  namespaceForPier,
+  legacyNamespaceForPier,
   nextSegmentName,
   parseSegmentName,
   processStartTime,
@@ -35,14 +35,14 @@ describe("segment names", () => {
     expect(names.size).toBe(100);
   });
 
-  test("a namespace is 8 hex digits, stable for a path and distinct across paths", () => {
-    const a = namespaceForPier("/srv/piers/zod");
+  test("the legacy namespace is 8 hex digits, stable for a path and distinct across paths", () => {
+    const a = legacyNamespaceForPier("/srv/piers/zod");
     expect(a).toMatch(/^[0-9a-f]{8}$/);
-    expect(namespaceForPier("/srv/piers/zod/")).toBe(a);
-    expect(namespaceForPier("/srv/piers/../piers/zod")).toBe(a);
-    expect(namespaceForPier("/srv/piers/nec")).not.toBe(a);
+    expect(legacyNamespaceForPier("/srv/piers/zod/")).toBe(a);
+    expect(legacyNamespaceForPier("/srv/piers/../piers/zod")).toBe(a);
+    expect(legacyNamespaceForPier("/srv/piers/nec")).not.toBe(a);
     // Pinned: the hash must not change between versions, or the sweep would miss old orphans.
-    expect(namespaceForPier("/")).toBe("8a5edab2");
+    expect(legacyNamespaceForPier("/")).toBe("8a5edab2");
   });
 
   test("segmentName refuses namespaces and sequences that would break parsing", () => {

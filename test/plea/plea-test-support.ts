@@ -6,10 +6,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listSegments, namespaceForPier, processStartTime, type SegmentInfo } from "../../src/ffi/index.ts";
+import { listSegments, processStartTime, type SegmentInfo } from "../../src/ffi/index.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../../src/ipc/into.ts";
 import { pathToNoun } from "../../src/ipc/shape.ts";
 import { atomFromBytes, type Atom, type Noun } from "../../src/noun/index.ts";
+import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 import { MARS_MAIN_PATH, MarsProcess, type MarsOptions } from "../../src/urth/mars-process.ts";
 
 export const MIB = 1024 * 1024;
@@ -40,11 +41,11 @@ const grandchildren: Array<{ pid: number; startTime: number }> = [];
 /** Every namespace a test of this file used: afterAll checks none of them left a segment. */
 export const namespaces = new Set<string>();
 
-/** A fresh pier directory under the OS temp dir (mars creates the log in it). */
+/** A fresh pier directory under the OS temp dir (mars creates the log in it), with its segment namespace made. */
 export function tempPier(): { pier: string; namespace: string } {
   const pier = mkdtempSync(join(tmpdir(), "plea-plea-test-"));
   piers.push(pier);
-  const namespace = namespaceForPier(pier);
+  const namespace = segmentNamespace(pier);
   namespaces.add(namespace);
   return { pier, namespace };
 }

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { namespaceForPier } from "../../src/ffi/index.ts";
+import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, waitFor, type RunningUrth } from "./urth-support.ts";
 
 afterEach(cleanUp);
@@ -37,7 +37,7 @@ function placeFile(dir: string, dest: string, data: Uint8Array): void {
 }
 
 function segmentsOf(pier: string): string[] {
-  const ns = namespaceForPier(pier);
+  const ns = segmentNamespace(pier);
   return readdirSync("/dev/shm").filter((n) => n.startsWith(`plea-${ns}-`));
 }
 

@@ -7,7 +7,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { namespaceForPier, sweepOrphans } from "../../src/ffi/index.ts";
+import { sweepOrphans } from "../../src/ffi/index.ts";
+import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const MAIN = join(REPO, "src/urth/main.ts");
@@ -31,6 +32,18 @@ function childEnv(env: Record<string, string> = {}): Record<string, string> {
 export interface UrthOptions {
   cwd?: string;
   env?: Record<string, string>;
+  /** Run urth under this umask (through `sh -c 'umask ...; exec ...'`). */
+  umask?: number;
+  /** Run urth as this user and group (the tests run as root; Bun.spawn's uid/gid). */
+  uid?: number;
+  gid?: number;
+}
+
+/** The argv and spawn options that run `urth ARGS` as `options` say. */
+function urthCommand(args: string[], options: UrthOptions): { argv: string[]; spawn: { cwd?: string; env: Record<string, string>; uid?: number; gid?: number } } {
+  const direct = [process.execPath, MAIN, ...args];
+  const argv = options.umask === undefined ? direct : ["/bin/sh", "-c", `umask ${options.umask.toString(8).padStart(3, "0")} && exec "$@"`, "sh", ...direct];
+  return { argv, spawn: { cwd: options.cwd, env: childEnv(options.env), uid: options.uid, gid: options.gid } };
 }
 
 /** Runs `urth ARGS` to completion and returns its exit code, stdout and stderr. */
@@ -41,7 +54,8 @@ export async function urth(args: string[], options: UrthOptions = {}): Promise<R
 
 /** Runs `urth ARGS` and returns stdout as bytes (for `cat` of binary files). */
 export async function urthBytes(args: string[], options: UrthOptions = {}): Promise<{ code: number; stdout: Uint8Array; stderr: string }> {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const { argv, spawn } = urthCommand(args, options);
+  const p = Bun.spawn(argv, { ...spawn, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.add(p);
   try {
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).bytes(), new Response(p.stderr).text(), p.exited]);
@@ -128,15 +142,16 @@ async function collect(stream: ReadableStream<Uint8Array>, into: string[]): Prom
  * Starts `urth run --pier PIER ARGS` and waits until it holds the pier and answers on its control
  * socket (its start-up line is printed once the first commit is under way).
  */
-export async function startRun(pier: string, args: string[] = []): Promise<RunningUrth> {
-  const run = spawnUrth(["run", "--pier", pier, ...args], pier);
+export async function startRun(pier: string, args: string[] = [], options: UrthOptions = {}): Promise<RunningUrth> {
+  const run = spawnUrth(["run", "--pier", pier, ...args], pier, options);
   await run.waitForLine("stderr", /^urth: pier .* at event \d+; watching /, "urth run started");
   return run;
 }
 
 /** Starts `urth ARGS` in the background, its output collected line by line. */
-export function spawnUrth(args: string[], pier: string): RunningUrth {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export function spawnUrth(args: string[], pier: string, options: UrthOptions = {}): RunningUrth {
+  const { argv, spawn } = urthCommand(args, options);
+  const proc = Bun.spawn(argv, { ...spawn, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.add(proc);
   return new RunningUrth(proc, pier);
 }
@@ -151,8 +166,22 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 }
 
 const dirs: string[] = [];
+/** Every pier a test used; their segment namespaces are read before the piers are removed. */
+const piers = new Set<string>();
 /** Namespaces of every pier a test used, for the /dev/shm check. */
 const namespaces = new Set<string>();
+
+/** Records the namespace of every pier that has one by now (a pier makes it on first use). */
+function notePierNamespaces(): void {
+  for (const pier of piers) {
+    try {
+      const ns = segmentNamespace(pier, { create: false });
+      if (ns !== undefined) namespaces.add(ns);
+    } catch {
+      // A test that damages the namespace file on purpose: its pier had no segments under it.
+    }
+  }
+}
 
 /** A fresh temporary directory, removed by `cleanUp`. */
 export function tempDir(): string {
@@ -166,13 +195,13 @@ export function tempPier(): { dir: string; pier: string; mount: string } {
   const dir = tempDir();
   const pier = join(dir, "pier");
   mkdirSync(join(pier, "base"), { recursive: true });
-  namespaces.add(namespaceForPier(pier));
+  piers.add(pier);
   return { dir, pier, mount: join(pier, "base") };
 }
 
 /** Records a pier that a test names another way (URTH_PIER, a relative --pier). */
 export function notePier(pier: string): void {
-  namespaces.add(namespaceForPier(pier));
+  piers.add(pier);
 }
 
 /**
@@ -191,6 +220,7 @@ export async function cleanUp(): Promise<void> {
       clearTimeout(timer);
     }),
   );
+  notePierNamespaces();
   while (dirs.length > 0) rmSync(dirs.pop()!, { recursive: true, force: true });
 }
 
@@ -199,6 +229,7 @@ export async function cleanUp(): Promise<void> {
  * leak memory into the next run) and returned for the caller to assert empty.
  */
 export function leftoverSegments(): string[] {
+  notePierNamespaces();
   const left = readdirSync("/dev/shm").filter((name) => [...namespaces].some((ns) => name.startsWith(`plea-${ns}-`)));
   for (const ns of namespaces) sweepOrphans(ns);
   return left;

@@ -13,7 +13,7 @@
  * A crash at any moment therefore leaves the whole event or none of it (a blob without its record
  * is an orphan, removed by the next `open`).
  */
-import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { open as openLmdb, type Database, type RootDatabase } from "lmdb";
 import { assert } from "../../error.ts";
@@ -21,6 +21,7 @@ import { cell } from "../../noun/cell.ts";
 import { cue, jamToSink } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { unixMillisFromDa } from "../../noun/da.ts";
+import { makePrivateDir, PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { cueBlob } from "./blob-reader.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
 import { EventSink } from "./event-sink.ts";
@@ -134,11 +135,12 @@ export class EventLog {
         throw new LogError(LogErrorCode.format, `There is no event log at "${paths.log}": mars has not run on this pier yet.`);
       }
     } else {
-      for (const dir of [paths.urb, paths.log, paths.blob, paths.chk]) mkdirSync(dir, { recursive: true });
+      for (const dir of [paths.urb, paths.log, paths.blob, paths.chk]) makePrivateDir(dir);
     }
     let env: RootDatabase;
     try {
-      env = openLmdb({ path: paths.log, maxDbs: 8, overlappingSync: false, readOnly });
+      // `permissionsMode` (the mode of data.mdb and lock.mdb) is honoured by the package but missing from its types.
+      env = openLmdb({ path: paths.log, maxDbs: 8, overlappingSync: false, readOnly, ...({ permissionsMode: PIER_FILE_MODE } as object) });
     } catch (cause) {
       throw new LogError(LogErrorCode.format, `Cannot open the event log at "${paths.log}": ${(cause as Error).message}`, { cause });
     }

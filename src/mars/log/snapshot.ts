@@ -19,10 +19,11 @@
  * SNAPSHOTS_KEPT are kept, so a damaged newest one falls back to the one before instead of a
  * replay from event 1.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cueFromChunks, jamToSink } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
+import { makePrivateDir } from "../../pier/private-mode.ts";
 import { ChecksummedChunks } from "./blob-reader.ts";
 import { logPaths } from "./layout.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
@@ -125,7 +126,7 @@ export class SnapshotStore {
    * beyond the newest SNAPSHOTS_KEPT. Resolves to the snapshot's header once it is durable.
    */
   async save(eve: number, mug: number, state: Noun): Promise<SnapshotHeader & { path: string }> {
-    mkdirSync(this.dir, { recursive: true });
+    makePrivateDir(this.dir);
     const tmp = join(this.dir, `snapshot-${eve}.tmp`);
     const path = join(this.dir, snapshotFileName(eve));
     const file = new StreamedFile(tmp, `the snapshot of event ${eve}`, SNAPSHOT_HEADER_BYTES);

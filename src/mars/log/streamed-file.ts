@@ -18,6 +18,7 @@
  * not against an adversary, which the pier's file permissions are for.
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, write, writeSync } from "node:fs";
+import { PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
 import { startWriteback, writebackAndDrop } from "./fadvise.ts";
 
@@ -73,7 +74,7 @@ export class StreamedFile {
     this.path = path;
     this.what = what;
     try {
-      this.fd = openSync(path, "w", 0o644);
+      this.fd = openSync(path, "w", PIER_FILE_MODE);
     } catch (cause) {
       throw writeError(`Cannot create ${what} at "${path}"`, cause);
     }
