@@ -117,9 +117,10 @@ export class MarsProcess {
     });
     this.pid = this.proc.pid;
     this.writer = new FrameWriter(this.proc.stdin as unknown as import("../ipc/frame-writer.ts").ByteSink, { name: "mars's stdin" });
-    void this.drainStderr(this.proc.stderr as ReadableStream<Uint8Array>);
+    // Drained before the exit is reported: mars's last line (why it refused to start) is in the tail.
+    const draining = this.drainStderr(this.proc.stderr as ReadableStream<Uint8Array>);
     const reading = this.readGifts(new FrameReader(this.proc.stdout as ReadableStream<Uint8Array>, { name: "mars's stdout" }));
-    this.exited = Promise.all([this.proc.exited, reading.catch(() => {})]).then(([code]) => {
+    this.exited = Promise.all([this.proc.exited, reading.catch(() => {}), draining]).then(([code]) => {
       this.onExit(code);
       return code;
     });
