@@ -5,8 +5,10 @@
  * can make it pick an older transaction without a word (a silent rollback), follow a wild page
  * number (SIGSEGV), or read a page the file no longer holds (SIGBUS). None of those can be caught
  * once the file is mapped, so the two meta pages are read here with plain reads and checked
- * first. The layout is that of the LMDB the `lmdb` package builds (its mdb.c, `MDB_page_header`
- * and `MDB_meta`), confirmed on a data.mdb this code wrote:
+ * first. The layout is that of the LMDB the `lmdb` package (3.x) builds, `MDB_page_header` and
+ * `MDB_meta` in its mdb.c
+ * (https://github.com/kriszyp/lmdb-js/blob/master/dependencies/lmdb/libraries/liblmdb/mdb.c),
+ * confirmed on a data.mdb this code wrote:
  *
  *   page header (24 bytes)               meta (from byte 24 of the page)
  *   0   u64  page number (0 or 1)        24  u32  magic 0xBEEFC0DE
