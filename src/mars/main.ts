@@ -6,6 +6,8 @@
  * restore the newest good snapshot and replay the rest, send `%ripe`. Then tasks strictly in order
  * (src/mars/mars.ts). On EOF (urth is gone) or `%exit`: remove any plea segment still waiting,
  * close the log, exit 0. A task it cannot parse: say so on stderr, clean up, exit 1, as vere.
+ * A log it refuses at start: one line on stderr, exit 7; another mars on the log: exit 3
+ * (exit-status.ts).
  */
 import { parseArgs } from "node:util";
 import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
@@ -18,6 +20,7 @@ import { EventLog } from "./log/event-log.ts";
 import { restore } from "./restore.ts";
 import { SnapshotStore } from "./log/snapshot.ts";
 import { BadTask, Mars } from "./mars.ts";
+import { exitStatusOf, MarsExitStatus } from "./exit-status.ts";
 import { wallMs } from "../wall-clock.ts";
 
 function say(line: string): void {
@@ -76,7 +79,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    say(`mars: ${(e as Error)?.stack ?? String(e)}`);
-    process.exit(1);
+    // A log mars refuses (or another mars holds) is the operator's to fix: one line, no stack.
+    const status = exitStatusOf(e);
+    say(status === MarsExitStatus.failed ? `mars: ${(e as Error)?.stack ?? String(e)}` : (e as Error).message);
+    process.exit(status);
   },
 );

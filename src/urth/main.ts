@@ -47,10 +47,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * mars's refusals to start (src/mars/exit-status.ts): another mars still holds the pier's log
+ * (mars exits 3) or the log is damaged (7). Each is urth's status of the same meaning, and
+ * mars's one line of stderr is the whole message.
+ */
+const MARS_REFUSALS: Readonly<Record<number, number>> = { 3: ExitCode.locked, 7: ExitCode.pier };
+
+function marsRefusal(e: unknown): { code: number; reason: string } | undefined {
+  if (!(e instanceof MarsExited) || e.exitCode === null || MARS_REFUSALS[e.exitCode] === undefined) return undefined;
+  return { code: MARS_REFUSALS[e.exitCode], reason: e.stderrTail.at(-1) ?? e.message };
+}
+
 function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError) return ExitCode.usage;
   if (e instanceof PierLocked) return ExitCode.locked;
-  if (e instanceof MarsExited) return ExitCode.marsExited;
+  if (e instanceof MarsExited) return marsRefusal(e)?.code ?? ExitCode.marsExited;
   if (e instanceof PierError) return ExitCode.pier;
   return ExitCode.failed;
 }
@@ -65,7 +77,7 @@ process.on("unhandledRejection", (e) => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const message = e instanceof PleaError || e instanceof Error ? e.message : String(e);
+    const message = marsRefusal(e)?.reason ?? (e instanceof PleaError || e instanceof Error ? e.message : String(e));
     process.stderr.write(`urth: ${message}\n`);
     if (e instanceof UsageError) process.stderr.write(`${e.usage}\n`);
     if (!(e instanceof PleaError) && process.env.URTH_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);

@@ -54,9 +54,10 @@ export class MarsChild {
     });
     this.pid = this.proc.pid;
     this.writer = new FrameWriter(this.proc.stdin as unknown as ByteSink, { name: "mars's stdin" });
-    void this.drainStderr(this.proc.stderr as ReadableStream<Uint8Array>);
+    // Drained before the exit is reported: mars's last line (why it refused to start) is in the tail.
+    const draining = this.drainStderr(this.proc.stderr as ReadableStream<Uint8Array>);
     const reading = this.readGifts(new FrameReader(this.proc.stdout as ReadableStream<Uint8Array>, { name: "mars's stdout" }));
-    this.exited = Promise.all([this.proc.exited, reading.catch(() => {})]).then(([code]) => code);
+    this.exited = Promise.all([this.proc.exited, reading.catch(() => {}), draining]).then(([code]) => code);
   }
 
   /** The signal that ended mars (once it has exited), or null. */

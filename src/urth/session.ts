@@ -100,7 +100,14 @@ export class Session {
     try {
       // Orphans of older versions carry the namespace they derived from the pier's path.
       const swept = sweepOrphans([segmentNamespace(root), ...legacySegmentNamespaces(root)]);
-      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, onLog: options.onLog, env: options.marsEnv });
+      // mars's lines wait until it is ready: if it refuses to start, its reason is shown once, as
+      // urth's own message (main.ts), not also as it arrives.
+      const say = options.onLog ?? ((line: string) => process.stderr.write(`mars: ${line}\n`));
+      let early: string[] | undefined = [];
+      const onLog = (line: string) => (early ? early.push(line) : say(line));
+      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, onLog, env: options.marsEnv });
+      for (const line of early) say(line);
+      early = undefined;
       const files = await listFiles(mars);
       const committed: Committed = { paths: new Map(), cache: readMountCache(paths.mountCache) };
       const sizes = new Map<string, number>();

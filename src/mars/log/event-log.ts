@@ -12,6 +12,11 @@
  *   the transaction naming it is even started.
  * A crash at any moment therefore leaves the whole event or none of it (a blob without its record
  * is an orphan, removed by the next `open`).
+ *
+ * Before LMDB maps anything, `open` checks what LMDB cannot (docs/event-log.md, "Start-up
+ * recovery"): a log missing on a pier that has had events (log-presence.ts), a second writer
+ * (log-lock.ts), damaged meta pages or a truncated file (lmdb-meta.ts), and a log that holds
+ * fewer events than were made durable (head-marker.ts).
  */
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -25,8 +30,12 @@ import { makePrivateDir, PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { cueBlob } from "./blob-reader.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
 import { EventSink } from "./event-sink.ts";
+import { HEAD_MARKER_FILE, HeadMarker, readHeadMarker, type ReadHead } from "./head-marker.ts";
 import { blobFileName, logPaths, parseBlobFileName, type LogPaths } from "./layout.ts";
+import { readLmdbHead } from "./lmdb-meta.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
+import { LogLock } from "./log-lock.ts";
+import { checkLogPresent, LMDB_DATA_FILE } from "./log-presence.ts";
 import { DEFAULT_META, metaEntries, readMeta, type LogMeta } from "./meta.ts";
 import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX, recordMug, sealInlineRecord, type DecodedRecord } from "./record.ts";
 import { fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably } from "./streamed-file.ts";
@@ -36,6 +45,14 @@ const TABLE_EVENTS = "EVENTS";
 const TABLE_INFO = "INFO";
 const TABLE_BLOBS = "BLOBS";
 const TABLE_META = "META";
+
+/**
+ * A reader checks data.mdb's meta pages while the writer may be rewriting one (a write of a few
+ * hundred bytes that a concurrent read can see half done): a failed check is retried this many
+ * times, this far apart, before it counts as damage. The writer holds the lock and never retries.
+ */
+const READER_META_CHECK_ATTEMPTS = 3;
+const READER_META_RETRY_MS = 20;
 
 export interface AppendInput {
   /** Must be the log's last event + 1: the caller numbers events, the log checks. */
@@ -92,6 +109,11 @@ export class EventLog {
   private readonly infos: Database<unknown, Buffer>;
   private readonly blobs: Database<Uint8Array, Buffer>;
   private readonly inlineBytesMax: number;
+  /** The writer's lock and head marker (undefined for a reader). */
+  private readonly lock: LogLock | undefined;
+  private readonly head: HeadMarker | undefined;
+  /** Appends not yet settled: `close` waits for their head-marker writes. */
+  private readonly writes = new Set<Promise<unknown>>();
   /** Last durable event. */
   private durableEve: number;
   /** Last event handed to `append` (durable or on its way). */
@@ -107,7 +129,7 @@ export class EventLog {
     tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer> },
     meta: LogMeta,
     eve: number,
-    options: { readOnly: boolean; inlineBytesMax: number; warnings: string[] },
+    options: { readOnly: boolean; inlineBytesMax: number; warnings: string[]; lock?: LogLock; head?: HeadMarker },
   ) {
     this.paths = paths;
     this.env = env;
@@ -120,6 +142,8 @@ export class EventLog {
     this.readOnly = options.readOnly;
     this.inlineBytesMax = options.inlineBytesMax;
     this.warnings = options.warnings;
+    this.lock = options.lock;
+    this.head = options.head;
   }
 
   /**
@@ -130,20 +154,33 @@ export class EventLog {
   static async open(pier: string, options: OpenLogOptions = {}): Promise<EventLog> {
     const paths = logPaths(pier);
     const readOnly = options.readOnly ?? false;
+    const data = join(paths.log, LMDB_DATA_FILE);
+    // A log gone from a pier that has had events is damage, not a new pier: refuse before creating anything.
+    checkLogPresent(paths);
+    let lock: LogLock | undefined;
     if (readOnly) {
-      if (!existsSync(join(paths.log, "data.mdb"))) {
+      if (!existsSync(data) || statSync(data).size === 0) {
         throw new LogError(LogErrorCode.format, `There is no event log at "${paths.log}": mars has not run on this pier yet.`);
       }
     } else {
       for (const dir of [paths.urb, paths.log, paths.blob, paths.chk]) makePrivateDir(dir);
+      lock = LogLock.acquire(paths.log);
     }
     let env: RootDatabase;
+    let marker: ReadHead | undefined;
     try {
+      // The marker first: a writer commits LMDB before the marker, so a reader that reads them in
+      // this order never sees the marker ahead of the log.
+      marker = readHeadMarker(paths.log);
+      if (existsSync(data) && statSync(data).size > 0) await checkDataFile(data, readOnly);
       // `permissionsMode` (the mode of data.mdb and lock.mdb) is honoured by the package but missing from its types.
       env = openLmdb({ path: paths.log, maxDbs: 8, overlappingSync: false, readOnly, ...({ permissionsMode: PIER_FILE_MODE } as object) });
     } catch (cause) {
+      lock?.release();
+      if (cause instanceof LogError) throw cause;
       throw new LogError(LogErrorCode.format, `Cannot open the event log at "${paths.log}": ${(cause as Error).message}`, { cause });
     }
+    let head: HeadMarker | undefined;
     try {
       // `create: false` (read-only) is honoured by the package but missing from its types.
       const create = { create: !readOnly } as object;
@@ -162,19 +199,34 @@ export class EventLog {
         meta = readMeta((key) => metaDb.get(key), paths.log);
       }
       const eve = checkContiguous(events, paths.log);
+      const mugOf = (n: number) => (n === 0 ? 0 : recordMug(events.get(eventKey(n))!));
+      if (marker !== undefined) checkHead(marker, eve, mugOf, paths);
       const warnings: string[] = [];
       if (!readOnly) {
         recoverBlobs(paths, events, blobs, eve, warnings);
         // The directories may be new: make their names durable before anything names a file in them.
         for (const dir of [paths.log, paths.blob, paths.chk, paths.urb, pier]) fsyncDirectory(dir);
+        const now = { eve, mug: mugOf(eve) };
+        if (marker === undefined) {
+          head = await HeadMarker.create(paths.log, now);
+          if (eve > 0) warnings.push(`Wrote the head marker "${join(paths.log, HEAD_MARKER_FILE)}" at event ${eve}: this log is from before Plea kept one.`);
+        } else {
+          head = await HeadMarker.open(paths.log, marker);
+          // Events committed after the marker's last write (a crash came in between).
+          await head.advance(now);
+        }
       }
       return new EventLog(paths, env, { events, infos, blobs }, meta, eve, {
         readOnly,
         inlineBytesMax: options.inlineBytesMax ?? LOG_INLINE_BYTES_MAX,
         warnings,
+        lock,
+        head,
       });
     } catch (e) {
+      await head?.close();
       await env.close();
+      lock?.release();
       throw e;
     }
   }
@@ -215,6 +267,11 @@ export class EventLog {
     let markIssued!: () => void;
     this.issued = new Promise<void>((resolve) => (markIssued = resolve));
     const written = this.write(input, previous, markIssued);
+    this.writes.add(written);
+    void written.then(
+      () => this.writes.delete(written),
+      () => this.writes.delete(written),
+    );
     return written.catch((e: unknown) => {
       markIssued();
       const failure =
@@ -271,6 +328,8 @@ export class EventLog {
     markIssued();
     await committed;
     await this.env.flushed;
+    // Only once the marker covers it is the event reported durable (head-marker.ts).
+    await this.head!.advance({ eve, mug: input.mug });
     if (eve > this.durableEve) this.durableEve = eve;
     return { eve, jamBytes, storage };
   }
@@ -328,7 +387,10 @@ export class EventLog {
     }
   }
 
-  /** Waits for appends in flight (their failures are their callers'), then closes LMDB. */
+  /**
+   * Waits for appends in flight (their failures are their callers'), then closes LMDB and the
+   * head marker, and lets go of the writer lock.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -338,7 +400,47 @@ export class EventLog {
     } catch {
       // The failing append already reported it.
     }
+    await Promise.allSettled([...this.writes]);
     await this.env.close();
+    await this.head?.close();
+    this.lock?.release();
+  }
+}
+
+/** Checks data.mdb's meta pages and length (lmdb-meta.ts); a reader retries a failed check. */
+async function checkDataFile(file: string, readOnly: boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      readLmdbHead(file);
+      return;
+    } catch (e) {
+      if (!readOnly || attempt >= READER_META_CHECK_ATTEMPTS) throw e;
+      await Bun.sleep(READER_META_RETRY_MS);
+    }
+  }
+}
+
+/**
+ * The log must hold every event the head marker says was durable, and the marker's event must be
+ * the one that was: otherwise LMDB rolled back (a damaged meta page) or the log was replaced.
+ */
+function checkHead(marker: ReadHead, eve: number, mugOf: (eve: number) => number, paths: LogPaths): void {
+  const path = join(paths.log, HEAD_MARKER_FILE);
+  const asked = `If "${join(paths.log, LMDB_DATA_FILE)}" was put back from an older copy on purpose, remove "${path}" and start again`;
+  if (eve < marker.eve) {
+    const lost = marker.eve - eve;
+    throw new LogError(
+      LogErrorCode.rollback,
+      `The event log "${paths.log}" ends at event ${eve}, but event ${marker.eve} was made durable (its head marker says so): LMDB lost the last ${lost === 1 ? "event" : `${lost} events`}, most likely to a damaged meta page. Mars will not start on a log that went back silently; restore the pier from a backup. ${asked}`,
+      { eve: marker.eve },
+    );
+  }
+  if (marker.eve > 0 && mugOf(marker.eve) !== marker.mug) {
+    throw new LogError(
+      LogErrorCode.rollback,
+      `Event ${marker.eve} in the event log "${paths.log}" has mug 0x${mugOf(marker.eve).toString(16)}, but the head marker says 0x${marker.mug.toString(16)}: this log is not the one that made event ${marker.eve} durable. Restore the pier from a backup. ${asked}`,
+      { eve: marker.eve },
+    );
   }
 }
 

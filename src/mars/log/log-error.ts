@@ -29,6 +29,14 @@ export const LogErrorCode = {
   usage: "log_usage",
   /** A snapshot could not be written. */
   snapshot: "log_snapshot",
+  /** LMDB's data file is damaged where LMDB cannot tell (its meta pages, its length). */
+  damaged: "log_damaged",
+  /** The log is missing or empty on a pier that has had events (blobs, snapshots, mount cache). */
+  missing: "log_missing",
+  /** The log holds fewer events than the head marker says were durable, or other ones. */
+  rollback: "log_rollback",
+  /** Another process (another mars) holds the log's writer lock. */
+  locked: "log_locked",
 } as const;
 
 export type LogErrorCodeValue = (typeof LogErrorCode)[keyof typeof LogErrorCode];
