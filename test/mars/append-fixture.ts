@@ -7,6 +7,7 @@
  *
  *   bun append-fixture.ts PIER LAST
  */
+import { writeSync } from "node:fs";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { EventLog, SnapshotStore } from "../../src/mars/log/index.ts";
 import { restore } from "../../src/mars/restore.ts";
@@ -15,8 +16,10 @@ import { intoOvum, killTestChange, nowOf } from "./mars-test-support.ts";
 const [pier, lastText] = process.argv.slice(2);
 const last = Number(lastText);
 
+/** Written synchronously: a line is in the pipe before the step it announces begins, even if a
+ * SIGKILL comes next (process.stdout.write may still hold it in a buffer). */
 function say(line: string): void {
-  process.stdout.write(line + "\n");
+  writeSync(1, line + "\n");
 }
 
 const log = await EventLog.open(pier);

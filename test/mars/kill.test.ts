@@ -32,9 +32,16 @@ async function runAndKill(pier: string, last: number, killAt: (line: string) => 
   let begun = 0;
   try {
     const decoder = new TextDecoder();
+    const reader = child.stdout.getReader();
     let buffered = "";
-    outer: for await (const chunk of child.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
+    let killed = false;
+    // After the kill, reading goes on to the end of the pipe: the child ran on between the line
+    // that decided the kill and the kill itself, and what it said in that time counts too (on a
+    // loaded machine it may have begun, even finished, another event).
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
       let nl: number;
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl);
@@ -42,9 +49,9 @@ async function runAndKill(pier: string, last: number, killAt: (line: string) => 
         const [word, n] = line.split(" ");
         if (word === "durable") durable = Number(n);
         if (word === "begin") begun = Number(n);
-        if (await killAt(line)) {
+        if (!killed && (await killAt(line))) {
           child.kill("SIGKILL");
-          break outer;
+          killed = true;
         }
       }
     }
