@@ -8,10 +8,10 @@
  * The cursor (`view`, `base`, `end`) caches the window last used, because the writer and the
  * reader both move forward through the range.
  */
-import { assert } from "../error.ts";
+import { assert } from "./error.ts";
 
-/** What `writeShm` and `readShm` accept: a buffer, windows in order, or a segment's windows. */
-export type ShmBytes =
+/** What `ByteWindows` accepts: a buffer, windows in order, or a segment's windows. */
+export type ByteWindowsSource =
   | Uint8Array
   | readonly Uint8Array[]
   | {
@@ -20,7 +20,7 @@ export type ShmBytes =
       view?(pos: number, length: number): Uint8Array;
     };
 
-export class ShmWindows {
+export class ByteWindows {
   readonly windows: Uint8Array[];
   readonly views: DataView[];
   /** Position of each window's first byte. */
@@ -37,7 +37,7 @@ export class ShmWindows {
   /** The source's own view across window borders, if it has one. */
   private readonly spanner: ((pos: number, length: number) => Uint8Array) | undefined;
 
-  constructor(source: ShmBytes) {
+  constructor(source: ByteWindowsSource) {
     const viewer = source instanceof Uint8Array || Array.isArray(source) ? undefined : (source as { view?(pos: number, length: number): Uint8Array }).view;
     this.spanner = viewer === undefined ? undefined : (pos, length) => viewer.call(source, pos, length);
     const list: readonly Uint8Array[] =
