@@ -271,13 +271,10 @@ function putFileAtom(w: ByteWindows | undefined, at: number, f: FileAtom, scratc
   const words = at + SHM_ATOM_ENTRY_HEADER_BYTES + gapMax;
   const fd = f.open();
   try {
-    let done = 0;
-    while (done < max) {
-      w.seek(words + done);
+    for (let done = 0, n = 0; done < max; done += n) {
+      n = w.run(words + done, Math.min(max - done, SHM_FILE_READ_BYTES));
       const l = words + done - w.base;
-      const n = Math.min(max - done, w.bytes.length - l, SHM_FILE_READ_BYTES);
       f.readInto(fd, done, w.bytes.subarray(l, l + n));
-      done += n;
       onFileBytes?.(n);
     }
     // A file rewritten in place at the same size still moves its mtime.
