@@ -16,7 +16,7 @@ import { atomFromBytes, Cell, FileAtom, type Noun, readShm, shmSize, writeShm } 
 import { cue } from "../src/noun/cue.ts";
 import { jam } from "../src/noun/jam.ts";
 import { time, type Timing } from "./lib/timing.ts";
-import { balancedTree, longList } from "../test/noun/shm-test-support.ts";
+import { balancedTree, longList } from "../test/noun/flat/flat-test-support.ts";
 
 const QUICK = process.argv.includes("--quick");
 const ATOM_BYTES = QUICK ? 64 * 2 ** 20 : 2 ** 30;

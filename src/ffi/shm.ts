@@ -15,7 +15,9 @@
  *   has length 0 and reads undefined) and runs the deallocator at once; a segment dropped without
  *   `close()` is unmapped when the GC collects its last view. Either way munmap runs exactly once.
  * - One JS view is at most 2^32 bytes, so a mapping is exposed as windows of at most
- *   SHM_WINDOW_BYTES_MAX bytes; `read`/`write` cross window borders, `subarray` does not.
+ *   SHM_WINDOW_BYTES_MAX bytes; `read`/`write` cross window borders (through ByteWindows,
+ *   src/byte-windows.ts, the one walk across borders, which the flat noun format uses too),
+ *   `subarray` does not.
  * - A peer that truncates the object under a mapping still makes the next touch of a lost page
  *   SIGBUS. No mapping flag prevents that; it is a documented limit, not a handled case.
  *
@@ -24,6 +26,7 @@
  * Do not close a segment while an asynchronous read or write into one of its views is pending.
  */
 import { toArrayBuffer } from "bun:ffi";
+import { ByteWindows } from "../byte-windows.ts";
 import { assert } from "../error.ts";
 import {
   closeFd,
@@ -139,6 +142,8 @@ export class Segment implements Disposable {
   readonly dir: string | undefined;
   #address: number;
   #windows: readonly Uint8Array[];
+  /** The windows as one range: every copy and view, within a window or across, goes through it. */
+  #range: ByteWindows;
   /** The buffers behind the windows: detaching them detaches every view. */
   #buffers: ArrayBuffer[];
   /** Borrowed buffers made by `view` across window borders; detached by `close` first. */
@@ -177,6 +182,7 @@ export class Segment implements Disposable {
     }
     this.#buffers = buffers;
     this.#windows = Object.freeze(buffers.map((buffer) => new Uint8Array(buffer)));
+    this.#range = new ByteWindows(this.#windows);
   }
 
   /**
@@ -198,31 +204,13 @@ export class Segment implements Disposable {
   /** Copies `target.length` bytes from byte `pos` of the segment into `target`, across windows. */
   read(pos: number, target: Uint8Array): void {
     this.#checkRange("read", pos, target.length);
-    const w = this.windowBytes;
-    let done = 0;
-    while (done < target.length) {
-      const at = pos + done;
-      const window = this.#windows[Math.floor(at / w)];
-      const start = at % w;
-      const n = Math.min(target.length - done, window.length - start);
-      target.set(window.subarray(start, start + n), done);
-      done += n;
-    }
+    this.#range.copyOut(pos, target);
   }
 
   /** Copies `source` into the segment from byte `pos`, across windows. */
   write(pos: number, source: Uint8Array): void {
     this.#checkRange("write", pos, source.length);
-    const w = this.windowBytes;
-    let done = 0;
-    while (done < source.length) {
-      const at = pos + done;
-      const window = this.#windows[Math.floor(at / w)];
-      const start = at % w;
-      const n = Math.min(source.length - done, window.length - start);
-      window.set(source.subarray(done, done + n), start);
-      done += n;
-    }
+    this.#range.copyIn(pos, source);
   }
 
   /**
@@ -231,16 +219,14 @@ export class Segment implements Disposable {
    */
   subarray(pos: number, length: number): Uint8Array {
     this.#checkRange("view", pos, length);
-    const w = this.windowBytes;
-    const index = Math.min(Math.floor(pos / w), this.#windows.length - 1);
-    const start = pos - index * w;
-    if (start + length > this.#windows[index].length) {
+    const within = this.#range.within(pos, length);
+    if (within === undefined) {
       throw new SegmentError(
         SegmentErrorCode.outOfRange,
-        `Cannot view bytes ${pos} to ${pos + length} of segment "${this.name}" as one array: they cross the border of its ${w}-byte windows at ${(index + 1) * w}; use read()`,
+        `Cannot view bytes ${pos} to ${pos + length} of segment "${this.name}" as one array: they cross the border of its ${this.windowBytes}-byte windows at ${this.#range.end}; use read()`,
       );
     }
-    return this.#windows[index].subarray(start, start + length);
+    return within;
   }
 
   /**
@@ -252,10 +238,8 @@ export class Segment implements Disposable {
    */
   view(pos: number, length: number): Uint8Array {
     this.#checkRange("view", pos, length);
-    const w = this.windowBytes;
-    const index = Math.min(Math.floor(pos / w), this.#windows.length - 1);
-    const start = pos - index * w;
-    if (start + length <= this.#windows[index].length) return this.#windows[index].subarray(start, start + length);
+    const within = this.#range.within(pos, length);
+    if (within !== undefined) return within;
     if (length > SHM_WINDOW_BYTES_MAX) {
       throw new SegmentError(SegmentErrorCode.outOfRange, `Cannot view ${length} bytes of segment "${this.name}" as one array: one view holds at most ${SHM_WINDOW_BYTES_MAX}`);
     }
@@ -313,6 +297,7 @@ export class Segment implements Disposable {
       }
     }
     this.#windows = [];
+    this.#range = new ByteWindows([]);
     this.#buffers = [];
     this.#address = 0;
   }

@@ -1,17 +1,20 @@
-/** The noun library: representation, mug, jam/cue and the raw shared-memory format. */
+/**
+ * The noun library: representation, mug, jam/cue, and the flat format (src/noun/flat/, the raw
+ * noun the plea protocol puts in shared memory; the `Shm` names say where it is used).
+ */
 export { atom, atomFromBytes, BigAtom, cord, cordToString, toBigInt, toBytes, metBits, DIRECT_ATOM_MAX, ATOM_BYTES_MAX } from "./atom.ts";
 export type { Atom } from "./atom.ts";
 export { Cell, cell } from "./cell.ts";
 export { FileAtom, FileAtomError, FileAtomErrorCode } from "./file-atom.ts";
 export { isAtom, isBigAtom, isCell, isFileAtom, list, tuple } from "./noun.ts";
 export type { Noun } from "./noun.ts";
-export { shmSize } from "./shm-size.ts";
-export { writeShm } from "./shm-write.ts";
-export { readShm } from "./shm-read.ts";
-export type { ReadShmOptions } from "./shm-read.ts";
-export type { ShmBytes } from "./shm-windows.ts";
-export { ShmFormatError, ShmFormatErrorCode } from "./shm-format-error.ts";
-export { SHM_FORMAT_VERSION, SHM_HEADER_BYTES } from "./shm-layout.ts";
+export { shmSize } from "./flat/size.ts";
+export { writeShm } from "./flat/write.ts";
+export { readShm } from "./flat/read.ts";
+export type { ReadShmOptions } from "./flat/read.ts";
+export type { ByteWindowsSource as ShmBytes } from "../byte-windows.ts";
+export { ShmFormatError, ShmFormatErrorCode } from "./flat/error.ts";
+export { SHM_FORMAT_VERSION, SHM_HEADER_BYTES } from "./flat/layout.ts";
 export { mug } from "./mug.ts";
 export { equals } from "./equals.ts";
 export { jam, JAM_BYTES_MAX } from "./jam.ts";

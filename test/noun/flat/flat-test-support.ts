@@ -2,11 +2,11 @@
  * Shared by the raw shared-memory format tests and their child fixture: a seeded PRNG, random
  * nouns with sharing and large atoms, and an iterative noun comparison.
  */
-import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../src/noun/index.ts";
+import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../../src/noun/index.ts";
 
-import { int, rng } from "../support/prng.ts";
+import { int, rng } from "../../support/prng.ts";
 
-export { int, rng } from "../support/prng.ts";
+export { int, rng } from "../../support/prng.ts";
 
 /** Atoms on and around every boundary the format cares about. */
 export const EDGE_ATOMS: readonly Noun[] = [

@@ -1,9 +1,9 @@
 /**
- * `writeShm`: writes a noun into a mapping in the raw shared-memory format (docs/shm-format.md).
- * The entries come from the post-order walk (shm-walk.ts); this file adds the header, written
+ * `writeShm`: writes a noun into any buffer in the flat noun format (docs/shm-format.md).
+ * The entries come from the post-order walk (walk.ts); this file adds the header, written
  * last so that a half-written buffer never reads as valid.
  */
-import type { Noun } from "./noun.ts";
+import type { Noun } from "../noun.ts";
 import {
   SHM_DATA_BYTES_AT,
   SHM_FLAGS_AT,
@@ -15,9 +15,9 @@ import {
   SHM_ROOT_AT,
   SHM_VERSION_AT,
   TWO_32,
-} from "./shm-layout.ts";
-import { tooSmall, walkShm } from "./shm-walk.ts";
-import { ShmWindows, type ShmBytes } from "./shm-windows.ts";
+} from "./layout.ts";
+import { tooSmall, walkShm } from "./walk.ts";
+import { ByteWindows, type ByteWindowsSource } from "../../byte-windows.ts";
 
 /**
  * Writes `noun` into `target` (a buffer, windows in order, or a segment's `{ windows }`) and
@@ -30,8 +30,8 @@ import { ShmWindows, type ShmBytes } from "./shm-windows.ts";
  * `onProgress` is called with each piece of a file-backed atom read into the target, so a long
  * fill can show progress (it runs synchronously, inside this call).
  */
-export function writeShm(noun: Noun, target: ShmBytes, options: { onProgress?: (bytes: number) => void } = {}): number {
-  const w = new ShmWindows(target);
+export function writeShm(noun: Noun, target: ByteWindowsSource, options: { onProgress?: (bytes: number) => void } = {}): number {
+  const w = new ByteWindows(target);
   if (w.total < SHM_HEADER_BYTES) throw tooSmall(w.total, SHM_HEADER_BYTES);
   // A half-written buffer must never look valid, whatever an earlier use left in it.
   w.setU32(SHM_MAGIC_AT, 0);

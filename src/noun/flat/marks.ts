@@ -1,5 +1,5 @@
 /**
- * Visit marks for the shared-memory walks, kept in the mug cache of cells and large atoms.
+ * Visit marks for the flat format's walks, kept in the mug cache of cells and large atoms.
  *
  * `shmSize` and `writeShm` must recognise a cell reached twice by identity. A Map keyed by object
  * costs 200-400 ns per insert in Bun (measured on 1,000,000 cells: 0.2-0.4 s, against the
@@ -9,8 +9,8 @@
  * back in `restore()`, which the walks call in a `finally`. The walks are synchronous and call
  * no user code, so nothing else can observe a mark.
  */
-import type { BigAtom } from "./atom.ts";
-import type { Cell } from "./cell.ts";
+import type { BigAtom } from "../atom.ts";
+import type { Cell } from "../cell.ts";
 
 /** Initial capacity of the mark list; it doubles as needed. */
 const SHM_MARKS_DEFAULT = 1024;

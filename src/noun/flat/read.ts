@@ -1,5 +1,5 @@
 /**
- * `readShm`: decodes a noun from the raw shared-memory format (docs/shm-format.md).
+ * `readShm`: decodes a noun from the flat noun format (docs/shm-format.md).
  *
  * The buffer comes from another process and is treated as hostile. Two linear passes, no walk on
  * the noun's shape (so no recursion and no stack proportional to depth):
@@ -12,10 +12,10 @@
  *    a constant multiple of the buffer's size, whatever its bytes say.
  * The two passes also catch a peer that changes the bytes while they are read (`shm_changed`).
  */
-import { BigAtom, atomFromBytes } from "./atom.ts";
-import { Cell } from "./cell.ts";
-import type { Noun } from "./noun.ts";
-import { ShmFormatError, ShmFormatErrorCode } from "./shm-format-error.ts";
+import { BigAtom, atomFromBytes } from "../atom.ts";
+import { Cell } from "../cell.ts";
+import type { Noun } from "../noun.ts";
+import { ShmFormatError, ShmFormatErrorCode } from "./error.ts";
 import {
   SHM_ATOM_ALIGN_BYTES,
   SHM_ATOM_ENTRY_HEADER_BYTES,
@@ -39,8 +39,8 @@ import {
   SHM_VERSION_AT,
   TWO_32,
   shmWordsGap,
-} from "./shm-layout.ts";
-import { ShmWindows, type ShmBytes } from "./shm-windows.ts";
+} from "./layout.ts";
+import { ByteWindows, type ByteWindowsSource } from "../../byte-windows.ts";
 
 /**
  * Offsets resolve through a dense index (one Int32 per 8 data bytes) while it costs at most this
@@ -75,8 +75,8 @@ export interface ReadShmOptions {
  * Throws `ShmFormatError` naming the byte offset of the first violation; never reads outside
  * `source`, never loops more than once per entry.
  */
-export function readShm(source: ShmBytes, options: ReadShmOptions = {}): Noun {
-  const w = new ShmWindows(source);
+export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {}): Noun {
+  const w = new ByteWindows(source);
   const total = w.total;
   if (total < SHM_HEADER_BYTES) {
     throw new ShmFormatError(ShmFormatErrorCode.truncated, total, `the buffer is ${total} bytes, shorter than the ${SHM_HEADER_BYTES}-byte header`);
@@ -147,7 +147,7 @@ export function readShm(source: ShmBytes, options: ReadShmOptions = {}): Noun {
 }
 
 /** Pass 1: checks that entries tile [header, end) exactly and counts them. */
-function countEntries(w: ShmWindows, end: number): number {
+function countEntries(w: ByteWindows, end: number): number {
   let count = 0;
   let pos = SHM_HEADER_BYTES;
   while (pos < end) {
@@ -163,7 +163,7 @@ function countEntries(w: ShmWindows, end: number): number {
  * The end of the entry at `pos` whose first word is [lo, hi], checked against `end`. For an
  * atom this reads its gap field, which must be a whole number of words below one page.
  */
-function entryEnd(w: ShmWindows, pos: number, lo: number, hi: number, end: number): number {
+function entryEnd(w: ByteWindows, pos: number, lo: number, hi: number, end: number): number {
   if ((lo | hi) === 0) {
     if (pos + SHM_CELL_ENTRY_BYTES > end) {
       throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos, `the cell entry runs past the end of the data section at byte ${end}`);
@@ -201,12 +201,12 @@ class ShmDecoder {
   private readonly owner: unknown;
 
   constructor(
-    private readonly w: ShmWindows,
+    private readonly w: ByteWindows,
     private readonly end: number,
     private readonly count: number,
     dataBytes: number,
     options: ReadShmOptions,
-    source: ShmBytes,
+    source: ByteWindowsSource,
   ) {
     this.nouns = new Array(count);
     const slots = dataBytes / 8;

@@ -1,5 +1,5 @@
 /**
- * Structural dedup of large atoms for the raw shared-memory format: two distinct BigAtom objects
+ * Structural dedup of large atoms for the flat noun format: two distinct BigAtom objects
  * with the same bytes are written once when both carry a cached mug (the mug is the hash key, so
  * this costs no hashing). Atoms without a cached mug are deduplicated by identity only: hashing
  * them just for this would cost a pass over their bytes, and a FileAtom's bytes are not in memory.
@@ -7,7 +7,7 @@
  * `shmSize` and `writeShm` both use this table, so they group the same atoms and agree exactly.
  */
 import { Buffer } from "node:buffer";
-import type { BigAtom } from "./atom.ts";
+import type { BigAtom } from "../atom.ts";
 
 export class ShmAtomDedup {
   private readonly byMug = new Map<number, BigAtom[]>();

@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { atomFromBytes, BigAtom, type Cell, cell, FileAtom, FileAtomError, type Noun } from "../../src/noun/index.ts";
-import { readShm, shmSize, writeShm } from "../../src/noun/index.ts";
-import { hexOf, rng } from "./shm-test-support.ts";
-import { equals } from "../../src/noun/equals.ts";
+import { atomFromBytes, BigAtom, type Cell, cell, FileAtom, FileAtomError, type Noun } from "../../../src/noun/index.ts";
+import { readShm, shmSize, writeShm } from "../../../src/noun/index.ts";
+import { hexOf, rng } from "./flat-test-support.ts";
+import { equals } from "../../../src/noun/equals.ts";
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;

@@ -13,11 +13,11 @@
  * trailing zero bytes and every later entry can then only move down (gaps included).
  */
 import { closeSync } from "node:fs";
-import { BigAtom } from "./atom.ts";
-import { Cell } from "./cell.ts";
-import { FileAtom } from "./file-atom.ts";
-import type { Noun } from "./noun.ts";
-import { ShmAtomDedup } from "./shm-atom-dedup.ts";
+import { BigAtom } from "../atom.ts";
+import { Cell } from "../cell.ts";
+import { FileAtom } from "../file-atom.ts";
+import type { Noun } from "../noun.ts";
+import { ShmAtomDedup } from "./atom-dedup.ts";
 import {
   SHM_ATOM_ENTRY_HEADER_BYTES,
   SHM_CELL_ENTRY_BYTES,
@@ -28,9 +28,9 @@ import {
   shmAtomEntryBytes,
   shmFitsDirect,
   shmWordsGap,
-} from "./shm-layout.ts";
-import { ShmMarks, shmMarkOf, shmOffsetOfMark } from "./shm-marks.ts";
-import type { ShmWindows } from "./shm-windows.ts";
+} from "./layout.ts";
+import { ShmMarks, shmMarkOf, shmOffsetOfMark } from "./marks.ts";
+import type { ByteWindows } from "../../byte-windows.ts";
 
 /** Initial lengths of the walk's stacks; they double as needed (a 1,000,000-item list). */
 const WALK_STACK_ITEMS_DEFAULT = 1024;
@@ -42,9 +42,9 @@ const FINISH = 1;
  * Lays out `noun` from the start of the data section, writing entries into `w` if given.
  * Leaves the root's value in `root` as [lo, hi]; returns the position after the last entry.
  * Throws RangeError if `w` is too small, FileAtomError if a backing file changed. Cells and
- * large atoms are marked in their mug while it runs and always restored (shm-marks.ts).
+ * large atoms are marked in their mug while it runs and always restored (marks.ts).
  */
-export function walkShm(noun: Noun, w: ShmWindows | undefined, root: Uint32Array, onFileBytes?: (bytes: number) => void): number {
+export function walkShm(noun: Noun, w: ByteWindows | undefined, root: Uint32Array, onFileBytes?: (bytes: number) => void): number {
   const marks = new ShmMarks();
   try {
     return walk(noun, w, marks, root, onFileBytes);
@@ -53,7 +53,7 @@ export function walkShm(noun: Noun, w: ShmWindows | undefined, root: Uint32Array
   }
 }
 
-function walk(noun: Noun, w: ShmWindows | undefined, marks: ShmMarks, root: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
+function walk(noun: Noun, w: ByteWindows | undefined, marks: ShmMarks, root: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
   // FileAtoms (few) are looked up here: data offset of their entry, or -1 when direct.
   const files = new Map<FileAtom, number>();
   const fileDirect = new Map<FileAtom, [number, number]>();
@@ -189,7 +189,7 @@ function walk(noun: Noun, w: ShmWindows | undefined, marks: ShmMarks, root: Uint
  * The cell entry for `c` at `at`, from the head and tail values at vals[vp..vp+4); leaves the
  * cell's own value at vals[vp..vp+2). Returns the position after the entry.
  */
-function putCell(w: ShmWindows | undefined, at: number, c: Cell, marks: ShmMarks, vals: Uint32Array, vp: number): number {
+function putCell(w: ByteWindows | undefined, at: number, c: Cell, marks: ShmMarks, vals: Uint32Array, vp: number): number {
   const end = at + SHM_CELL_ENTRY_BYTES;
   if (w !== undefined) {
     if (end > w.total) throw tooSmall(w.total, end);
@@ -225,7 +225,7 @@ function putCell(w: ShmWindows | undefined, at: number, c: Cell, marks: ShmMarks
 }
 
 /** The atom entry for canonical `bytes` (more than 62 bits) at `at`; returns its end. */
-function putAtom(w: ShmWindows | undefined, at: number, bytes: Uint8Array, mug: number): number {
+function putAtom(w: ByteWindows | undefined, at: number, bytes: Uint8Array, mug: number): number {
   const end = at + shmAtomEntryBytes(at, bytes.length);
   if (w === undefined) return end;
   if (end > w.total) throw tooSmall(w.total, end);
@@ -238,7 +238,7 @@ function putAtom(w: ShmWindows | undefined, at: number, bytes: Uint8Array, mug: 
   return end;
 }
 
-function putAtomHeader(w: ShmWindows, at: number, wordCount: number, mug: number, gap: number): void {
+function putAtomHeader(w: ByteWindows, at: number, wordCount: number, mug: number, gap: number): void {
   w.setU32(at, wordCount >>> 0);
   w.setU32(at + 4, Math.floor(wordCount / TWO_32));
   w.setU32(at + 8, mug);
@@ -258,7 +258,7 @@ const SHM_FILE_READ_BYTES = 64 * 1024 * 1024;
  * (left in scratch as [lo, hi]) and no entry was written. Without a target, the entry's length
  * at the file's stat length.
  */
-function putFileAtom(w: ShmWindows | undefined, at: number, f: FileAtom, scratch: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
+function putFileAtom(w: ByteWindows | undefined, at: number, f: FileAtom, scratch: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
   const max = f.byteLengthMax;
   scratch[0] = 0;
   scratch[1] = 0;
@@ -271,13 +271,10 @@ function putFileAtom(w: ShmWindows | undefined, at: number, f: FileAtom, scratch
   const words = at + SHM_ATOM_ENTRY_HEADER_BYTES + gapMax;
   const fd = f.open();
   try {
-    let done = 0;
-    while (done < max) {
-      w.seek(words + done);
+    for (let done = 0, n = 0; done < max; done += n) {
+      n = w.run(words + done, Math.min(max - done, SHM_FILE_READ_BYTES));
       const l = words + done - w.base;
-      const n = Math.min(max - done, w.bytes.length - l, SHM_FILE_READ_BYTES);
       f.readInto(fd, done, w.bytes.subarray(l, l + n));
-      done += n;
       onFileBytes?.(n);
     }
     // A file rewritten in place at the same size still moves its mtime.

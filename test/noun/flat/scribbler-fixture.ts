@@ -1,5 +1,5 @@
 /**
- * Worker for shm-hostile.test.ts: a peer that keeps writing into the buffer while it is read.
+ * Worker for hostile.test.ts: a peer that keeps writing into the buffer while it is read.
  * Receives { buffer: SharedArrayBuffer, seed }; word 0 of `buffer` is the stop flag, the rest is
  * the encoded noun. Overwrites random words (keeping the header, so reads get past it) until
  * the flag is set, then posts the number of writes it made.

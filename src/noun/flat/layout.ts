@@ -1,5 +1,6 @@
 /**
- * The raw noun format for shared memory: constants and value encoding (docs/shm-format.md).
+ * The flat noun format: constants and value encoding (docs/shm-format.md). It works on any
+ * buffer; the plea protocol puts it in a shared-memory segment, hence the `SHM_` names.
  *
  * A buffer is a 32-byte header followed by a data section of 8-byte-aligned entries written in
  * post-order (children before parents), each unique atom or cell once:
@@ -17,7 +18,7 @@
  * entry, 11 cell entry (the low 62 bits a byte offset into the data section), 01 invalid. All
  * numbers are little-endian. JS numbers hold 53 bits, so every u64 is handled as two u32 halves.
  */
-import { ATOM_BYTES_MAX } from "./atom.ts";
+import { ATOM_BYTES_MAX } from "../atom.ts";
 
 /** "PLEA" in ASCII, read as a little-endian u32: a buffer that is not ours fails at byte 0. */
 export const SHM_MAGIC = 0x41454c50;

@@ -3,7 +3,7 @@
  * "Hostile input"). The buffer comes from another process, so every rule is a check, and every
  * failure names the byte offset (from the start of the buffer) where it was found.
  */
-import { PleaError } from "../error.ts";
+import { PleaError } from "../../error.ts";
 
 export const ShmFormatErrorCode = {
   /** The buffer is shorter than its header, or its data section runs past the mapped size. */

@@ -1,11 +1,11 @@
 /**
  * The raw shared-memory noun format: golden bytes, round trips, sizes, mugs, zero-copy views
- * and windows (docs/shm-format.md). Hostile input is in shm-hostile.test.ts, file-backed atoms
- * in shm-file-atom.test.ts, two processes in shm-segment.test.ts.
+ * and windows (docs/shm-format.md). Hostile input is in hostile.test.ts, file-backed atoms
+ * in file-atom.test.ts, two processes in segment.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../src/noun/index.ts";
-import { readShm, shmSize, writeShm, SHM_HEADER_BYTES } from "../../src/noun/index.ts";
+import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../../src/noun/index.ts";
+import { readShm, shmSize, writeShm, SHM_HEADER_BYTES } from "../../../src/noun/index.ts";
 import {
   balancedTree,
   deepHeadTree,
@@ -18,9 +18,9 @@ import {
   mugsOf,
   randomNoun,
   rng,
-} from "./shm-test-support.ts";
-import { equals } from "../../src/noun/equals.ts";
-import { mug } from "../../src/noun/mug.ts";
+} from "./flat-test-support.ts";
+import { equals } from "../../../src/noun/equals.ts";
+import { mug } from "../../../src/noun/mug.ts";
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;

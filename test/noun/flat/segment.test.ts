@@ -5,15 +5,15 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createSegment, namespaceForPier, nextSegmentName, openSegment, PAGE_BYTES, type Segment } from "../../src/ffi/index.ts";
-import { BigAtom, type Cell, readShm, shmSize } from "../../src/noun/index.ts";
-import { fixtureNoun } from "./shm-test-support.ts";
-import { equals } from "../../src/noun/equals.ts";
+import { createSegment, namespaceForPier, nextSegmentName, openSegment, PAGE_BYTES, type Segment } from "../../../src/ffi/index.ts";
+import { BigAtom, type Cell, readShm, shmSize } from "../../../src/noun/index.ts";
+import { fixtureNoun } from "./flat-test-support.ts";
+import { equals } from "../../../src/noun/equals.ts";
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;
 
-const FIXTURE = join(import.meta.dir, "shm-segment-fixture.ts");
+const FIXTURE = join(import.meta.dir, "segment-fixture.ts");
 const NAMESPACE = namespaceForPier(`/plea-test/shm-format/${process.pid}/${Date.now()}`);
 
 const segments: Segment[] = [];

@@ -4,10 +4,10 @@
  * of times, accepting only a valid noun or a ShmFormatError.
  */
 import { describe, expect, test } from "bun:test";
-import { atom, atomFromBytes, cell, type Noun } from "../../src/noun/index.ts";
-import { readShm, shmSize, writeShm, ShmFormatError, ShmFormatErrorCode } from "../../src/noun/index.ts";
-import { int, randomNoun, rng } from "./shm-test-support.ts";
-import { equals } from "../../src/noun/equals.ts";
+import { atom, atomFromBytes, cell, type Noun } from "../../../src/noun/index.ts";
+import { readShm, shmSize, writeShm, ShmFormatError, ShmFormatErrorCode } from "../../../src/noun/index.ts";
+import { int, randomNoun, rng } from "./flat-test-support.ts";
+import { equals } from "../../../src/noun/equals.ts";
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;
@@ -290,7 +290,7 @@ describe("a peer writing during the read", () => {
     const shared = new SharedArrayBuffer(8 + valid.length);
     const bytes = new Uint8Array(shared, 8);
     bytes.set(valid);
-    const worker = new Worker(new URL("./shm-scribbler-fixture.ts", import.meta.url).href);
+    const worker = new Worker(new URL("./scribbler-fixture.ts", import.meta.url).href);
     try {
       const done = new Promise<number>((resolve) => (worker.onmessage = (e) => resolve(e.data as number)));
       worker.postMessage({ buffer: shared, seed: 5 });

@@ -1,7 +1,7 @@
 /**
  * `shmSize`: how many bytes `writeShm` needs for a noun (docs/shm-format.md).
  *
- * It runs the writer's own walk (shm-walk.ts) without a target, so it agrees with `writeShm` to
+ * It runs the writer's own walk (walk.ts) without a target, so it agrees with `writeShm` to
  * the byte: the same sharing (a cell, BigAtom or FileAtom reachable twice by identity counts
  * once, as does a BigAtom whose bytes and cached mug equal another's) and the same gaps before
  * page-aligned atoms. Exact for nouns of in-memory atoms. A FileAtom counts at its stat length:
@@ -9,10 +9,10 @@
  * file-backed atoms the result is an upper bound, and `writeShm` reports what it really wrote.
  * This is the capacity urth asks for in `[%plea len]` (docs/decisions.md).
  */
-import type { Noun } from "./noun.ts";
-import { walkShm } from "./shm-walk.ts";
+import type { Noun } from "../noun.ts";
+import { walkShm } from "./walk.ts";
 
-/** Bytes (header included) of `noun` in the raw shared-memory format. */
+/** Bytes (header included) of `noun` in the flat noun format. */
 export function shmSize(noun: Noun): number {
   return walkShm(noun, undefined, new Uint32Array(2));
 }
