@@ -3,9 +3,12 @@
  * the flat noun format (src/noun/flat/) cross window borders with. Every operation is checked
  * against the same operation on one contiguous buffer.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ByteWindows } from "../src/byte-windows.ts";
 import { int, rng } from "./support/prng.ts";
+import { TEST_TIMEOUT_MS } from "./setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Zeroed windows of `lengths` bytes, and a zeroed contiguous buffer of their total to mirror them. */
 function split(lengths: readonly number[]): { whole: Uint8Array; windows: Uint8Array[] } {

@@ -7,10 +7,13 @@
  * Every import counts: `import`, `import type`, `export ... from`, and `import("...")` in types or
  * code, as TypeScript's own pre-processor finds them (comments and strings are not imports).
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
+import { TEST_TIMEOUT_MS } from "./setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const REPO = resolve(import.meta.dir, "..");
 

@@ -7,9 +7,12 @@
  * default location of a peer program (the vere C peer used at test time, overridable by an
  * environment variable), inside a string literal. A comment that cites it is still refused.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { TEST_TIMEOUT_MS } from "./setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const ROOT = join(import.meta.dir, "..");
 const SCANNED = ["src", "docs", "test", "bench", "README.md"];
@@ -142,5 +145,22 @@ describe("the repository explains itself", () => {
     for (const [file, line, citations] of cases) {
       expect({ file, line, citations: outsideCitations(file, line) }).toEqual({ file, line, citations });
     }
+  });
+});
+
+describe("the suite's own set-up", () => {
+  test("every test file raises its own timeout (a preload's reaches only the first file)", () => {
+    const missing: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith(".test.ts") && !/^setDefaultTimeout\(TEST_TIMEOUT_MS\);$/m.test(readFileSync(path, "utf8"))) {
+          missing.push(path.slice(ROOT.length + 1));
+        }
+      }
+    };
+    walk(join(ROOT, "test"));
+    expect(missing).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { escapeXml, logTicks, renderChart, type Panel } from "../../bench/lib/chart-svg.ts";
 import { formatBytes, formatTickMs, MIB, GIB } from "../../bench/lib/format.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 describe("logTicks", () => {
   test("covers the sizes 1 MiB to 2 GiB with powers of two, at most eight ticks", () => {

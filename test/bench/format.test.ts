@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { formatBytes, formatMs, formatTickMs, GIB, MIB, parseSize, parseSizes } from "../../bench/lib/format.ts";
 import { markdownTable } from "../../bench/lib/table.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 describe("parseSize", () => {
   test("reads plain bytes and k, m, g suffixes as powers of 1024", () => {

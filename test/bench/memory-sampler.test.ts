@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { combinedFigures, descendantsOf, parseKbField, parseShmMappings, parseSmapsRollup, parseStat } from "../../bench/lib/memory-sampler.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 // Captured from this machine (Linux 6.x), trimmed to the lines that matter plus neighbours.
 const ROLLUP = `00200000-7ffc9dbc0000 ---p 00000000 00:00 0                              [rollup]

@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { formatSummary, ratio, summarize } from "../../bench/lib/stats.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 describe("summarize", () => {
   test("takes the middle value of an odd count, with min and max", () => {

@@ -1,9 +1,12 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { CommitPath } from "../../bench/lib/commit-run.ts";
 import { GIB, KIB } from "../../bench/lib/format.ts";
 import type { BaselineResult, CaseKind, CaseResult } from "../../bench/lib/results.ts";
 import type { Summary } from "../../bench/lib/stats.ts";
 import { evaluateTargets } from "../../bench/lib/targets.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const s = (median: number, max = median): Summary => ({ median, min: median, max, n: 3 });
 

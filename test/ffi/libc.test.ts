@@ -3,7 +3,7 @@
  * and SysError's codes and messages. These pin facts of docs/platform.md that a Bun or glibc
  * upgrade could change.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, openSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,9 @@ import {
 import { PleaError } from "../../src/error.ts";
 import { Errno, errnoName, SysError } from "../../src/ffi/index.ts";
 import { sysErrorFromNode } from "../../src/ffi/sys-error.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 describe("libc", () => {
   test("a failing call throws a SysError with the errno read right after it", () => {

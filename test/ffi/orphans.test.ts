@@ -2,7 +2,7 @@
  * The orphan sweep: segments whose creator was SIGKILLed, or whose pid now names another
  * process, are removed; everything else is left alone.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,9 @@ import {
   sweepOrphans,
 } from "../../src/ffi/index.ts";
 import { FIXTURE, leftovers, TEST_NAMESPACE } from "./shm-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Above Linux's PID_MAX_LIMIT (2^22): no process ever has this pid. */
 const PID_NEVER = 2 ** 22 + 1;

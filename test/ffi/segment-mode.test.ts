@@ -2,12 +2,15 @@
  * A segment holds a file's bytes while it is committed: it is created 0600 (its creator's user
  * only) whatever the umask, in /dev/shm (shm_open) and in the test-only directory (open).
  */
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSegment, nextSegmentName, segmentPath } from "../../src/ffi/index.ts";
 import { leftovers, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const track = trackSegments();
 const dirs: string[] = [];

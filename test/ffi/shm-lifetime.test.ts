@@ -3,8 +3,11 @@
  * mapping whose object a peer truncates. Each case that could fault runs in a child process, so
  * a regression kills the child (and fails its test), never the suite.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { leftovers, runFixture, TEST_NAMESPACE } from "./shm-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterAll(() => {
   expect(leftovers()).toEqual([]);

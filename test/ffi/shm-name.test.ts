@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import {
   isValidSegmentName,
@@ -8,6 +8,9 @@ import {
   processStartTime,
   segmentName,
 } from "../../src/ffi/index.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 describe("segment names", () => {
   test("a name carries namespace, pid, start time and sequence", () => {

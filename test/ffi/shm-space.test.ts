@@ -2,10 +2,13 @@
  * A full shared-memory filesystem, for real: the test mounts small tmpfs filesystems (as root)
  * and points segments at them with the test-only `dir` option and $PLEA_SHM_DIR.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createSegment, listSegments, nextSegmentName, openSegment, Segment, SHM_DIR_ENV, SysError } from "../../src/ffi/index.ts";
 import { firstMismatch, mountTmpfs, pattern, runFixture, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const MIB = 1024 * 1024;
 const small = mountTmpfs("8m");

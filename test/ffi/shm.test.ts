@@ -1,7 +1,7 @@
 /**
  * Segments: create, open, windows, errors, and two real processes sharing one segment.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import {
   createSegment,
@@ -15,6 +15,9 @@ import {
   SysError,
 } from "../../src/ffi/index.ts";
 import { firstMismatch, leftovers, pattern, runFixture, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Every segment a test makes goes through here, so it is removed even when the test fails. */
 const track = trackSegments();

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
 import { FrameWriter, type ByteSink } from "../../src/ipc/frame-writer.ts";
 import { frame, NEWT_HEADER_BYTES } from "../../src/ipc/newt.ts";
@@ -10,6 +10,9 @@ import { jam } from "../../src/noun/jam.ts";
 import { atomFromBytes, cell, equals, list, measureJam, type Noun } from "../../src/noun/index.ts";
 import { TASK_SAMPLES } from "./message-samples.ts";
 import { concat, hex, int, randomBytes, randomSplit, rng } from "./random.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** An in-memory FileSink: records every write, optionally async, optionally failing. */
 class MemorySink implements ByteSink {

@@ -2,7 +2,7 @@
  * The one `%into` module (src/ipc/into.ts): what urth's encoder builds, jammed, cued and read by
  * mars's parser, gives back the same changes; and the encoder's bytes are vere's.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { BadEvent, intoOvum, MIME_TEXT_PLAIN, readInto, scotUv, type IntoChange } from "../../src/ipc/into.ts";
 import { frame } from "../../src/ipc/newt.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
@@ -10,6 +10,9 @@ import { taskToNoun } from "../../src/ipc/task.ts";
 import { atomFromBytes, BigAtom, Cell, cell, cord, cordToString, cue, equals, FileAtom, isFileAtom, jam, list, toBytes, type Atom, type Noun } from "../../src/noun/index.ts";
 import { TempFiles } from "../noun/temp-files.ts";
 import { FRAME_VECTORS } from "./frame-vectors.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const files = new TempFiles();
 afterEach(() => files.removeAll());

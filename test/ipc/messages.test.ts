@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { giftToNoun, parseGift, type Gift } from "../../src/ipc/gift.ts";
 import { goofToText, tankToText } from "../../src/ipc/goof.ts";
 import { frame } from "../../src/ipc/newt.ts";
@@ -13,6 +13,9 @@ import { FRAME_VECTORS } from "./frame-vectors.ts";
 import { GIFT_SAMPLES, TASK_SAMPLES } from "./message-samples.ts";
 import { mutate, randomNoun } from "./random-noun.ts";
 import { hex, rng } from "./random.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 function protocolCode(f: () => unknown): string {
   try {

@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { encodeFrameHeader, frame, NEWT_BODY_BYTES_MAX, NEWT_HEADER_BYTES, NewtDecoder, type NewtItem } from "../../src/ipc/newt.ts";
 import { NewtError, NewtErrorCode } from "../../src/ipc/newt-error.ts";
 import { FRAME_VECTORS } from "./frame-vectors.ts";
 import { concat, fromHex, hex, int, randomBytes, randomSplit, rng } from "./random.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Collects what a decoder yields: whole bodies, and streamed bodies reassembled. */
 class Collector {

@@ -3,12 +3,15 @@
  * with (src/ipc/event-info.ts): what one side builds the other reads back, and a path or an INFO
  * from a hostile peer is a ProtocolError, never a TypeError.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { EVENT_INFO_BYTES_MAX, eventInfoFromJson, eventInfoToNoun, readEventInfo, type EventInfo } from "../../src/ipc/event-info.ts";
 import { isLogPeekPath, LOG_PEEK_EVENTS_MAX, logPeekPath, parseLogPeekPath, peekPath, type LogPeek } from "../../src/ipc/peek-path.ts";
 import { ProtocolError } from "../../src/ipc/protocol-error.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
 import { atomFromBytes, cell, cord, cordToString, cue, jam, list, type BigAtom, type Noun } from "../../src/noun/index.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 function protocolError(f: () => unknown): ProtocolError {
   try {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
 import { FrameWriter } from "../../src/ipc/frame-writer.ts";
@@ -6,6 +6,9 @@ import { NewtError, NewtErrorCode } from "../../src/ipc/newt-error.ts";
 import { PipeClosed, PipeClosedCode } from "../../src/ipc/pipe-closed.ts";
 import { atomFromBytes, cell, equals, list } from "../../src/noun/index.ts";
 import { int, randomBytes, rng } from "./random.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const FIXTURE = new URL("./echo-fixture.ts", import.meta.url).pathname;
 const MIB = 1024 * 1024;

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   createFileStoreKernel,
   FileStoreKernel,
@@ -23,6 +23,9 @@ import {
   type Noun,
 } from "../../src/noun/index.ts";
 import { intoOvum, pathNoun, pseudoRandomBytes, type FileChange } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const NOW = daFromUnixMicros(1_700_000_000_000_000);
 

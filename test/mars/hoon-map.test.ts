@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { EMPTY_MAP, MAP_BULK_CHANGES_MIN, mapApply, mapDel, mapForEach, mapGet, mapPut, mapSize, type MapChange } from "../../src/mars/kernel/hoon-map.ts";
 import { dor, gor, mor } from "../../src/mars/kernel/order.ts";
 import { atom, Cell, cell, cord, equals, list, mug, type Noun } from "../../src/noun/index.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 function key(i: number): Noun {
   return list([cord(`dir${i % 7}`), cord(`file${i}`), cord("txt")]);

@@ -3,13 +3,16 @@
  * before, during and after writing small and blob-sized events; after each kill the log must hold
  * whole events only, every event the child reported durable, and a state equal to a fresh replay.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { blobFileName, EventLog, logPaths, SnapshotStore } from "../../src/mars/log/index.ts";
 import { restore } from "../../src/mars/restore.ts";
 import { intoOvum, killTestChange, nowOf, removeTempPiers, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(removeTempPiers);
 

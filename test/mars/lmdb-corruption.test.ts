@@ -5,11 +5,14 @@
  * MarsExited). Each trial corrupts one page of data.mdb in a copy of the pier and restores it in
  * a child process (append-fixture.ts with nothing to append).
  */
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { logPaths } from "../../src/mars/log/index.ts";
 import { buildLog, pseudoRandomBytes, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(removeTempPiers);
 

@@ -2,7 +2,7 @@
  * mars's answers to the log peeks (src/mars/log-peek.ts): the mug and INFO it stored with each
  * event, read from its own log, which is how urth learns them (it never opens the log).
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readEventInfo } from "../../src/ipc/event-info.ts";
 import { goofToText } from "../../src/ipc/goof.ts";
 import { logPeekPath, PEEK_MARK, peekPath } from "../../src/ipc/peek-path.ts";
@@ -11,6 +11,9 @@ import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { EventLog } from "../../src/mars/log/index.ts";
 import { answerLogPeek } from "../../src/mars/log-peek.ts";
 import { appendEvents, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(removeTempPiers);
 

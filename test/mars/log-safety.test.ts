@@ -4,7 +4,7 @@
  * head marker. The same losses end to end, with real urth and mars processes, are in
  * test/urth/log-safety.test.ts.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventLog, LogError, LogErrorCode, logPaths } from "../../src/mars/log/index.ts";
@@ -13,6 +13,9 @@ import { checkLmdbMeta, LMDB_META_READ_BYTES, readLmdbHead } from "../../src/mar
 import { exitStatusOf } from "../../src/mars/exit-status.ts";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { appendEvents, buildLog, intoOvum, nowOf, pseudoRandomBytes, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(removeTempPiers);
 

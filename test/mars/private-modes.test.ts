@@ -3,13 +3,16 @@
  * pier"): under umask 000, the log's directories are 0700 and LMDB's files, a blob and a snapshot
  * are 0600. A blob holds a committed file's bytes, a snapshot every committed file's.
  */
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { EventLog, logPaths } from "../../src/mars/log/index.ts";
 import { SnapshotStore } from "../../src/mars/log/snapshot.ts";
 import { appendEvents, pseudoRandomBytes, removeTempPiers, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(() => removeTempPiers());
 

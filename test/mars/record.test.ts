@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { LogError, LogErrorCode } from "../../src/mars/log/index.ts";
 import { blobRecord, decodeRecord, eventFromKey, eventKey, RECORD_HEADER_BYTES, sealInlineRecord } from "../../src/mars/log/record.ts";
 import { blobFileName, parseBlobFileName } from "../../src/mars/log/layout.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 function inline(mug: number, jam: number[]): Uint8Array {
   const value = new Uint8Array(RECORD_HEADER_BYTES + jam.length);

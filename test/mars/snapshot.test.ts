@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
@@ -16,6 +16,9 @@ import { restore } from "../../src/mars/restore.ts";
 import { SNAPSHOT_HEADER_BYTES } from "../../src/mars/log/snapshot.ts";
 import { cell, cord, jam } from "../../src/noun/index.ts";
 import { appendEvents, removeTempPiers, smallChange, tempPier } from "./mars-test-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(removeTempPiers);
 

@@ -2,11 +2,14 @@
  * The word-at-a-time bit primitives against a one-bit-at-a-time reference, at every alignment
  * of source and destination.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { BitWriter } from "../../src/noun/bit-writer.ts";
 import { copyBitsToWords, readBits32, readBitsNumber } from "../../src/noun/bits.ts";
 import { murmur3 } from "../../src/noun/murmur3.ts";
 import { Rng } from "./random-nouns.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 function bitAt(bytes: Uint8Array, i: number): number {
   return (bytes[i >> 3] >> (i & 7)) & 1;

@@ -2,10 +2,13 @@
  * cue on truncated, garbage and hostile input: a CueError saying what and where, quickly, and
  * without large allocations.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atomFromBytes, cell, cue, cueFromChunks, CueError, CueErrorCode, jam, type Noun } from "../../src/noun/index.ts";
 import { Bits } from "./bit-builder.ts";
 import { randomNoun, Rng } from "./random-nouns.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
 const SLOW_TEST_TIMEOUT_MS = 60_000;

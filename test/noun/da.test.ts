@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { daFromDate, daFromUnixMicros, unixMillisFromDa } from "../../src/noun/da.ts";
 import { toBigInt } from "../../src/noun/index.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** docs/event-log.md, "Time", computed with bigint as the reference. */
 function reference(micros: bigint): bigint {

@@ -1,8 +1,11 @@
 /** equals: structural equality across every representation. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atom, atomFromBytes, Cell, cell, cord, equals, FileAtom, mug } from "../../src/noun/index.ts";
 import { Rng } from "./random-nouns.ts";
 import { TempFiles } from "./temp-files.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const files = new TempFiles();
 afterEach(() => files.removeAll());

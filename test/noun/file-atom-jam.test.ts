@@ -2,12 +2,15 @@
  * jam and jamToSink of nouns holding file-backed atoms: the same bytes as with the atoms in
  * memory, without reading a large file whole more than once.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, truncateSync } from "node:fs";
 import { atomFromBytes, BigAtom, Cell, cell, FileAtom, FileAtomError, jam, jamToSink, list, toBytes, type Noun } from "../../src/noun/index.ts";
 import { bytesEqual } from "../../src/noun/equals.ts";
 import { randomNoun, Rng } from "./random-nouns.ts";
 import { TempFiles } from "./temp-files.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
 const SLOW_TEST_TIMEOUT_MS = 60_000;

@@ -2,7 +2,7 @@
  * jam and cue: byte-identical to vere (cross-checked against @urbit/nockjs on random nouns),
  * inverse of each other, and fine with big atoms, long lists and deep trees.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atom, atomFromBytes, BigAtom, Cell, cell, cue, equals, jam, mug, type Noun } from "../../src/noun/index.ts";
 import { readBits32 } from "../../src/noun/bits.ts";
 import { bytesEqual } from "../../src/noun/equals.ts";
@@ -10,6 +10,9 @@ import { Bits } from "./bit-builder.ts";
 import { nockjsJam, nockjsMug } from "./nockjs-oracle.ts";
 import { hex } from "./noun-text.ts";
 import { copyNoun, leftDeep, longList, randomNoun, Rng } from "./random-nouns.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
 const SLOW_TEST_TIMEOUT_MS = 60_000;

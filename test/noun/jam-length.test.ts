@@ -1,8 +1,11 @@
 /** jamLength counts what jam would write, without writing it. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atomFromBytes, cell, FileAtom, jam, jamLength, jamToSink, measureJam, type Noun } from "../../src/noun/index.ts";
 import { longList, randomNoun, Rng } from "./random-nouns.ts";
 import { TempFiles } from "./temp-files.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const files = new TempFiles();
 afterEach(() => files.removeAll());

@@ -1,9 +1,12 @@
 /** mug: vere's values (vectors.test.ts has the tables), caching, and every representation. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atomFromBytes, BigAtom, Cell, cell, FileAtom, mug, toBytes } from "../../src/noun/index.ts";
 import { mugBytes, mugNumber } from "../../src/noun/mug.ts";
 import { Rng } from "./random-nouns.ts";
 import { TempFiles } from "./temp-files.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
 const SLOW_TEST_TIMEOUT_MS = 60_000;

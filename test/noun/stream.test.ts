@@ -1,8 +1,11 @@
 /** jamToSink and cueFromChunks agree with jam and cue, for any chunk sizes. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atomFromBytes, cell, cue, cueFromChunks, CueDecoder, CueError, equals, jam, jamToSink, type Noun } from "../../src/noun/index.ts";
 import { bytesEqual } from "../../src/noun/equals.ts";
 import { longList, randomNoun, Rng } from "./random-nouns.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
 const SLOW_TEST_TIMEOUT_MS = 60_000;

@@ -3,10 +3,13 @@
  * urbit/noun and nockjs) and of vere's own tests (docs/nouns.md, "Vectors"): jam bytes,
  * cue back, and mugs.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cue, equals, jam, mug } from "../../src/noun/index.ts";
 import { fromHex, hex, nounFromJson, parseNoun } from "./noun-text.ts";
 import { JAM_VECTORS, MUG_VECTORS } from "./vere-vectors.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 interface JsonJamVector {
   source: string;

@@ -3,7 +3,7 @@
  * whatever the umask, the same for every process and every name of the pier, and refused when
  * damaged.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,9 @@ import {
   SegmentNamespaceError,
   SegmentNamespaceErrorCode,
 } from "../../src/pier/segment-namespace.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const dirs: string[] = [];
 afterEach(() => {

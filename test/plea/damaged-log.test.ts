@@ -5,13 +5,15 @@
  * a blob or a record is caught by Plea's checksums. Either way the outcome is the right state or
  * a clear failure.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { logPaths } from "../../src/mars/log/index.ts";
 import { MarsExited } from "../../src/urth/mars-exited.ts";
 import { MarsProcess } from "../../src/urth/mars-process.ts";
 import { cleanUp, leftoverSegments, MIB, ovum, pseudoRandomBytes, rejection, startMars, tempPier, TEST_TIMEOUT_MS } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));

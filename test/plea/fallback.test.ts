@@ -4,7 +4,7 @@
  * changed under the commit), so that one event fails, mars forgets the segment and goes on.
  * Either way the writs sent after it are answered after it, in order, and nothing is left.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listSegments, SHM_DIR_ENV } from "../../src/ffi/index.ts";
@@ -28,6 +28,8 @@ import {
   TEST_TIMEOUT_MS,
   type Change,
 } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const tmpfs = mountTmpfs("4m");
 if (tmpfs.reason) console.warn(`skipping the small-tmpfs test: ${tmpfs.reason}`);

@@ -5,7 +5,7 @@
  * hang, no unhandled rejection), no `plea-` segment may outlive the next start, and the log must
  * hold whole events only.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { listSegments, sweepOrphans } from "../../src/ffi/index.ts";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
@@ -32,6 +32,8 @@ import {
   waitUntil,
   WAIT_BOUND_MS,
 } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));

@@ -4,12 +4,14 @@
  * shows as "(deleted)"), and the mapping goes when the event that replaces or deletes the file
  * is committed.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { listSegments } from "../../src/ffi/index.ts";
 import { atomFromBytes, equals } from "../../src/noun/index.ts";
 import { readFile } from "../../src/urth/peeks.ts";
 import type { MarsProcess } from "../../src/urth/mars-process.ts";
 import { cleanUp, leftoverSegments, MIB, ovum, pseudoRandomBytes, segmentMappings, startMars, tempPier, TEST_TIMEOUT_MS, waitUntil } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));

@@ -5,7 +5,7 @@
  * given a grant that breaks the contract or a `%plea` reply it did not ask for, kills mars and
  * rejects every writ with `MarsExited` (`mars_protocol`).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { listSegments } from "../../src/ffi/index.ts";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
@@ -17,6 +17,8 @@ import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
 import { MARS_MAIN_PATH } from "../../src/urth/mars-process.ts";
 import { deskTotals } from "../../src/urth/peeks.ts";
 import { cleanUp, leftoverSegments, MIB, ovum, pseudoRandomBytes, rejection, startMars, tempPier, TEST_TIMEOUT_MS, trackChild, WAIT_BOUND_MS } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));

@@ -3,7 +3,7 @@
  * give the same events, the same state and the same answers; ordering holds when they interleave;
  * the default threshold sends 300 MiB through shared memory and 1 MiB through the pipe.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { atomFromBytes, equals, FileAtom, type Noun } from "../../src/noun/index.ts";
@@ -24,6 +24,8 @@ import {
   TEST_TIMEOUT_MS,
   type Change,
 } from "./plea-test-support.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));

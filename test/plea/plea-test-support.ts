@@ -19,7 +19,7 @@ export const MIB = 1024 * 1024;
 export const WAIT_BOUND_MS = 30_000;
 
 /** Per-test timeout for tests that start mars (a start replays the log; the machine is loaded). */
-export const TEST_TIMEOUT_MS = 60_000;
+export { TEST_TIMEOUT_MS } from "../setup.ts";
 
 // -- unhandled rejections -------------------------------------------------------------------
 

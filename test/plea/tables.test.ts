@@ -5,7 +5,7 @@
  * the machine, exactly once; an action's result anywhere but the state that asked for it is an
  * invariant error. Editing either the page or a machine without the other fails here.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NEWT_BODY_BYTES_MAX } from "../../src/ipc/newt.ts";
@@ -13,6 +13,9 @@ import { taskToNoun, type Task } from "../../src/ipc/task.ts";
 import { cell, cord, list } from "../../src/noun/index.ts";
 import { MarsPlea, type MarsPleaInput, type MarsPleaState } from "../../src/plea/mars.ts";
 import { UrthPlea, type UrthPleaInput, type UrthPleaState } from "../../src/plea/urth.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const PAGE = readFileSync(join(import.meta.dir, "../../docs/plea.md"), "utf8");
 

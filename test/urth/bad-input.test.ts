@@ -3,10 +3,13 @@
  * one atom's 4 GiB, two files that map to one Clay path, dot-files, backups, symlinks and FIFOs.
  * A refused commit commits nothing at all, not even the good files beside the bad one.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanUp, leftoverSegments, stderrLines, tempPier, urth } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

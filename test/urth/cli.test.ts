@@ -3,7 +3,7 @@
  * the ways to name a pier, the pier lock, the read-only commands beside a running urth (through its
  * control socket), `stop`, and `urth cat BIG | head`.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -11,6 +11,9 @@ import { COMMANDS, HELP, USAGE } from "../../src/urth/cli.ts";
 import { PierLock } from "../../src/urth/pier-lock.ts";
 import { pierPaths } from "../../src/urth/pier.ts";
 import { cleanUp, leftoverSegments, MAIN, notePier, pseudoRandomBytes, spawnUrth, startRun, stderrLines, tempDir, tempPier, urth, waitFor } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

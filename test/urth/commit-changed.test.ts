@@ -4,13 +4,16 @@
  * `Session.commit` (commitMount) in this process and rewrite the file at the moment the event is
  * built but its bytes not yet read: the first progress report of the poke.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileAtom, FileAtomError, FileAtomErrorCode } from "../../src/noun/index.ts";
 import { listFiles } from "../../src/urth/peeks.ts";
 import { Session } from "../../src/urth/session.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, tempDir, tempPier } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const sessions: Session[] = [];
 afterEach(async () => {

@@ -3,10 +3,13 @@
  * above 256 MiB) with `urth commit --json`, and the pipe when `--plea-threshold 1T` puts it out of
  * the plea's reach. Both read back through `urth cat`, compared by hash as they stream.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { catSha256, cleanUp, fileSha256, leftoverSegments, pseudoRandomBytes, startRun, stderrLines, tempPier, urth } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

@@ -9,7 +9,7 @@
  *    older `data.mdb` put back: refused with status 7 and one line, never a silent rollback, a
  *    SIGSEGV or a SIGBUS.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processStartTime } from "../../src/ffi/index.ts";
@@ -25,6 +25,9 @@ import {
   urth,
   waitFor,
 } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(async () => {
   // The held mars is not our child (its urth was): end it by pid, if that pid is still it.
@@ -36,7 +39,7 @@ afterEach(async () => {
 afterAll(() => expect(leftoverSegments()).toEqual([]));
 
 const MIB = 1024 * 1024;
-const TEST_TIMEOUT_MS = 120_000;
+const SLOW_TEST_TIMEOUT_MS = 120_000;
 
 /** Processes a test stopped or left running that cleanUp does not know. */
 const held: Array<{ pid: number; startTime: number }> = [];
@@ -165,7 +168,7 @@ describe("item 1: one writer per log", () => {
         expect(log.code).toBe(0);
         expect(JSON.parse(log.stdout).map((i: { eve: number }) => i.eve)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
       },
-      TEST_TIMEOUT_MS,
+      SLOW_TEST_TIMEOUT_MS,
     );
   }
 });
@@ -198,7 +201,7 @@ describe("item 2: a log gone from a pier that has had events", () => {
         rmSync(join(mount, "later.txt"));
         expect(await expectCommitted(pier, mount, ["big.bin"])).toBe(eve);
       },
-      TEST_TIMEOUT_MS,
+      SLOW_TEST_TIMEOUT_MS,
     );
   }
 
@@ -209,7 +212,7 @@ describe("item 2: a log gone from a pier that has had events", () => {
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/^event 1: 1 added/);
     expect(statSync(join(pier, ".urb/log/head")).size).toBe(1024);
-  }, TEST_TIMEOUT_MS);
+  }, SLOW_TEST_TIMEOUT_MS);
 });
 
 describe("item 3: damage to LMDB's meta pages or length", () => {
@@ -235,7 +238,7 @@ describe("item 3: damage to LMDB's meta pages or length", () => {
       flipByte(join(pier, ".urb/log/data.mdb"), 4248, 0x04);
       expect(JSON.parse((await urth(["status", "--pier", pier, "--json"])).stdout).eve).toBe(eve);
     },
-    TEST_TIMEOUT_MS,
+    SLOW_TEST_TIMEOUT_MS,
   );
 
   const damages: Array<[string, (file: string) => void, RegExp]> = [
@@ -259,7 +262,7 @@ describe("item 3: damage to LMDB's meta pages or length", () => {
         expect(stderrLines(log.stderr)).toEqual([expect.stringMatching(line)]);
         expect(await urbState(pier)).toEqual(before);
       },
-      TEST_TIMEOUT_MS,
+      SLOW_TEST_TIMEOUT_MS,
     );
   }
 
@@ -277,6 +280,6 @@ describe("item 3: damage to LMDB's meta pages or length", () => {
       expectRefusal(await urth(["status", "--pier", pier]), 7, line);
       expectRefusal(await urth(["commit", "--pier", pier]), 7, line);
     },
-    TEST_TIMEOUT_MS,
+    SLOW_TEST_TIMEOUT_MS,
   );
 });

@@ -4,7 +4,7 @@
  * exactly as reading it directly would, page by page for a long log, and through the control
  * socket beside a running urth.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EventInfo } from "../../src/ipc/event-info.ts";
@@ -14,6 +14,9 @@ import { EventLog } from "../../src/mars/log/index.ts";
 import { LogLines } from "../../src/urth/log-view.ts";
 import { appendEvents, smallChange } from "../mars/mars-test-support.ts";
 import { cleanUp, leftoverSegments, startRun, tempPier, urth } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

@@ -2,9 +2,12 @@
  * The mount's path mapping (docs/mount.md) as a table: vere's split at the last dot and its `!`
  * escape, and where Plea keeps a name whole that vere would skip; and the way back for `ls`.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { clayPathArg, prefixArg } from "../../src/urth/clay-path.ts";
 import { clayPathOf, relOfClayPath } from "../../src/urth/mount-scan.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const MAPPING: [string, string[]][] = [
   // vere's mapping

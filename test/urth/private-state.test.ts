@@ -5,11 +5,14 @@
  * directory and 0600 otherwise, while urth runs and after. A file committed from a 0600 original
  * must not become readable to other local users through the log.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pierPaths } from "../../src/urth/pier.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, startRun, stderrLines, tempPier, urth, waitFor } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

@@ -3,11 +3,14 @@
  * changes made while a commit is in flight go into the next one; SIGTERM (and SIGINT) finish the
  * commit in flight, stop mars and leave nothing in /dev/shm; mars dying ends the run with status 4.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, waitFor, type RunningUrth } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

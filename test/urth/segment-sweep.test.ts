@@ -6,7 +6,7 @@
  *   pier was opened by, before and after.
  * Segments live in a private directory per test (PLEA_SHM_DIR), mode 1777 like /dev/shm.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { legacyNamespaceForPier } from "../../src/ffi/index.ts";
@@ -17,6 +17,9 @@ import { taskToNoun } from "../../src/ipc/task.ts";
 import { segmentNamespace, segmentNamespacePath } from "../../src/pier/segment-namespace.ts";
 import { MARS_MAIN_PATH } from "../../src/urth/mars-process.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, stderrLines, tempPier, urth, type Result, type UrthOptions } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

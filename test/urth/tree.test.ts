@@ -3,10 +3,13 @@
  * through `urth cat` byte for byte, listed by `urth ls`; then changed, added to and pruned and
  * committed again (only the changes travel); then read again after urth and mars restart.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanUp, copyRealTree, eachLimited, leftoverSegments, listFiles, pseudoRandomBytes, startRun, stderrLines, tempPier, urth, urthBytes, type RunningUrth } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));

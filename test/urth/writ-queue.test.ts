@@ -3,10 +3,13 @@
  * pairing of each reply with the head writ, and what a protocol fault or mars's death does to
  * the writs still pending.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Gift } from "../../src/ipc/gift.ts";
 import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
 import { WritQueue, type PeekResult, type PokeResult, type PokeWrit } from "../../src/urth/writ-queue.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const ripe: Gift = { type: "ripe", kel: 0, who: 0, fake: true, eve: 7, mug: 42 };
 const pokeOk: Gift = { type: "poke", ok: true, effects: [] };

@@ -3,7 +3,7 @@
  * into the target, trailing zero bytes are dropped, and the result is byte for byte what the
  * same atom held in memory would write.
  */
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { atomFromBytes, BigAtom, type Cell, cell, FileAtom, FileAtomError, type 
 import { readShm, shmSize, writeShm } from "../../../src/noun/index.ts";
 import { hexOf, rng } from "./flat-test-support.ts";
 import { equals } from "../../../src/noun/equals.ts";
+import { TEST_TIMEOUT_MS } from "../../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;

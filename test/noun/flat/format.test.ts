@@ -3,7 +3,7 @@
  * and windows (docs/shm-format.md). Hostile input is in hostile.test.ts, file-backed atoms
  * in file-atom.test.ts, two processes in segment.test.ts.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atom, atomFromBytes, BigAtom, Cell, cell, type Noun } from "../../../src/noun/index.ts";
 import { readShm, shmSize, writeShm, SHM_HEADER_BYTES } from "../../../src/noun/index.ts";
 import {
@@ -21,6 +21,9 @@ import {
 } from "./flat-test-support.ts";
 import { equals } from "../../../src/noun/equals.ts";
 import { mug } from "../../../src/noun/mug.ts";
+import { TEST_TIMEOUT_MS } from "../../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;

@@ -3,11 +3,14 @@
  * case here with its error code and byte offset, and a fuzz test mutates valid buffers thousands
  * of times, accepting only a valid noun or a ShmFormatError.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atom, atomFromBytes, cell, type Noun } from "../../../src/noun/index.ts";
 import { readShm, shmSize, writeShm, ShmFormatError, ShmFormatErrorCode } from "../../../src/noun/index.ts";
 import { int, randomNoun, rng } from "./flat-test-support.ts";
 import { equals } from "../../../src/noun/equals.ts";
+import { TEST_TIMEOUT_MS } from "../../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;

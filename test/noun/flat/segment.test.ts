@@ -3,12 +3,15 @@
  * creates the segment, a child (urth) fills it with writeShm through its own "write" mapping,
  * and the parent decodes it zero-copy through a private "read" mapping.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { createSegment, namespaceForPier, nextSegmentName, openSegment, PAGE_BYTES, type Segment } from "../../../src/ffi/index.ts";
 import { BigAtom, type Cell, readShm, shmSize } from "../../../src/noun/index.ts";
 import { fixtureNoun } from "./flat-test-support.ts";
 import { equals } from "../../../src/noun/equals.ts";
+import { TEST_TIMEOUT_MS } from "../../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 /** bunfig's test timeout is not applied by Bun 1.4.5 (default 5 s): slow cases set their own. */
 const SLOW_TEST_MS = 60_000;
