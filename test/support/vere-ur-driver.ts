@@ -4,11 +4,11 @@
  * not the test. A crash is recorded against the input that caused it and a new driver carries on
  * from the next one.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { atom, atomFromBytes, Cell, type Noun } from "../../src/noun/index.ts";
-import { NREF_INDEX_MASK, NREF_TAG_SHIFT, UR_CUE_NAMES, UrCue, vereUrDriverPath } from "./vere-ur.ts";
+import { NREF_INDEX_MASK, NREF_TAG_SHIFT, UR_CUE_NAMES, UrCue, vereUrDriver } from "./vere-ur.ts";
 
 /**
  * Address space a driver may use (RLIMIT_AS). A claimed length read as zeros past the end of the
@@ -27,16 +27,19 @@ export type VereCue =
 
 /** Runs vere's `ur_cue_test` and `ur_cue` over every input, one driver process per crash. */
 export function vereCueAll(inputs: readonly Uint8Array[], addressSpaceMib = DRIVER_ADDRESS_SPACE_MIB): VereCue[] {
-  const exe = vereUrDriverPath();
-  if (!exe.ok) throw new Error(exe.reason);
+  const image = vereUrDriver();
+  if (!image.ok) throw new Error(image.reason);
   const dir = mkdtempSync(join(tmpdir(), "plea-vere-fuzz-"));
   try {
+    const exe = join(dir, "vere-ur-driver");
+    writeFileSync(exe, image.value);
+    chmodSync(exe, 0o700);
     const file = join(dir, "inputs");
     writeFileSync(file, frame(inputs));
     const results: VereCue[] = [];
     while (results.length < inputs.length) {
       const first = results.length;
-      const r = Bun.spawnSync([exe.value, file, String(first), String(addressSpaceMib)], {
+      const r = Bun.spawnSync([exe, file, String(first), String(addressSpaceMib)], {
         stdout: "pipe",
         stderr: "pipe",
         timeout: DRIVER_TIMEOUT_MS,

@@ -5,8 +5,9 @@
  *
  * The peer is not Plea's code and is not in the repository: its sources are found in the
  * directory named by PLEA_VERE_UR (default `../shared/peers/vere-ur` beside the repository) and
- * compiled with the machine's C compiler (CC, default `cc`) into a temporary directory, once per
- * process, with the flags its README gives. Where there is no compiler or no peer directory,
+ * compiled with the machine's C compiler (CC, default `cc`) in a temporary directory, once per
+ * process, with the flags its README gives; the directory is removed as soon as the build is
+ * loaded. Where there is no compiler or no peer directory,
  * `vereUr()` returns the reason instead, for the caller to print and skip; a build that fails
  * with both present is an error, not a skip.
  *
@@ -16,7 +17,7 @@
  * harmless, may be cued in process. Hostile bytes go to the driver (vere-ur-driver.ts).
  */
 import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BigAtom, Cell, type Noun } from "../../src/noun/index.ts";
@@ -31,8 +32,8 @@ const REPO_ROOT = resolve(import.meta.dir, "..", "..");
 const VERE_UR_DIR_DEFAULT = resolve(REPO_ROOT, "..", "shared", "peers", "vere-ur");
 /** The peer's library sources (its README), without its own tests.c. */
 const VERE_UR_SOURCES = ["bitstream.c", "hashcons.c", "serial.c", "murmur3.c"];
-/** The flags the peer's README builds its shared library with. */
-const VERE_UR_CFLAGS = ["-O3", "-fPIC", "-shared"];
+/** The flags the peer's README builds its shared library with (`-shared` is the link step). */
+const VERE_UR_CFLAGS = ["-O3", "-fPIC"];
 /** The fuzz driver's source (test/support/vere-ur-driver.c). */
 const DRIVER_SOURCE = join(import.meta.dir, "vere-ur-driver.c");
 
@@ -100,21 +101,25 @@ export function vereUrDir(): string {
 
 interface Build {
   dir: string;
-  cc: string;
   compiler: string;
-  tempDir: string;
-  library: string;
+  ur: UrSymbols;
+  /** The driver executable's bytes: written out by whoever runs it, the build is gone by then. */
+  driver: Uint8Array;
 }
 
 let build: Built<Build> | undefined;
 let bound: Built<VereUr> | undefined;
-let driver: Built<string> | undefined;
 
-/** Compiles the peer's shared library once per process; the reason when it cannot be built here. */
+/**
+ * Builds the peer once per process: its sources compiled once with the README's flags, linked
+ * into the shared library (loaded here) and into the fuzz driver (kept in memory), after which
+ * the temporary directory is removed at once: `bun test` runs no exit handlers, and a loaded
+ * library no longer needs its file. Returns the reason when it cannot be built here.
+ */
 function buildOnce(): Built<Build> {
   if (build !== undefined) return build;
   const dir = vereUrDir();
-  const missing = [...VERE_UR_SOURCES, "serial.h"].filter((f) => !existsSync(join(dir, f)));
+  const missing = [...VERE_UR_SOURCES, "ur.h", "serial.h"].filter((f) => !existsSync(join(dir, f)));
   if (missing.length > 0) {
     return (build = { ok: false, reason: `vere's ur library not found in ${dir} (missing ${missing.join(", ")}); set ${VERE_UR_ENV} to its directory` });
   }
@@ -126,15 +131,24 @@ function buildOnce(): Built<Build> {
   const version = Bun.spawnSync([cc, "--version"], { stdout: "pipe", stderr: "pipe" });
   const compiler = version.exitCode === 0 ? version.stdout.toString().split("\n")[0] : ccName;
   const tempDir = mkdtempSync(join(tmpdir(), "plea-vere-ur-"));
-  // The build lives until this process exits; nothing of it lands in the repository.
-  process.on("exit", () => rmSync(tempDir, { recursive: true, force: true }));
-  const library = join(tempDir, "libvere-ur.so");
-  compile(cc, [...VERE_UR_CFLAGS, "-I", dir, "-o", library, ...VERE_UR_SOURCES.map((f) => join(dir, f))], "vere's ur library");
-  return (build = { ok: true, value: { dir, cc, compiler, tempDir, library } });
+  try {
+    // One compiler run for all sources; `-c` leaves each object in the working directory.
+    run(cc, [...VERE_UR_CFLAGS, "-c", "-I", dir, ...VERE_UR_SOURCES.map((f) => join(dir, f))], "vere's ur sources", tempDir);
+    const objects = VERE_UR_SOURCES.map((f) => join(tempDir, f.replace(/\.c$/, ".o")));
+    const library = join(tempDir, "libvere-ur.so");
+    run(cc, ["-shared", "-o", library, ...objects], "vere's ur library");
+    const exe = join(tempDir, "vere-ur-driver");
+    run(cc, ["-O2", "-I", dir, "-o", exe, DRIVER_SOURCE, ...objects], "the vere ur fuzz driver");
+    const ur = dlopen(library, symbols).symbols;
+    return (build = { ok: true, value: { dir, compiler, ur, driver: readFileSync(exe) } });
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
 }
 
-function compile(cc: string, args: string[], what: string): void {
-  const r = Bun.spawnSync([cc, ...args], { stdout: "pipe", stderr: "pipe" });
+/** Runs the compiler; a failure with compiler and sources present is an error, not a skip. */
+function run(cc: string, args: string[], what: string, cwd?: string): void {
+  const r = Bun.spawnSync([cc, ...args], { stdout: "pipe", stderr: "pipe", cwd });
   if (r.exitCode !== 0) {
     throw new Error(`Building ${what} failed (${cc} exited ${r.exitCode}): ${r.stderr.toString().trim().slice(0, 2000)}`);
   }
@@ -145,23 +159,17 @@ export function vereUr(): Built<VereUr> {
   if (bound !== undefined) return bound;
   const b = buildOnce();
   if (!b.ok) return (bound = b);
-  const ur = dlopen(b.value.library, symbols).symbols;
   const libc = dlopen("libc.so.6", libcSymbols).symbols;
-  return (bound = { ok: true, value: bind(ur, libc, b.value) });
+  return (bound = { ok: true, value: bind(b.value.ur, libc, b.value) });
 }
 
 /**
- * The fuzz driver (vere-ur-driver.c) linked against the library, built once per process: the
- * path of the executable, or the reason it cannot be built here.
+ * The fuzz driver (vere-ur-driver.c, linked with the peer's objects) as the bytes of an
+ * executable, built once per process, or the reason it cannot be built here.
  */
-export function vereUrDriverPath(): Built<string> {
-  if (driver !== undefined) return driver;
+export function vereUrDriver(): Built<Uint8Array> {
   const b = buildOnce();
-  if (!b.ok) return (driver = b);
-  const { cc, dir, tempDir, library } = b.value;
-  const exe = join(tempDir, "vere-ur-driver");
-  compile(cc, ["-O2", "-I", dir, "-o", exe, DRIVER_SOURCE, library, `-Wl,-rpath,${tempDir}`], "the vere ur fuzz driver");
-  return (driver = { ok: true, value: exe });
+  return b.ok ? { ok: true, value: b.value.driver } : b;
 }
 
 type UrSymbols = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
