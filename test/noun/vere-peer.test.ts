@@ -22,6 +22,8 @@ import { Bits } from "./bit-builder.ts";
 import { mutatedJam, type MutatedJam, type MutationKind } from "./mutated-jams.ts";
 import { copyNoun, leftDeep, longList, randomAtom, randomNoun, Rng } from "./random-nouns.ts";
 
+/** Heavy tests get room on a loaded machine (bun test's default is 5 s); none asserts a time. */
+const SLOW_TEST_TIMEOUT_MS = 120_000;
 const SEED = process.env.PLEA_VERE_SEED !== undefined ? Number(process.env.PLEA_VERE_SEED) : 18;
 /** Random nouns compared in phase 1, and mutated inputs in phase 2 (issue 18: >= 3,000 and >= 10,000). */
 const RANDOM_NOUNS = 3200;
@@ -228,7 +230,7 @@ describe.skipIf(ur === null)("Plea against vere's C (pkg/ur)", () => {
     }
     console.log(`vere-peer: ${RANDOM_NOUNS} random nouns (seed ${SEED}; ${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}; ${jamBytes} bytes of jam): ${failures.length === 0 ? "all agree" : "DIFFERENCES"}`);
     expect(failures).toEqual([]);
-  });
+  }, SLOW_TEST_TIMEOUT_MS);
 
   test(`${MUTATED_INPUTS} mutated and forged jams: Plea's cue accepts exactly what ur_cue accepts, to the same noun`, () => {
     const rng = new Rng(SEED + 1);
@@ -265,7 +267,7 @@ describe.skipIf(ur === null)("Plea against vere's C (pkg/ur)", () => {
     expect(count("both accept")).toBeGreaterThan(MUTATED_INPUTS / 5);
     expect(count("both refuse")).toBeGreaterThan(MUTATED_INPUTS / 10);
     expect(count("vere reads zeros past the end")).toBeGreaterThan(0);
-  });
+  }, SLOW_TEST_TIMEOUT_MS);
 });
 
 describe.skipIf(ur === null)("where Plea deliberately refuses what vere accepts (docs/nouns.md)", () => {
