@@ -199,8 +199,8 @@ function benchAtom(): void {
     const vj = time(BULK_RUNS, () => vere.jamDiscard(root, ref));
     vere.rootFree(root);
     const vc = vereCueTiming(vere, j, BULK_RUNS);
-    row("  vere jam 64 MiB", vereRatio("jam of 64 MiB", tj.best, vj, VERE_ATOM_RATIO_MIN));
-    row("  vere cue 64 MiB", vereRatio("cue of 64 MiB", tc.best, vc, VERE_ATOM_RATIO_MIN));
+    row("  vere jam 64 MiB", `${gbps(ATOM_BYTES, vj.best).toFixed(2)} GB/s; ${vereRatio("jam of 64 MiB", tj.best, vj, VERE_ATOM_RATIO_MIN)}`);
+    row("  vere cue 64 MiB", `${gbps(ATOM_BYTES, vc.best).toFixed(2)} GB/s; ${vereRatio("cue of 64 MiB", tc.best, vc, VERE_ATOM_RATIO_MIN)}`);
   }
   const big = once(() => toNockjs(a));
   const peerLine =
@@ -226,7 +226,7 @@ function benchMug(): void {
   } else {
     if (vere.mugBytes(bytes) !== mug(new BigAtom(bytes))) throw new Error("vere's mug of the bench's atom differs from Plea's: run test/noun/vere-peer.test.ts");
     const vm = time(3, () => vere.mugBytes(bytes));
-    row("  vere mug", vereRatio(what, t.best, vm, VERE_MUG_RATIO_MIN));
+    row("  vere mug", `${gbps(MUG_BYTES, vm.best).toFixed(2)} GB/s; ${vereRatio(what, t.best, vm, VERE_MUG_RATIO_MIN)}`);
   }
   row("  peer mug", `nockjs could not run: its atoms are bigints, capped at 2^30 bits (128 MiB) in Bun`);
 }

@@ -7,9 +7,9 @@
  * directory named by PLEA_VERE_UR (default `../shared/peers/vere-ur` beside the repository) and
  * compiled with the machine's C compiler (CC, default `cc`) in a temporary directory, once per
  * process, with the flags its README gives; the directory is removed as soon as the build is
- * loaded. Where there is no compiler or no peer directory,
- * `vereUr()` returns the reason instead, for the caller to print and skip; a build that fails
- * with both present is an error, not a skip.
+ * loaded. Where there is no compiler or no peer directory, `vereUr()` returns the reason
+ * instead, for the caller to print and skip; a build that fails with both present is an error,
+ * not a skip.
  *
  * Same discipline as src/ffi/libc.ts: every result that can signal failure is checked, and a
  * failure throws an Error naming the call. vere's C aborts the process on out-of-memory and is
