@@ -1,12 +1,20 @@
 /**
- * Bench of the noun codec (issue 2): jam, cue and mug against memcpy of the same bytes and
- * against @urbit/nockjs (the only JS peer), in the same run.
+ * Bench of the noun codec (issues 2 and 18): jam, cue and mug against memcpy of the same bytes,
+ * against vere's own C (pkg/ur, built at run time by test/support/vere-ur.ts) and against
+ * @urbit/nockjs (the only JS peer), all on the same inputs in the same run.
  * Run: npx bun bench/noun.ts [--quick]   (--quick: 256 MiB instead of 1 GiB for mug, no nockjs tree)
  *
- * Targets: jam and cue of a 64 MiB random atom >= 1 GB/s; mug of a 1 GiB atom >= 1.4 GB/s;
- * jam of a 1,000,000-item list of distinct small atoms and of a depth-20 balanced tree
- * >= 3 M nodes/s, cue of them >= 5 M nodes/s (nodes = cells + atoms). Each figure is the best of
- * a few runs after a warm-up (docs/platform.md: first runs are 2-3x slower), median beside it.
+ * Targets (issue 2): jam and cue of a 64 MiB random atom >= 1 GB/s; mug of a 1 GiB atom
+ * >= 1.4 GB/s; jam of a 1,000,000-item list of distinct small atoms and of a depth-20 balanced
+ * tree >= 3 M nodes/s, cue of them >= 5 M nodes/s (nodes = cells + atoms).
+ * Targets against vere's C (issue 18), as ours / vere's speed: jam and cue of the 64 MiB atom
+ * >= 1.0x, of the list and the tree >= 3x, mug of the large atom >= 0.85x. Where vere's C cannot
+ * be built (no compiler, no PLEA_VERE_UR) its rows say why and the targets read "not measured".
+ *
+ * Each figure is the best of a few runs after a warm-up (docs/platform.md: first runs are 2-3x
+ * slower), median beside it; vere's too. vere is timed around the one FFI call: `ur_jam` of the
+ * noun built in a vere root (its mugs computed when it was built, as ours are cached after a
+ * first jam), `ur_cue` into a fresh root each run, `ur_mug_bytes` of the same buffer.
  * "memcpy" is `Uint8Array.set` between two already-faulted buffers of the same size, the
  * ceiling for moving those bytes; jam and cue also allocate and fault in their output.
  * Every loop runs inside a function: hot loops at a module's top level run 3x slower in Bun.
@@ -14,6 +22,8 @@
 import * as nockjs from "@urbit/nockjs";
 import { loadavg } from "node:os";
 import { atomFromBytes, BigAtom, Cell, cue, jam, mug, type Noun } from "../src/noun/index.ts";
+import { bytesEqual } from "../src/noun/equals.ts";
+import { UR_CUE_NAMES, UrCue, vereUr, type Nref, type Root, type VereUr } from "../test/support/vere-ur.ts";
 import { time, type Timing } from "./lib/timing.ts";
 
 const QUICK = process.argv.includes("--quick");
@@ -23,6 +33,74 @@ const LIST_ITEMS = 1_000_000;
 const TREE_DEPTH = 20;
 const BULK_RUNS = 5;
 const NODE_RUNS = 5;
+/** vere's C on the list and the tree takes seconds a run: fewer runs (after the warm-up). */
+const VERE_NODE_RUNS = 3;
+/** Issue 18's targets, as ours / vere's speed. */
+const VERE_ATOM_RATIO_MIN = 1.0;
+const VERE_NODES_RATIO_MIN = 3;
+const VERE_MUG_RATIO_MIN = 0.85;
+
+const built = vereUr();
+const vere: VereUr | null = built.ok ? built.value : null;
+/** Why vere's C is not measured in this run, when it is not. */
+const vereMissing = built.ok ? "" : built.reason;
+
+/** One line per target against vere, printed at the end. */
+const vereTargets: string[] = [];
+
+/**
+ * Records ours / vere's speed against a target and returns the row's text. `oursMs` and
+ * `vereMs` time the same work, so the ratio of speeds is vereMs / oursMs.
+ */
+function vereRatio(what: string, oursMs: number, vereT: Timing | string, min: number): string {
+  if (typeof vereT === "string") {
+    vereTargets.push(`not measured: ${what} >= ${min}x vere's C (${vereT})`);
+    return `vere not measured: ${vereT}`;
+  }
+  const ratio = vereT.best / oursMs;
+  const verdict = ratio >= min ? "met" : "missed";
+  vereTargets.push(`${verdict}: ${what} >= ${min}x vere's C (${ratio.toFixed(2)}x: ours ${oursMs.toFixed(1)} ms, vere ${vereT.best.toFixed(1)} ms)`);
+  return `${vereT.best.toFixed(1)} ms (median ${vereT.median.toFixed(1)}); ours ${ratio.toFixed(2)}x vere's speed; target >= ${min}x`;
+}
+
+/**
+ * Times `fn` `runs` times after one untimed run, with `before` and `after` (a fresh vere root and
+ * its release) outside the timing. Best and median in milliseconds.
+ */
+function timeEach<T>(runs: number, before: () => T, fn: (x: T) => unknown, after: (x: T) => void): Timing {
+  const ms: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const x = before();
+    const t = performance.now();
+    fn(x);
+    const elapsed = performance.now() - t;
+    after(x);
+    if (i > 0) ms.push(elapsed);
+  }
+  ms.sort((a, b) => a - b);
+  return { best: ms[0], median: ms[Math.floor(ms.length / 2)] };
+}
+
+/** vere's `ur_cue` of `bytes` into a fresh root per run, checked to succeed. */
+function vereCueTiming(v: VereUr, bytes: Uint8Array, runs: number): Timing {
+  return timeEach(
+    runs,
+    () => v.rootInit(),
+    (root: Root) => {
+      const r = v.cue(root, bytes);
+      if (r.code !== UrCue.good) throw new Error(`vere's ur_cue refused the bench's jam: ${UR_CUE_NAMES[r.code]}`);
+    },
+    (root: Root) => v.rootFree(root),
+  );
+}
+
+/** `noun` built in a vere root, after checking that vere jams it to exactly Plea's bytes. */
+function inVere(v: VereUr, noun: Noun, ours: Uint8Array): { root: Root; ref: Nref } {
+  const root = v.rootInit();
+  const ref = v.build(root, noun);
+  if (!bytesEqual(v.jam(root, ref), ours)) throw new Error("vere's jam of the bench's noun differs from Plea's: run test/noun/vere-peer.test.ts");
+  return { root, ref };
+}
 
 
 /** One timed run, for the slow peer; null and the reason when it cannot run. */
@@ -113,6 +191,17 @@ function benchAtom(): void {
     const g = gbps(ATOM_BYTES, t.best);
     row(`${name} 64 MiB random atom`, `${g.toFixed(2)} GB/s (${t.best.toFixed(1)} ms, median ${t.median.toFixed(1)}); ${(g / mb).toFixed(2)}x memcpy; target >= 1 GB/s`);
   }
+  if (vere === null) {
+    row("  vere jam 64 MiB", vereRatio("jam of 64 MiB", tj.best, vereMissing, VERE_ATOM_RATIO_MIN));
+    row("  vere cue 64 MiB", vereRatio("cue of 64 MiB", tc.best, vereMissing, VERE_ATOM_RATIO_MIN));
+  } else {
+    const { root, ref } = inVere(vere, a, j);
+    const vj = time(BULK_RUNS, () => vere.jamDiscard(root, ref));
+    vere.rootFree(root);
+    const vc = vereCueTiming(vere, j, BULK_RUNS);
+    row("  vere jam 64 MiB", `${gbps(ATOM_BYTES, vj.best).toFixed(2)} GB/s; ${vereRatio("jam of 64 MiB", tj.best, vj, VERE_ATOM_RATIO_MIN)}`);
+    row("  vere cue 64 MiB", `${gbps(ATOM_BYTES, vc.best).toFixed(2)} GB/s; ${vereRatio("cue of 64 MiB", tc.best, vc, VERE_ATOM_RATIO_MIN)}`);
+  }
   const big = once(() => toNockjs(a));
   const peerLine =
     "error" in big
@@ -131,6 +220,14 @@ function benchMug(): void {
   const t = time(3, () => mug(new BigAtom(bytes)));
   const g = gbps(MUG_BYTES, t.best);
   row(`mug ${MUG_BYTES / 2 ** 20} MiB atom`, `${g.toFixed(2)} GB/s (${t.best.toFixed(0)} ms, median ${t.median.toFixed(0)}); ${(g / gbps(MUG_BYTES, copy.best)).toFixed(2)}x memcpy; target >= 1.4 GB/s`);
+  const what = `mug of ${MUG_BYTES / 2 ** 20} MiB`;
+  if (vere === null) {
+    row("  vere mug", vereRatio(what, t.best, vereMissing, VERE_MUG_RATIO_MIN));
+  } else {
+    if (vere.mugBytes(bytes) !== mug(new BigAtom(bytes))) throw new Error("vere's mug of the bench's atom differs from Plea's: run test/noun/vere-peer.test.ts");
+    const vm = time(3, () => vere.mugBytes(bytes));
+    row("  vere mug", `${gbps(MUG_BYTES, vm.best).toFixed(2)} GB/s; ${vereRatio(what, t.best, vm, VERE_MUG_RATIO_MIN)}`);
+  }
   row("  peer mug", `nockjs could not run: its atoms are bigints, capped at 2^30 bits (128 MiB) in Bun`);
 }
 
@@ -169,6 +266,18 @@ function benchNodes(name: string, build: () => Noun, nodes: number, runPeer: boo
   const freshMs = Math.max(0.001, tjBuilt.best - tb.best);
   row(`  jam of a never-jammed copy`, `${mnps(freshMs).toFixed(2)} M nodes/s (build + jam ${tjBuilt.best.toFixed(0)} ms less build ${tb.best.toFixed(0)} ms; first run cold ${coldMs.toFixed(0)} ms)`);
   row(`${name}: cue`, `${mnps(tc.best).toFixed(2)} M nodes/s (${tc.best.toFixed(0)} ms, median ${tc.median.toFixed(0)}); ${(gbps(j.length, tc.best) / mb).toPrecision(2)}x memcpy; target >= 5`);
+  if (vere === null) {
+    row(`  vere jam`, vereRatio(`jam of the ${name}`, tj.best, vereMissing, VERE_NODES_RATIO_MIN));
+    row(`  vere cue`, vereRatio(`cue of the ${name}`, tc.best, vereMissing, VERE_NODES_RATIO_MIN));
+  } else {
+    const { root, ref } = inVere(vere, fresh, j);
+    const vj = time(VERE_NODE_RUNS, () => vere.jamDiscard(root, ref));
+    vere.rootFree(root);
+    const vc = vereCueTiming(vere, j, VERE_NODE_RUNS);
+    row(`  vere jam`, `${mnps(vj.best).toFixed(2)} M nodes/s; ${vereRatio(`jam of the ${name}`, tj.best, vj, VERE_NODES_RATIO_MIN)}`);
+    row(`  vere jam, against our never-jammed copy`, `ours ${(vj.best / freshMs).toFixed(2)}x vere's speed (not a target: vere's mugs are computed when a noun is built)`);
+    row(`  vere cue`, `${mnps(vc.best).toFixed(2)} M nodes/s; ${vereRatio(`cue of the ${name}`, tc.best, vc, VERE_NODES_RATIO_MIN)}`);
+  }
   if (!runPeer) {
     row(`  peer`, "nockjs skipped (--quick)");
     return;
@@ -187,14 +296,13 @@ function benchNodes(name: string, build: () => Noun, nodes: number, runPeer: boo
 function main(): void {
   const [l1, l5] = loadavg();
   console.log(`noun codec bench, Bun ${Bun.version}; load average ${l1.toFixed(2)} / ${l5.toFixed(2)} (1 / 5 min): figures are taken under that load`);
+  console.log(vere !== null ? `vere's C: pkg/ur from ${vere.dir}, built with ${vere.compiler} (-O3)` : `vere's C not measured: ${vereMissing}`);
   benchAtom();
   benchMug();
   benchNodes(`list of ${LIST_ITEMS}`, buildList, 2 * LIST_ITEMS + 1, true);
   benchNodes(`depth-${TREE_DEPTH} tree`, buildTree, 2 ** (TREE_DEPTH + 1) - 1, !QUICK);
-  console.log("vere's C for reference (pkg/ur at -O3, quoted from issue 2, not measured here):");
-  row("  vere jam / cue 64 MiB atom", "1.1 GB/s / 0.77 GB/s");
-  row("  vere jam / cue structured nouns", "1.1 M nodes/s / 0.85 M nodes/s");
-  row("  vere mug", "2.3 GB/s");
+  console.log("Targets against vere's C (same inputs, same run; ours / vere's speed):");
+  for (const line of vereTargets) console.log(`- ${line}`);
 }
 
 main();
