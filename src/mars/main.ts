@@ -76,7 +76,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    say(`mars: ${(e as Error)?.stack ?? String(e)}`);
+    // One line for the operator (urth shows it as `mars: ...`); the stack only with PLEA_DEBUG=1.
+    say(process.env.PLEA_DEBUG === "1" ? `${(e as Error)?.stack ?? String(e)}` : `${(e as Error)?.message ?? String(e)}`);
     process.exit(1);
   },
 );
