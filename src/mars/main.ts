@@ -79,9 +79,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    // A log mars refuses (or another mars holds) is the operator's to fix: one line, no stack.
+    // One line for the operator (urth shows it as `mars: ...`, or as its own message when mars
+    // refuses the log); the stack only with PLEA_DEBUG=1.
     const status = exitStatusOf(e);
-    say(status === MarsExitStatus.failed ? `mars: ${(e as Error)?.stack ?? String(e)}` : (e as Error).message);
+    say(process.env.PLEA_DEBUG === "1" ? `${(e as Error)?.stack ?? String(e)}` : `${(e as Error)?.message ?? String(e)}`);
     process.exit(status);
   },
 );

@@ -8,22 +8,26 @@
 import { parseArgs } from "node:util";
 import { PleaError } from "../error.ts";
 
-/** Distinct exit statuses, one per fatal condition, so scripts can tell them apart. */
+/**
+ * Distinct exit statuses, one meaning each, so scripts can tell them apart. `exitCodeFor`
+ * (exit-code.ts) is the one place that maps a failure to its status; the help text (USAGE) and
+ * docs/urth.md ("Exit statuses") say the same.
+ */
 export const ExitCode = {
   ok: 0,
-  /** The command failed: a commit refused (bad input in the mount), a peek that failed. */
+  /** The command failed: a commit refused (bad input in the mount), a peek or a `cat` that failed. */
   failed: 1,
-  /** Usage: unknown command or option, a missing or malformed value. */
+  /** Usage: unknown command or option, a missing, empty or malformed value. */
   usage: 2,
-  /** Another urth holds the pier (run or commit). */
+  /** The pier is locked: another urth holds it, or another mars holds its log (mars's status 3). */
   locked: 3,
-  /** mars exited or crashed (its stderr was shown). */
+  /** mars exited or crashed unexpectedly (any other status, or a signal); its own words were shown. */
   marsExited: 4,
   /** `cat`/`ls`: no such committed file. */
   notFound: 5,
   /** `stop`: no urth is running on the pier. */
   notRunning: 6,
-  /** The pier is of another format version or damaged. */
+  /** Not a pier, a pier of another format version, or a damaged pier (mars refused it: status 7). */
   pier: 7,
 } as const;
 
@@ -91,11 +95,11 @@ Options:
   --help, -h          help for a command
   --version           print urth's version
 
-Exit status: 0 ok, 1 failed, 2 usage, 3 pier locked by another urth, 4 mars exited,
-5 not found, 6 no urth running, 7 pier of another version or damaged.`;
+Exit status: 0 ok, 1 failed, 2 usage, 3 pier or its log locked by another urth or mars,
+4 mars exited or crashed, 5 not found, 6 no urth running, 7 not a pier, another version, or damaged.`;
 
 export const HELP: Record<Command, string> = {
-  run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C or SIGTERM (or `urth stop`) finishes the\ncommit in flight and exits.",
+  run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C, SIGTERM or SIGHUP (or `urth stop`) finishes\nthe commit in flight and exits.",
   commit: "usage: urth commit [--pier DIR] [--plea-threshold BYTES] [--json]\n\nCreates the pier if missing, scans <pier>/base/, commits what changed, waits until the event\nis durable, prints a summary and exits. --json prints one line with the phases' timings.",
   cat: "usage: urth cat PATH [--pier DIR]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js).",
   ls: "usage: urth ls [PATH] [--pier DIR] [--json]\n\nLists committed files under PATH (mount-relative) with their sizes.",
@@ -112,8 +116,12 @@ export interface Parsed {
 
 export type ParseOutcome = Parsed | { version: true } | { help: string };
 
-/** Parses argv (without the runtime and script). Throws `UsageError` with a one-line reason. */
-export function parseCommandLine(argv: readonly string[]): ParseOutcome {
+/**
+ * Parses argv (without the runtime and script). Throws `UsageError` with a one-line reason. `env`
+ * is read only for URTH_PIER, which must not be empty (an empty pier path would be the current
+ * directory).
+ */
+export function parseCommandLine(argv: readonly string[], env: Record<string, string | undefined> = process.env): ParseOutcome {
   if (argv.length === 1 && argv[0] === "--version") return { version: true };
   let command: Command = "run";
   let rest = argv;
@@ -138,7 +146,11 @@ export function parseCommandLine(argv: readonly string[]): ParseOutcome {
     if (t.kind !== "option") continue;
     if (seen.has(t.name)) throw new UsageError(`The option --${t.name} is given twice; give it once.`, usage);
     seen.add(t.name);
+    // `--pier=` or `--pier ""`: an empty path resolves to the current directory, never what was meant.
+    if ((t.value as string | undefined) === "") throw new UsageError(`The option --${t.name} needs a value; got an empty one.`, usage);
   }
+  if (values.pier === undefined && env.URTH_PIER === "") throw new UsageError("URTH_PIER is set but empty; name the pier or unset it.", usage);
+  if (parsed.positionals.some((p) => p === "")) throw new UsageError(`urth ${command} got an empty argument; name a path.`, usage);
   const [min, max] = POSITIONALS[command];
   if (parsed.positionals.length < min) throw new UsageError(`urth ${command} needs ${min === 1 ? "an argument" : `${min} arguments`}.`, usage);
   if (parsed.positionals.length > max) throw new UsageError(`Unexpected argument "${parsed.positionals[max]}" for urth ${command}.`, usage);
@@ -165,8 +177,10 @@ export function parseBytes(option: string, text: string): number {
   return n;
 }
 
-/** Parses a non-negative whole number option. */
-export function parseCount(option: string, text: string): number {
+/** Parses a non-negative whole number option, at most `max`. */
+export function parseCount(option: string, text: string, max = Number.MAX_SAFE_INTEGER, why = ""): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${option} takes a whole number; got "${text}".`);
-  return Number(text);
+  const n = Number(text);
+  if (n > max) throw new UsageError(`--${option} is at most ${max}${why ? ` (${why})` : ""}; got "${text}".`);
+  return n;
 }

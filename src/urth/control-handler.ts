@@ -29,6 +29,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
             started = true;
             await out.reply({ ok: true, size });
           },
+          req.path,
         );
         if (!found && !started) await out.reply({ ok: false, code: "not_found", message: `No committed file at ${req.path}.` });
         return;
@@ -47,7 +48,8 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         onStop();
         return;
       default:
-        await out.reply({ ok: false, code: "control_protocol", message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}.` });
+        // parseControlRequest (control-request.ts) lets only the ops above through.
+        await out.reply({ ok: false, code: "control_protocol", message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}` });
     }
   };
 }

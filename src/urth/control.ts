@@ -2,45 +2,29 @@
  * The running urth's control socket (`<pier>/.urb/urth.sock`): how `cat`, `ls`, `status` and
  * `stop` reach a pier that a `run` (or `commit`) holds (docs/urth.md, "A second shell").
  *
- * One request per connection: the client writes one JSON line; the server answers with one JSON
- * line, which for `cat` is followed by exactly `size` raw bytes, streamed in pieces as they are
- * peeked so neither side holds a whole file. Only the pier's owner can connect: the socket is
+ * One request per connection: the client writes one JSON line (checked by control-request.ts);
+ * the server answers with one JSON line, which for `cat` is followed by the file in framed pieces,
+ * streamed as they are peeked so neither side holds a whole file, and a last line saying whether
+ * every byte was sent (control-stream.ts). Only the pier's owner can connect: the socket is
  * created inside `.urb/` with mode 0600.
  */
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket, UnixSocketListener } from "bun";
 import { PleaError } from "../error.ts";
+import { ControlError, ControlErrorCode } from "./control-error.ts";
+import { parseControlRequest, RequestLineReader, type ControlRequest } from "./control-request.ts";
+import { opensStream, pieceHead, ReplyReader, STREAM_END, type ControlReply } from "./control-stream.ts";
 
-export type ControlRequest =
-  | { op: "status" }
-  | { op: "ls"; prefix: string }
-  | { op: "cat"; path: string }
-  | { op: "log"; limit: number | null }
-  | { op: "stop" };
-
-export interface ControlReply {
-  ok: boolean;
-  code?: string;
-  message?: string;
-  [key: string]: unknown;
-}
-
-/** A request line longer than this is refused (paths are short; anything longer is not ours). */
-const CONTROL_REQUEST_BYTES_MAX = 64 * 1024;
-
-export const ControlErrorCode = {
-  unreachable: "control_unreachable",
-  protocol: "control_protocol",
-} as const;
-
-export class ControlError extends PleaError {}
+export { ControlError, ControlErrorCode } from "./control-error.ts";
+export type { ControlRequest } from "./control-request.ts";
+export type { ControlReply } from "./control-stream.ts";
 
 /** What the server does with a request: answer, and for `cat` stream the bytes. */
 export type ControlHandler = (req: ControlRequest, out: { reply(r: ControlReply): Promise<void>; bytes(chunk: Uint8Array): Promise<void> }) => Promise<void>;
 
 interface ConnState {
-  buf: string;
+  request: RequestLineReader;
   handled: boolean;
   drained: (() => void) | undefined;
 }
@@ -58,23 +42,22 @@ export class ControlServer {
       unix: path,
       socket: {
         open(s) {
-          s.data = { buf: "", handled: false, drained: undefined };
+          s.data = { request: new RequestLineReader(), handled: false, drained: undefined };
         },
         data(s, chunk) {
           const st = s.data;
           if (st.handled) return;
-          st.buf += new TextDecoder().decode(chunk);
-          const nl = st.buf.indexOf("\n");
-          if (nl < 0) {
-            if (st.buf.length > CONTROL_REQUEST_BYTES_MAX) s.end();
-            return;
-          }
-          st.handled = true;
           let req: ControlRequest;
           try {
-            req = JSON.parse(st.buf.slice(0, nl)) as ControlRequest;
-          } catch {
-            s.end(JSON.stringify({ ok: false, code: ControlErrorCode.protocol, message: "The request is not JSON." }) + "\n");
+            const line = st.request.push(chunk);
+            if (line === undefined) return;
+            st.handled = true;
+            req = parseControlRequest(line);
+          } catch (e) {
+            // Too long, not UTF-8, not JSON, wrong types: one typed answer, then the door closes.
+            st.handled = true;
+            const err = e as PleaError;
+            s.end(JSON.stringify({ ok: false, code: err.code ?? ControlErrorCode.protocol, message: err.message }) + "\n");
             return;
           }
           void serve(s, req, handler);
@@ -111,31 +94,50 @@ async function writeAll(s: Socket<ConnState>, bytes: Uint8Array): Promise<void> 
   }
 }
 
+/**
+ * Runs the handler for one request. A `cat` reply opens a stream: each piece goes out framed, and
+ * a last line says whether every byte was sent or why not (control-stream.ts). An error before
+ * the reply is the reply; after it, it is the stream's last line, never mistaken for file bytes.
+ */
 async function serve(s: Socket<ConnState>, req: ControlRequest, handler: ControlHandler): Promise<void> {
   const enc = new TextEncoder();
+  const line = (r: ControlReply) => writeAll(s, enc.encode(JSON.stringify(r) + "\n"));
+  let streaming = false;
   try {
     await handler(req, {
-      reply: (r) => writeAll(s, enc.encode(JSON.stringify(r) + "\n")),
-      bytes: (chunk) => writeAll(s, chunk),
+      reply: (r) => {
+        streaming = opensStream(r);
+        return line(r);
+      },
+      bytes: async (chunk) => {
+        if (chunk.length === 0) return;
+        await writeAll(s, pieceHead(chunk.length));
+        await writeAll(s, chunk);
+      },
     });
+    if (streaming) await line(STREAM_END);
   } catch (e) {
     const err = e as PleaError;
-    await writeAll(s, enc.encode(JSON.stringify({ ok: false, code: err.code ?? "error", message: err.message }) + "\n")).catch(() => {});
+    await line({ ok: false, code: err.code ?? "error", message: err.message }).catch(() => {});
   }
   s.end();
 }
 
 /**
- * Sends one request to the urth at `path`. Resolves with the reply; for `cat`, the raw bytes that
- * follow it are handed to `onBytes` as they arrive. The client is node:net's socket because it can
- * pause: while `onBytes` is busy (stdout is slow) nothing more is read, the kernel's socket buffer
- * fills, and the server's writes wait for drain, so the client never buffers the file. (Bun.connect's
- * sockets cannot pause: a `cat` to a slow reader grew to 300 MB of RSS for a 200 MB file; 93 MB now.)
+ * Sends one request to the urth at `path`. Resolves with the reply; for `cat`, the file's bytes
+ * are handed to `onBytes` as they arrive, and the promise resolves only once the server said all
+ * of them were sent (control-stream.ts counts them against the size). A stream that stops early
+ * rejects with the server's reason, or with `interrupted` if the urth went away. The client is
+ * node:net's socket because it can pause: while `onBytes` is busy (stdout is slow) nothing more is
+ * read, the kernel's socket buffer fills, and the server's writes wait for drain, so the client
+ * never buffers the file. (Bun.connect's sockets cannot pause: a `cat` to a slow reader grew to
+ * 300 MB of RSS for a 200 MB file; 93 MB now.)
  */
 export async function controlRequest(path: string, req: ControlRequest, onBytes?: (chunk: Uint8Array) => void | Promise<void>): Promise<ControlReply> {
   const sock = createConnection({ path });
+  const answer = new ReplyReader();
   let reply: ControlReply | undefined;
-  let head = new Uint8Array(0);
+  let last: ControlReply | undefined;
   let connected = false;
   let busy: Promise<void> = Promise.resolve();
   let failure: unknown;
@@ -147,51 +149,43 @@ export async function controlRequest(path: string, req: ControlRequest, onBytes?
       });
       sock.on("data", (chunk: Uint8Array) => {
         if (failure !== undefined) return;
-        let bytes: Uint8Array = chunk;
-        if (!reply) {
-          const joined = new Uint8Array(head.length + bytes.length);
-          joined.set(head);
-          joined.set(bytes, head.length);
-          const nl = joined.indexOf(10);
-          if (nl < 0) {
-            if (joined.length > CONTROL_REQUEST_BYTES_MAX) {
-              failure = new ControlError(ControlErrorCode.protocol, "The running urth sent an overlong reply.");
-              sock.destroy();
-            }
-            head = joined;
-            return;
-          }
-          try {
-            reply = JSON.parse(new TextDecoder().decode(joined.subarray(0, nl))) as ControlReply;
-          } catch (cause) {
-            failure = new ControlError(ControlErrorCode.protocol, "The running urth's reply is not JSON.", { cause });
-            sock.destroy();
-            return;
-          }
-          bytes = joined.subarray(nl + 1);
+        let events;
+        try {
+          events = answer.push(chunk);
+        } catch (e) {
+          failure = e;
+          sock.destroy();
+          return;
         }
-        if (bytes.length === 0 || !onBytes) return;
-        // Pause until this piece is consumed: backpressure reaches the server through the socket.
+        let pieces = false;
+        for (const ev of events) {
+          if (ev.kind === "reply") reply = ev.reply;
+          else if (ev.kind === "end") last = ev.last;
+          else if (onBytes) {
+            pieces = true;
+            const piece = ev.bytes;
+            busy = busy.then(() => onBytes(piece));
+          }
+        }
+        if (!pieces) return;
+        // Pause until these bytes are consumed: backpressure reaches the server through the socket.
         sock.pause();
-        const piece = bytes;
-        busy = busy
-          .then(() => onBytes(piece))
-          .then(
-            () => {
-              if (failure === undefined) sock.resume();
-            },
-            (e) => {
-              failure ??= e;
-              sock.destroy();
-            },
-          );
+        busy = busy.then(
+          () => {
+            if (failure === undefined) sock.resume();
+          },
+          (e) => {
+            failure ??= e;
+            sock.destroy();
+          },
+        );
       });
       sock.on("error", (e) => {
         if (!connected) {
           reject(new ControlError(ControlErrorCode.unreachable, `Cannot reach the urth running on this pier (${path}): ${e.message}`, { cause: e }));
-          return;
         }
-        failure ??= e;
+        // Once connected, a reset (the urth was killed) ends the answer like a close: the reader
+        // below says whether it was complete.
       });
       sock.on("close", () => resolve());
     });
@@ -199,14 +193,14 @@ export async function controlRequest(path: string, req: ControlRequest, onBytes?
     sock.destroy();
   }
   await busy;
-  if (failure !== undefined) {
-    if (failure instanceof Error && !(failure instanceof PleaError) && !reply) {
-      throw new ControlError(ControlErrorCode.unreachable, `The urth running on this pier closed the connection without answering: ${failure.message}.`, { cause: failure });
-    }
-    throw failure;
+  // A reply that broke the protocol, or `onBytes` failing (stdout closed: OutputClosed).
+  if (failure !== undefined) throw failure;
+  // No reply (unreachable: safe to retry), or a stream cut short (interrupted).
+  answer.close();
+  if (last && !last.ok) {
+    // The server's reason the stream stopped. Bytes were delivered: never a retryable code.
+    const code = !last.code || last.code === ControlErrorCode.unreachable ? ControlErrorCode.interrupted : last.code;
+    throw new ControlError(code, last.message ?? "The running urth stopped sending the file");
   }
-  if (!reply) {
-    throw new ControlError(ControlErrorCode.unreachable, "The urth running on this pier closed the connection without answering.");
-  }
-  return reply;
+  return reply!;
 }

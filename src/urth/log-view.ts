@@ -28,7 +28,8 @@ export async function sessionLog(s: Session, limit: number | undefined, onPage: 
 
 /** The running urth's side of `{"op":"log"}`: the reply, the events' lines, the count. */
 export async function serveLog(s: Session, limit: number | undefined, out: { reply(r: ControlReply): Promise<void>; bytes(chunk: Uint8Array): Promise<void> }): Promise<void> {
-  await out.reply({ ok: true });
+  // A stream of unknown length (control-stream.ts): pieces, then the server's last line.
+  await out.reply({ ok: true, stream: true });
   const enc = new TextEncoder();
   let count = 0;
   await sessionLog(s, limit, async (infos) => {

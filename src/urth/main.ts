@@ -1,18 +1,17 @@
 /**
  * `bun run urth [command] [options]`: the operator's entry point (docs/urth.md). Parses the
- * command line, runs the command, and maps each kind of failure to its exit status (cli.ts).
+ * command line, runs the command, prints a failure as one message and maps it to its exit status
+ * (exit-code.ts), and flushes all output before it exits (output.ts).
  */
 import pkg from "../../package.json" with { type: "json" };
-import { PleaError } from "../error.ts";
-import { ExitCode, parseCommandLine, UsageError } from "./cli.ts";
+import { ExitCode, parseCommandLine } from "./cli.ts";
 import { commitCommand } from "./commands/commit.ts";
 import { isEpipe } from "./commands/common.ts";
 import { catCommand, logCommand, lsCommand, statusCommand } from "./commands/read.ts";
 import { runCommand } from "./commands/run.ts";
 import { stopCommand } from "./commands/stop.ts";
-import { MarsExited } from "./mars-exited.ts";
-import { PierLocked } from "./pier-lock.ts";
-import { PierError } from "./pier.ts";
+import { errorLines, exitCodeFor } from "./exit-code.ts";
+import { flushOutput } from "./output.ts";
 
 async function main(argv: string[]): Promise<number> {
   if (process.platform !== "linux") {
@@ -47,40 +46,33 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Set once urth is on its way out: the first exit status wins, and nothing more is printed. */
+let exiting = false;
+
+/** Prints the failure once (exit-code.ts) and returns its exit status. */
+function report(e: unknown): number {
+  for (const line of errorLines(e, process.env.PLEA_DEBUG === "1")) process.stderr.write(`${line}\n`);
+  return exitCodeFor(e);
+}
+
+/** Flushes stdout and stderr (output.ts), then exits. */
+async function finish(code: number): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  await flushOutput();
+  process.exit(code);
+}
+
 /**
- * mars's refusals to start (src/mars/exit-status.ts): another mars still holds the pier's log
- * (mars exits 3) or the log is damaged (7). Each is urth's status of the same meaning, and
- * mars's one line of stderr is the whole message.
+ * A failure outside the command's own promise chain (a stream's error event, a stray rejection):
+ * one message, no stack trace. A reader of our stdout that went away (`urth cat BIG | head`) ends
+ * urth quietly with status 0.
  */
-const MARS_REFUSALS: Readonly<Record<number, number>> = { 3: ExitCode.locked, 7: ExitCode.pier };
-
-function marsRefusal(e: unknown): { code: number; reason: string } | undefined {
-  if (!(e instanceof MarsExited) || e.exitCode === null || MARS_REFUSALS[e.exitCode] === undefined) return undefined;
-  return { code: MARS_REFUSALS[e.exitCode], reason: e.stderrTail.at(-1) ?? e.message };
+function stray(e: unknown): void {
+  if (exiting) return;
+  void finish(isEpipe(e) ? ExitCode.ok : report(e));
 }
+process.on("unhandledRejection", stray);
+process.on("uncaughtException", stray);
 
-function exitCodeOf(e: unknown): number {
-  if (e instanceof UsageError) return ExitCode.usage;
-  if (e instanceof PierLocked) return ExitCode.locked;
-  if (e instanceof MarsExited) return marsRefusal(e)?.code ?? ExitCode.marsExited;
-  if (e instanceof PierError) return ExitCode.pier;
-  return ExitCode.failed;
-}
-
-// A reader of our stdout that went away (`urth cat BIG | head`) ends urth quietly.
-process.on("unhandledRejection", (e) => {
-  if (isEpipe(e)) process.exit(ExitCode.ok);
-  process.stderr.write(`urth: ${(e as Error)?.message ?? String(e)}\n`);
-  process.exit(ExitCode.failed);
-});
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const message = marsRefusal(e)?.reason ?? (e instanceof PleaError || e instanceof Error ? e.message : String(e));
-    process.stderr.write(`urth: ${message}\n`);
-    if (e instanceof UsageError) process.stderr.write(`${e.usage}\n`);
-    if (!(e instanceof PleaError) && process.env.URTH_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
-    process.exit(exitCodeOf(e));
-  },
-);
+main(process.argv.slice(2)).then(finish, (e: unknown) => finish(report(e)));

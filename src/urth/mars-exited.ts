@@ -1,6 +1,8 @@
 /**
  * mars died, or stopped speaking the protocol. Every writ still pending is rejected with this
- * error, so no caller hangs; `exitCode`/`signal` and the tail of mars's stderr say why.
+ * error, so no caller hangs; `exitCode`/`signal` and the tail of mars's stderr say why. The
+ * message is urth's one line: mars's own lines are shown as they come (`mars: ...`), so the
+ * message does not repeat them; `stderrTail` keeps them for a caller that did not show them.
  */
 import { PleaError } from "../error.ts";
 
@@ -16,8 +18,7 @@ export class MarsExited extends PleaError {
   readonly stderrTail: readonly string[];
 
   constructor(code: string, message: string, detail: { exitCode: number | null; signal: string | null; stderrTail: readonly string[]; cause?: unknown }) {
-    const tail = detail.stderrTail.length > 0 ? `\nmars said:\n  ${detail.stderrTail.join("\n  ")}` : "";
-    super(code, message + tail, { cause: detail.cause });
+    super(code, message, { cause: detail.cause });
     this.exitCode = detail.exitCode;
     this.signal = detail.signal;
     this.stderrTail = detail.stderrTail;

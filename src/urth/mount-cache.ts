@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { PIER_FILE_MODE } from "../pier/private-mode.ts";
-import type { MountFile } from "./mount-scan.ts";
+import { clayKey, clayPathOf, type MountFile } from "./mount-scan.ts";
 
 export interface CachedFile {
   rel: string;
@@ -21,15 +21,36 @@ export interface CachedFile {
 
 export type MountCache = Map<string, CachedFile>;
 
-/** Reads the cache; a missing or unreadable one is empty (everything is re-sent). */
+/**
+ * Reads the cache. It is a hint: a missing one, or one that does not parse, is empty, and an
+ * entry that is not a well-formed record of the file its key names is dropped. What the cache
+ * does not vouch for is sent again (identical bytes) and the next commit writes the cache anew.
+ * A damaged cache (`{"files":{"/s1/txt":null}}`) once failed every commit with a TypeError.
+ */
 export function readMountCache(file: string): MountCache {
-  if (!existsSync(file)) return new Map();
+  const cache: MountCache = new Map();
+  if (!existsSync(file)) return cache;
+  let files: unknown;
   try {
-    const obj = JSON.parse(readFileSync(file, "utf8")) as { files?: Record<string, CachedFile> };
-    return new Map(Object.entries(obj.files ?? {}));
+    files = (JSON.parse(readFileSync(file, "utf8")) as { files?: unknown } | null)?.files;
   } catch {
-    return new Map();
+    return cache;
   }
+  if (typeof files !== "object" || files === null || Array.isArray(files)) return cache;
+  for (const [key, entry] of Object.entries(files)) if (isCachedFile(key, entry)) cache.set(key, { rel: entry.rel, size: entry.size, mtimeMs: entry.mtimeMs, ino: entry.ino });
+  return cache;
+}
+
+/** Whether `entry` is a record of the mount file whose Clay path is `key`. */
+function isCachedFile(key: string, entry: unknown): entry is CachedFile {
+  if (typeof entry !== "object" || entry === null) return false;
+  const e = entry as Record<string, unknown>;
+  if (typeof e.rel !== "string" || e.rel === "" || clayKey(clayPathOf(e.rel)) !== key) return false;
+  return isWhole(e.size) && typeof e.mtimeMs === "number" && Number.isFinite(e.mtimeMs) && isWhole(e.ino);
+}
+
+function isWhole(n: unknown): n is number {
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 }
 
 /** Writes the cache atomically (temp file, rename). */

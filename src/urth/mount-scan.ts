@@ -7,8 +7,8 @@
  * and one leading `!` (vere's escape) dropped from each element. Where vere would silently skip a
  * file (no `.` in its name, or a name that is not a valid `@ta` once its `!` is dropped), Plea keeps
  * the whole name, as it is, as the last path element so that every regular file round-trips
- * (`LICENSE` -> `/LICENSE`, `README.md` -> `/README.md`); dot-files, names ending in `~`, symlinks
- * and special files are skipped and reported.
+ * (`LICENSE` -> `/LICENSE`, `README.md` -> `/README.md`); dot-files, names ending in `~`, symlinks,
+ * special files and names that are not UTF-8 are skipped and reported.
  *
  * The walk is iterative (a deep tree must not overflow the stack) and reads no file contents.
  */
@@ -37,7 +37,7 @@ export interface MountFile {
 
 export interface Skipped {
   rel: string;
-  reason: "dot-file" | "backup-file" | "symlink" | "special-file";
+  reason: "dot-file" | "backup-file" | "symlink" | "special-file" | "not-utf-8";
 }
 
 export interface MountScan {
@@ -82,6 +82,37 @@ export function relOfClayPath(path: readonly string[]): string {
   return path.join("/");
 }
 
+/**
+ * A name's bytes for a person: UTF-8 where it is valid, every other byte and every control
+ * character as `\xNN`, a backslash as `\\` (so the escapes are unambiguous).
+ * `bad-<e9>.txt` -> `bad-\xe9.txt`.
+ */
+export function escapeName(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let char: string | undefined;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        char = strictUtf8.decode(bytes.subarray(i, i + length));
+      } catch {
+        // not a valid sequence: the lead byte is escaped below
+      }
+    }
+    if (char === undefined || char === "\\" || /[\x00-\x1f\x7f]/.test(char)) {
+      out += char === "\\" ? "\\\\" : `\\x${b.toString(16).padStart(2, "0")}`;
+      i += 1;
+    } else {
+      out += char;
+      i += length;
+    }
+  }
+  return out;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Key of a Clay path for maps and clash detection. */
 export function clayKey(path: readonly string[]): string {
   return "/" + path.join("/");
@@ -95,13 +126,24 @@ export function scanMount(mountDir: string): MountScan {
   const stack: string[] = [""];
   while (stack.length > 0) {
     const dirRel = stack.pop()!;
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = readdirSync(join(mountDir, dirRel));
+      // As bytes: a name that is not UTF-8 would come back with U+FFFD in it, name no file, and
+      // vanish from the commit without a word.
+      raw = readdirSync(join(mountDir, dirRel), { encoding: "buffer" });
     } catch (cause) {
       throw new MountError(MountErrorCode.unreadable, `Cannot read the directory "${dirRel || "."}" in the mount: ${(cause as Error).message}`, { cause });
     }
-    for (const name of names) {
+    for (const bytes of raw) {
+      let name: string;
+      try {
+        name = strictUtf8.decode(bytes);
+      } catch {
+        // A Clay path element is a knot, text: a name that is not UTF-8 has no Clay path.
+        const shown = escapeName(bytes);
+        skipped.push({ rel: dirRel ? `${dirRel}/${shown}` : shown, reason: "not-utf-8" });
+        continue;
+      }
       const rel = dirRel ? `${dirRel}/${name}` : name;
       // vere skips dot-files and dot-directories, and files (not directories) ending in `~`.
       if (name.startsWith(".")) {

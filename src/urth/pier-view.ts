@@ -7,6 +7,8 @@ import { isAtom, isFileAtom, toBytes, type Noun } from "../noun/index.ts";
 import { ControlError, ControlErrorCode, controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
 import { clayPathArg, prefixArg } from "./clay-path.ts";
 import { clayKey, relOfClayPath } from "./mount-scan.ts";
+import { MarsExited } from "./mars-exited.ts";
+import { isMarsRefusal } from "./exit-code.ts";
 import { listFiles, PeekError, PeekErrorCode, readFileRange } from "./peeks.ts";
 import { PierLock, PierLockErrorCode } from "./pier-lock.ts";
 import { checkPierVersion, pierPaths, type PierPaths } from "./pier.ts";
@@ -41,8 +43,15 @@ export async function sessionLs(s: Session, arg: string | undefined): Promise<Ls
 /**
  * Streams a committed file's bytes to `out`: the atom's bytes, then the zero bytes the atom cannot
  * hold (a file may end in zeros; its `len` says how many). Returns false if there is no such file.
+ * `name` is how errors name the file (the operator's PATH argument).
  */
-export async function sessionCat(s: Session, path: readonly string[], out: (chunk: Uint8Array) => Promise<void> | void, onSize?: (size: number) => Promise<void> | void): Promise<boolean> {
+export async function sessionCat(
+  s: Session,
+  path: readonly string[],
+  out: (chunk: Uint8Array) => Promise<void> | void,
+  onSize?: (size: number) => Promise<void> | void,
+  name = clayKey(path),
+): Promise<boolean> {
   // Piece by piece (`/r` peeks): neither mars's reply nor urth's heap ever holds a whole large file.
   let total = 0;
   let version = 0;
@@ -50,7 +59,7 @@ export async function sessionCat(s: Session, path: readonly string[], out: (chun
     const piece = await readFileRange(s.mars, path, off, CAT_CHUNK_BYTES);
     if (!piece) {
       if (off === 0) return false;
-      throw new PeekError(PeekErrorCode.changed, `${path.join("/")} was deleted while it was being read; run cat again.`);
+      throw new PeekError(PeekErrorCode.changed, `${name} was deleted while it was being read (a commit landed); run cat again`);
     }
     if (off === 0) {
       total = piece.len;
@@ -58,7 +67,7 @@ export async function sessionCat(s: Session, path: readonly string[], out: (chun
       await onSize?.(total);
       if (total === 0) break;
     } else if (piece.len !== total || piece.mug !== version) {
-      throw new PeekError(PeekErrorCode.changed, `${path.join("/")} changed while it was being read (a commit landed); run cat again.`);
+      throw new PeekError(PeekErrorCode.changed, `${name} changed while it was being read (a commit landed); run cat again`);
     }
     const want = Math.min(CAT_CHUNK_BYTES, total - off);
     const bytes = atomBytes(piece.data);
@@ -117,6 +126,21 @@ export async function requestHolder(p: PierPaths, req: ControlRequest, onBytes?:
   }
 }
 
+/** What the running urth answered when it failed a request, as a typed error: its code and message. */
+export function replyError(reply: ControlReply): ControlError {
+  return new ControlError(reply.code ?? ControlErrorCode.protocol, reply.message ?? "The running urth failed the request without saying why");
+}
+
+/**
+ * A reader's mars that died was not heard (its lines were not forwarded): show its last words
+ * once, as a writer's would have been shown, before urth's own message. Not when mars refused the
+ * pier (7) or found its log locked (3): its one line is then urth's message (exit-code.ts).
+ */
+function showMarsSaid(e: unknown): unknown {
+  if (e instanceof MarsExited && !isMarsRefusal(e)) for (const line of e.stderrTail) process.stderr.write(`mars: ${line}\n`);
+  return e;
+}
+
 /**
  * Runs `direct` with a session of its own when no urth holds the pier, else sends `req` to the
  * running one (`viaSocket` handles its reply). Two readers of an idle pier take turns.
@@ -129,14 +153,17 @@ export async function withPier<T>(root: string, direct: (s: Session) => Promise<
     if (reply) return viaSocket(reply);
     let s: Session;
     try {
+      // A reader's mars keeps quiet (its replay note on every `ls` would be noise) unless it fails.
       s = await Session.open(root, { control: false, onLog: () => {}, reader: true });
     } catch (e) {
       // Lost a race with another urth taking the pier: talk to it, or wait for it.
       if ((e as { code?: string }).code === PierLockErrorCode.held) continue;
-      throw e;
+      throw showMarsSaid(e);
     }
     try {
       return await direct(s);
+    } catch (e) {
+      throw showMarsSaid(e);
     } finally {
       await s.close();
     }

@@ -1,28 +1,48 @@
 /** The read-only commands: `cat`, `ls`, `status`, `log` (they work beside a running `run`). */
+import { PleaError } from "../../error.ts";
 import { ExitCode, parseCount } from "../cli.ts";
 import { clayPathArg } from "../clay-path.ts";
 import { formatBytes } from "../format.ts";
 import { readLog } from "../log-view.ts";
-import { sessionCat, sessionLs, withPier, type LsEntry } from "../pier-view.ts";
-import { resolvePierDir } from "../pier.ts";
+import { replyError, sessionCat, sessionLs, withPier, type LsEntry } from "../pier-view.ts";
+import { checkPierVersion, resolvePierDir } from "../pier.ts";
 import { OutputClosed, stdoutWriter } from "./common.ts";
 
 type Values = Record<string, string | boolean | undefined>;
 
+export const CatErrorCode = {
+  /** The bytes written differ from the size the file was announced with. */
+  short: "cat_short",
+} as const;
+
+export class CatError extends PleaError {}
+
+/**
+ * `cat` either writes the whole file, byte-exact, of the version it started on and exits 0, or
+ * exits non-zero with the reason on stderr (a commit changed the file, the running urth or mars
+ * went away): stdout then holds a prefix of that version, never anything else.
+ */
 export async function catCommand(values: Values, arg: string): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const write = stdoutWriter();
+  let size: number | undefined;
+  let written = 0;
+  const out = (chunk: Uint8Array) => {
+    written += chunk.length;
+    return write(chunk);
+  };
   let found: boolean;
   try {
     found = await withPier(
       root,
-      (s) => sessionCat(s, clayPathArg(arg), write),
+      (s) => sessionCat(s, clayPathArg(arg), out, (n) => void (size = n), arg),
       { op: "cat", path: arg },
       (reply) => {
-        if (!reply.ok && reply.code !== "not_found") throw new Error(reply.message ?? "the running urth failed");
+        if (!reply.ok && reply.code !== "not_found") throw replyError(reply);
+        if (reply.ok) size = reply.size as number;
         return reply.ok;
       },
-      (chunk) => write(chunk),
+      out,
     );
   } catch (e) {
     // `urth cat BIG | head`: the reader has what it wanted. withPier has let go of the pier.
@@ -33,6 +53,7 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
     process.stderr.write(`urth: no committed file at ${arg}\n`);
     return ExitCode.notFound;
   }
+  if (written !== size) throw new CatError(CatErrorCode.short, `cat wrote ${written} of the ${size} bytes of ${arg}; the output is incomplete. Run cat again`);
   return ExitCode.ok;
 }
 
@@ -43,7 +64,7 @@ export async function lsCommand(values: Values, arg: string | undefined): Promis
     (s) => sessionLs(s, arg),
     { op: "ls", prefix: arg ?? "" },
     (reply) => {
-      if (!reply.ok) throw new Error(reply.message ?? "the running urth failed");
+      if (!reply.ok) throw replyError(reply);
       return reply.files as LsEntry[];
     },
   );
@@ -66,7 +87,7 @@ export async function statusCommand(values: Values): Promise<number> {
     async (s) => ({ ...(await s.status()), running: false }),
     { op: "status" },
     (reply) => {
-      if (!reply.ok) throw new Error(reply.message ?? "the running urth failed");
+      if (!reply.ok) throw replyError(reply);
       return { ...(reply.status as Record<string, unknown>), running: true };
     },
   );

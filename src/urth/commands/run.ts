@@ -1,7 +1,7 @@
 /**
  * `urth run`: hold the pier, commit the mount now and after every quiet period that follows a
- * change, until Ctrl-C, SIGTERM or `urth stop`; then finish the commit in flight, ask mars to
- * exit, and leave nothing in /dev/shm.
+ * change, until Ctrl-C, SIGTERM, SIGHUP (the terminal closed) or `urth stop`; then finish the
+ * commit in flight, ask mars to exit, and leave nothing in /dev/shm.
  *
  * Changes are noticed with a recursive fs.watch (inotify) and coalesced: a commit starts
  * `--debounce` ms after the last change; changes during a commit schedule the next one.
@@ -9,6 +9,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { ExitCode, parseBytes, parseCount } from "../cli.ts";
 import { controlHandler } from "../control-handler.ts";
+import { exitCodeFor, exitCodeForMars } from "../exit-code.ts";
 import { commitLine, skippedLines } from "../format.ts";
 import { resolvePierDir } from "../pier.ts";
 import { commitProgress } from "../progress.ts";
@@ -18,10 +19,19 @@ import { sweptLines } from "./common.ts";
 /** Quiet period after the last change before a commit starts. */
 export const DEBOUNCE_MS_DEFAULT = 1000;
 
+/**
+ * The longest quiet period: setTimeout's limit (a signed 32-bit count of ms, about 24.8 days).
+ * A longer delay is not refused by the timer but silently becomes 1 ms.
+ */
+export const DEBOUNCE_MS_MAX = 2 ** 31 - 1;
+
+/** Signals that stop `run` cleanly: Ctrl-C, `kill`, and the terminal going away. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 export async function runCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
-  const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string);
+  const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string, DEBOUNCE_MS_MAX, "the timer's limit, about 24.8 days");
   let stopRequested: () => void = () => {};
   let stopping = false;
   const stopped = new Promise<void>((r) => (stopRequested = () => {
@@ -29,17 +39,19 @@ export async function runCommand(values: Record<string, string | boolean | undef
     r();
   }));
   // Taken before mars starts: a signal during start-up (a long replay) stops urth once it is up,
-  // rather than killing it with mars still starting.
+  // rather than killing it with mars still starting. SIGHUP's default would end urth at once,
+  // leaving the socket file, a mars without its urth, and the commit in flight unanswered.
   const onSignal = () => stopRequested();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const offSignals = () => {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  };
   let session: Session | undefined;
   let s: Session;
   try {
     s = await Session.open(root, { pleaThresholdBytes: threshold, control: controlHandler(() => session, () => stopRequested()) });
   } catch (e) {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offSignals();
     throw e;
   }
   session = s;
@@ -50,7 +62,8 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: Promise<void> | undefined;
   let again = false;
-  let failed = false;
+  /** The exit status a mars that died mid-commit calls for (exit-code.ts), once it has. */
+  let failed: number | undefined;
   const reported = new Set<string>();
   const commitNow = (): void => {
     // Once stopping, only the commit in flight is finished; a timer that fires now starts nothing.
@@ -77,7 +90,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
           progress.done();
           say(`commit failed: ${(e as Error).message}`);
           if ((e as { code?: string }).code?.startsWith("mars_")) {
-            failed = true;
+            failed = exitCodeFor(e);
             stopRequested();
           }
         },
@@ -118,8 +131,8 @@ export async function runCommand(values: Record<string, string | boolean | undef
   if (timer) clearTimeout(timer);
   await inFlight;
   const code = await s.close();
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  if (failed || marsDied || (s.mars.dead && code !== 0)) return ExitCode.marsExited;
+  offSignals();
+  if (failed !== undefined) return failed;
+  if (marsDied || (s.mars.dead && code !== 0)) return exitCodeForMars(code);
   return ExitCode.ok;
 }

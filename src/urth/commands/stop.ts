@@ -1,7 +1,7 @@
 /** `urth stop`: ask the urth running on the pier to finish its commit in flight and exit. */
 import { ExitCode } from "../cli.ts";
 import { PierLock } from "../pier-lock.ts";
-import { requestHolder } from "../pier-view.ts";
+import { replyError, requestHolder } from "../pier-view.ts";
 import { checkPierVersion, pierPaths, resolvePierDir } from "../pier.ts";
 
 /** How long `stop` waits for the running urth to release the pier. */
@@ -17,7 +17,7 @@ export async function stopCommand(values: Record<string, string | boolean | unde
     process.stderr.write(`urth: no urth is running on ${root}\n`);
     return ExitCode.notRunning;
   }
-  if (!reply.ok) throw new Error(reply.message ?? "the running urth refused to stop");
+  if (!reply.ok) throw replyError(reply);
   // Wait until it has let go of the pier: its commit in flight is finished and mars has exited.
   const deadline = Date.now() + STOP_WAIT_MS_MAX;
   while (Date.now() < deadline) {
