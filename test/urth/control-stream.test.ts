@@ -3,10 +3,13 @@
  * line (control-request.ts) and the client's reading of an answer (control-stream.ts), fed the
  * same bytes cut at every possible place.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ControlError, ControlErrorCode } from "../../src/urth/control-error.ts";
 import { CONTROL_REQUEST_BYTES_MAX, parseControlRequest, RequestLineReader } from "../../src/urth/control-request.ts";
 import { pieceHead, ReplyReader, type ReplyEvent } from "../../src/urth/control-stream.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -13,7 +13,7 @@
  *   JSON types with a typed error.
  * - One meaning per exit status, one message per failure, no stack traces.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
@@ -24,6 +24,9 @@ import { PierLocked } from "../../src/urth/pier-lock.ts";
 import { pierPaths, PierError, PierErrorCode } from "../../src/urth/pier.ts";
 import { UsageError } from "../../src/urth/cli.ts";
 import { cleanUp, leftoverSegments, MAIN, pseudoRandomBytes, REPO, startRun, stderrLines, tempDir, tempPier, urth, waitFor } from "./urth-support.ts";
+import { TEST_TIMEOUT_MS } from "../setup.ts";
+
+setDefaultTimeout(TEST_TIMEOUT_MS);
 
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));
