@@ -11,7 +11,7 @@ import { PleaError } from "../error.ts";
 import { goofToText } from "../ipc/goof.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
-import { atomFromBytes, FileAtom, FileAtomError, FileAtomErrorCode, type Atom } from "../noun/index.ts";
+import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
 import type { MarsProcess, PokeProgress } from "./mars-process.ts";
 import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
@@ -139,10 +139,10 @@ function readSmall(abs: string, rel: string): Uint8Array {
   try {
     return readFileSync(abs);
   } catch (cause) {
-    throw new FileAtomError(FileAtomErrorCode.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
+    throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
   }
 }
 
 function changedError(abs: string, before: number, after: number): FileAtomError {
-  return new FileAtomError(FileAtomErrorCode.changed, abs, `"${abs}" changed while it was being committed (size ${before} -> ${after}); commit again once it is settled.`);
+  return new FileAtomError(NounErrorCode.fileAtom.changed, abs, `"${abs}" changed while it was being committed (size ${before} -> ${after}); commit again once it is settled`);
 }
