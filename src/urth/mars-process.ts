@@ -14,7 +14,8 @@
  */
 import { openSegment, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
-import { PipeClosed } from "../ipc/pipe-closed.ts";
+import { isPleaError } from "../error.ts";
+import { IpcErrorCode } from "../ipc/errors.ts";
 import type { Gift } from "../ipc/gift.ts";
 import { tankToText } from "../ipc/goof.ts";
 import { taskToNoun, type PeekRequest, type Task } from "../ipc/task.ts";
@@ -255,7 +256,7 @@ export class MarsProcess {
   private sendByPipe(w: PokeWrit, jam: JamMeasure | undefined): void {
     sendPokeByPipe(this.child.writer, w.task, w.size, jam, w.onProgress).catch((e) => {
       // A closed pipe means mars is gone or going: its exit rejects every writ with MarsExited.
-      if (e instanceof PipeClosed) this.child.kill();
+      if (isPleaError(e, IpcErrorCode.pipe)) this.child.kill();
       else this.failWrit(w, e);
     });
   }

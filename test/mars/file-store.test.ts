@@ -219,7 +219,7 @@ describe("the file store kernel", () => {
     const state = k.state;
     const r = k.poke(NOW, cell(list([cord("d"), cord("term")]), tuple(cord("belt"), 0)));
     expect(r.ok).toBe(false);
-    expect(goofText(r)).toBe("%bad-event: Plea's file store handles only %into events; got %belt.");
+    expect(goofText(r)).toBe("%bad-event: Plea's file store handles only %into events; got %belt");
     expect(k.state).toBe(state);
   });
 
