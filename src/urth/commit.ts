@@ -13,6 +13,7 @@ import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
 import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
+import { UrthErrorCode } from "./errors.ts";
 import type { MarsProcess, PokeProgress } from "./mars-process.ts";
 import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
 import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
@@ -31,12 +32,6 @@ export const EAGER_FILE_BYTES_MAX = 64 * 1024;
  * and small files are not what the "never twice" rule of docs/decisions.md protects.
  */
 export const EAGER_COMMIT_BYTES_MAX = 256 * 1024 * 1024;
-
-export const CommitErrorCode = {
-  rejected: "commit_rejected",
-} as const;
-
-export class CommitError extends PleaError {}
 
 export interface CommitSummary {
   /** The event number, or undefined when nothing changed. */
@@ -119,7 +114,7 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   marks.repliedAtMs = wallMs();
   if (!r.ok) {
     const why = r.goofs.map(goofToText).join("\n");
-    throw new CommitError(CommitErrorCode.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+    throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
   }
   for (const f of plan.puts) {
     const key = clayKey(f.path);
