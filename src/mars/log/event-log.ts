@@ -476,7 +476,7 @@ function checkContiguous(events: Database<Uint8Array, Buffer>, where: string): n
     if (eve !== expected) {
       throw new LogError(
         LogErrorCode.gap,
-        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup.`,
+        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup`,
         { eve: expected },
       );
     }
