@@ -12,11 +12,12 @@
  *   `[Symbol.dispose]`.
  * - Names: `segmentName`, `nextSegmentName`, `legacyNamespaceForPier`, `parseSegmentName`.
  * - Orphans: `listSegments(namespace?)`, `sweepOrphans(namespaces)`: this user's objects only.
- * - Errors: `SysError` (code = errno name), `SegmentError` (code from `SegmentErrorCode`).
+ * - Errors: `SysError` (code = errno name), plain `PleaError`s with a code from
+ *   `FfiErrorCode` (errors.ts).
  */
 export { SysError, Errno, errnoName } from "./sys-error.ts";
 export type { ErrnoName } from "./sys-error.ts";
-export { SegmentError, SegmentErrorCode } from "./segment-error.ts";
+export { FfiErrorCode } from "./errors.ts";
 export {
   createSegment,
   openSegment,

@@ -17,7 +17,7 @@ import { Errno, SysError } from "./sys-error.ts";
 const { i32, i64, u32, u64, ptr: pointer } = FFIType;
 
 if (process.platform !== "linux") {
-  throw new Error(`Plea runs on Linux only (this is ${process.platform}): it needs /dev/shm, fallocate and /proc.`);
+  throw new Error(`Plea runs on Linux only (this is ${process.platform}): it needs /dev/shm, fallocate and /proc`);
 }
 
 /** open(2) flags, mmap(2) protections and flags, madvise(2) advice: the Linux values. */

@@ -96,7 +96,7 @@ export function noSpaceAdvice(length: number, space: ShmSpace): string {
     `${space.dir} has ${mib(space.freeBytes)} free of ${mib(space.totalBytes)}. ` +
     `Free space there (remove files nobody uses) or enlarge it: in Docker run the container with ` +
     `\`--shm-size=${suggestion}g\` (Docker's default is 64 MiB), in Kubernetes mount an emptyDir with ` +
-    `medium Memory at /dev/shm, on a host \`mount -o remount,size=${suggestion}G /dev/shm\`.`
+    `medium Memory at /dev/shm, on a host \`mount -o remount,size=${suggestion}G /dev/shm\``
   );
 }
 

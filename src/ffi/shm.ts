@@ -27,7 +27,7 @@
  */
 import { toArrayBuffer } from "bun:ffi";
 import { ByteWindows } from "../byte-windows.ts";
-import { assert } from "../error.ts";
+import { assert, PleaError } from "../error.ts";
 import {
   closeFd,
   fallocate,
@@ -48,7 +48,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from "./libc.ts";
-import { SegmentError, SegmentErrorCode } from "./segment-error.ts";
+import { FfiErrorCode } from "./errors.ts";
 import { checkSpace, noSpaceAdvice, openObject, shmSpace, unlinkObject } from "./shm-dir.ts";
 import { isValidSegmentName } from "./shm-name.ts";
 
@@ -89,7 +89,7 @@ export interface OpenSegmentOptions extends SegmentOptions {
    */
   mode: "write" | "read";
   /**
-   * The length the peer announced. The object must be at least this long (else SegmentError
+   * The length the peer announced. The object must be at least this long (else
    * `segment_too_small`) and only this much is mapped. Default: the object's size.
    */
   length?: number;
@@ -100,8 +100,8 @@ export type SegmentMode = "create" | "write" | "read";
 
 function checkName(name: string): void {
   if (!isValidSegmentName(name)) {
-    throw new SegmentError(
-      SegmentErrorCode.nameInvalid,
+    throw new PleaError(
+      FfiErrorCode.segment.nameInvalid,
       `Segment name "${name}" is invalid: it must be "/plea-" followed by letters, digits, ".", "_" or "-", at most 255 bytes`,
     );
   }
@@ -109,8 +109,8 @@ function checkName(name: string): void {
 
 function checkLength(name: string, length: number): void {
   if (!Number.isSafeInteger(length) || length < 1 || length > SEGMENT_BYTES_MAX) {
-    throw new SegmentError(
-      SegmentErrorCode.lengthInvalid,
+    throw new PleaError(
+      FfiErrorCode.segment.lengthInvalid,
       `Segment "${name}" cannot have length ${length}: a segment holds 1 to ${SEGMENT_BYTES_MAX} bytes`,
     );
   }
@@ -221,8 +221,8 @@ export class Segment implements Disposable {
     this.#checkRange("view", pos, length);
     const within = this.#range.within(pos, length);
     if (within === undefined) {
-      throw new SegmentError(
-        SegmentErrorCode.outOfRange,
+      throw new PleaError(
+        FfiErrorCode.segment.outOfRange,
         `Cannot view bytes ${pos} to ${pos + length} of segment "${this.name}" as one array: they cross the border of its ${this.windowBytes}-byte windows at ${this.#range.end}; use read()`,
       );
     }
@@ -241,7 +241,7 @@ export class Segment implements Disposable {
     const within = this.#range.within(pos, length);
     if (within !== undefined) return within;
     if (length > SHM_WINDOW_BYTES_MAX) {
-      throw new SegmentError(SegmentErrorCode.outOfRange, `Cannot view ${length} bytes of segment "${this.name}" as one array: one view holds at most ${SHM_WINDOW_BYTES_MAX}`);
+      throw new PleaError(FfiErrorCode.segment.outOfRange, `Cannot view ${length} bytes of segment "${this.name}" as one array: one view holds at most ${SHM_WINDOW_BYTES_MAX}`);
     }
     // Borrowed (no deallocator): the windows own the mapping and unmap it; this view only reads it.
     const span = toArrayBuffer(this.#address + pos, 0, length);
@@ -257,7 +257,7 @@ export class Segment implements Disposable {
   advise(advice: Madvice, pos = 0, length = this.length - pos): void {
     this.#checkRange("advise", pos, length);
     if (pos % PAGE_BYTES !== 0) {
-      throw new SegmentError(SegmentErrorCode.outOfRange, `Cannot advise segment "${this.name}" from byte ${pos}: not a multiple of the page size ${PAGE_BYTES}`);
+      throw new PleaError(FfiErrorCode.segment.outOfRange, `Cannot advise segment "${this.name}" from byte ${pos}: not a multiple of the page size ${PAGE_BYTES}`);
     }
     if (length > 0) madvise(this.#address + pos, length, advice, `Cannot advise segment "${this.name}" (${advice})`);
   }
@@ -308,11 +308,11 @@ export class Segment implements Disposable {
 
   #checkRange(what: string, pos: number, length: number): void {
     if (this.#closed) {
-      throw new SegmentError(SegmentErrorCode.closed, `Cannot ${what} segment "${this.name}": it is closed`);
+      throw new PleaError(FfiErrorCode.segment.closed, `Cannot ${what} segment "${this.name}": it is closed`);
     }
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(length) || pos < 0 || length < 0 || pos + length > this.length) {
-      throw new SegmentError(
-        SegmentErrorCode.outOfRange,
+      throw new PleaError(
+        FfiErrorCode.segment.outOfRange,
         `Cannot ${what} bytes ${pos} to ${pos + length} of segment "${this.name}": it holds ${this.length} bytes`,
       );
     }
@@ -379,7 +379,7 @@ function ftruncateAndReserve(fd: number, name: string, length: number, dir: stri
 
 /**
  * Opens the segment `name` a peer created. Fails with SysError ENOENT if it does not exist, and
- * with SegmentError `segment_too_small` if it is shorter than `options.length`.
+ * with `segment_too_small` if it is shorter than `options.length`.
  */
 export function openSegment(name: string, options: OpenSegmentOptions): Segment {
   checkName(name);
@@ -393,15 +393,15 @@ export function openSegment(name: string, options: OpenSegmentOptions): Segment 
   try {
     const size = fstatSize(fd, subject);
     if (size === 0 && options.length === undefined) {
-      throw new SegmentError(
-        SegmentErrorCode.tooSmall,
+      throw new PleaError(
+        FfiErrorCode.segment.tooSmall,
         `Segment "${name}" is empty: its creator has not sized it yet or truncated it; refusing to map it`,
       );
     }
     const length = options.length ?? size;
     if (size < length) {
-      throw new SegmentError(
-        SegmentErrorCode.tooSmall,
+      throw new PleaError(
+        FfiErrorCode.segment.tooSmall,
         `Segment "${name}" holds ${size} bytes but its peer announced ${length}: the peer is broken or truncated it; refusing to map it (touching the missing pages would kill this process with SIGBUS)`,
       );
     }

@@ -35,33 +35,36 @@ export const Errno = {
 
 export type ErrnoName = keyof typeof Errno;
 
-/** What an operator can do about each errno, in the context of a shared-memory segment. */
+/**
+ * What an operator can do about each errno, in the context of a shared-memory segment. Each ends
+ * the message, so none ends with a period.
+ */
 const ADVICE: Record<ErrnoName, string> = {
-  EPERM: "The operation is not permitted: the object may be sealed, or a security policy (seccomp, AppArmor) forbids it.",
-  ENOENT: "No such segment: the peer has not created it yet or has already removed it.",
-  EINTR: "The call was interrupted by a signal; retrying is safe.",
-  EIO: "The kernel reported an I/O error on the shared-memory filesystem.",
-  EBADF: "The file descriptor is not open: this is a Plea bug, please report it with this message.",
-  EAGAIN: "The resource is temporarily unavailable (locked memory limit?); retry, or raise `ulimit -l`.",
+  EPERM: "The operation is not permitted: the object may be sealed, or a security policy (seccomp, AppArmor) forbids it",
+  ENOENT: "No such segment: the peer has not created it yet or has already removed it",
+  EINTR: "The call was interrupted by a signal; retrying is safe",
+  EIO: "The kernel reported an I/O error on the shared-memory filesystem",
+  EBADF: "The file descriptor is not open: this is a Plea bug, please report it with this message",
+  EAGAIN: "The resource is temporarily unavailable (locked memory limit?); retry, or raise `ulimit -l`",
   ENOMEM:
-    "Out of memory or address space: free memory, use a smaller payload, or raise `ulimit -v` and vm.max_map_count.",
+    "Out of memory or address space: free memory, use a smaller payload, or raise `ulimit -v` and vm.max_map_count",
   EACCES:
-    "Permission denied: the segment belongs to another user or has other permissions; run urth and mars as the same user.",
-  EFAULT: "An address was invalid: this is a Plea bug, please report it with this message.",
-  EBUSY: "The resource is busy; retry later.",
+    "Permission denied: the segment belongs to another user or has other permissions; run urth and mars as the same user",
+  EFAULT: "An address was invalid: this is a Plea bug, please report it with this message",
+  EBUSY: "The resource is busy; retry later",
   EEXIST:
-    "A segment with this name already exists: another process is using it, or a crashed one left it behind. Start urth again (it sweeps orphans of its pier) or remove the file from /dev/shm.",
-  ENODEV: "The filesystem does not support memory mapping; segments must live on a tmpfs such as /dev/shm.",
-  EINVAL: "An argument was invalid for this kernel or filesystem: this is likely a Plea bug, please report it with this message.",
-  ENFILE: "The system-wide limit of open files is reached: close other programs or raise fs.file-max.",
-  EMFILE: "This process has too many open files: raise the limit with `ulimit -n`.",
-  EFBIG: "The segment is larger than this process may create: raise `ulimit -f`.",
+    "A segment with this name already exists: another process is using it, or a crashed one left it behind. Start urth again (it sweeps orphans of its pier) or remove the file from /dev/shm",
+  ENODEV: "The filesystem does not support memory mapping; segments must live on a tmpfs such as /dev/shm",
+  EINVAL: "An argument was invalid for this kernel or filesystem: this is likely a Plea bug, please report it with this message",
+  ENFILE: "The system-wide limit of open files is reached: close other programs or raise fs.file-max",
+  EMFILE: "This process has too many open files: raise the limit with `ulimit -n`",
+  EFBIG: "The segment is larger than this process may create: raise `ulimit -f`",
   ENOSPC:
-    "The shared-memory filesystem is full: free space in /dev/shm or enlarge it (Docker: `docker run --shm-size=8g`; Kubernetes: an emptyDir with medium Memory mounted at /dev/shm).",
-  ENAMETOOLONG: "The segment name is too long: this is a Plea bug, please report it with this message.",
-  ENOSYS: "The kernel lacks this system call; Plea needs Linux 3.5 or later.",
+    "The shared-memory filesystem is full: free space in /dev/shm or enlarge it (Docker: `docker run --shm-size=8g`; Kubernetes: an emptyDir with medium Memory mounted at /dev/shm)",
+  ENAMETOOLONG: "The segment name is too long: this is a Plea bug, please report it with this message",
+  ENOSYS: "The kernel lacks this system call; Plea needs Linux 3.5 or later",
   EOPNOTSUPP:
-    "The filesystem cannot reserve space (fallocate); segments must live on a tmpfs such as /dev/shm.",
+    "The filesystem cannot reserve space (fallocate); segments must live on a tmpfs such as /dev/shm",
 };
 
 let errnoNames: Map<number, string> | undefined;
@@ -102,7 +105,7 @@ export class SysError extends PleaError {
     const name = errnoName(errno);
     const advice = options?.advice ?? errnoAdvice(errno) ?? "";
     const finding = options?.finding ?? `${call} failed with ${name} (errno ${errno})`;
-    super(name, `${subject}: ${finding}. ${advice}`.trimEnd(), options);
+    super(name, advice === "" ? `${subject}: ${finding}` : `${subject}: ${finding}. ${advice}`, options);
     this.call = call;
     this.errno = errno;
   }

@@ -7,9 +7,10 @@
  * "storage":..,"detail":{..}}`: the timings in `detail` are fractional milliseconds, which an atom
  * cannot carry, and JSON carries a JS number exactly.
  */
+import { PleaError } from "../error.ts";
 import { BigAtom, cord, cordToString } from "../noun/atom.ts";
 import type { Noun } from "../noun/noun.ts";
-import { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
+import { IpcErrorCode } from "./errors.ts";
 import { describeNoun } from "./shape.ts";
 
 /** How an event reached mars: over the pipe, or through a shared-memory plea. */
@@ -42,7 +43,7 @@ export function eventInfoToNoun(info: EventInfo): Noun {
   return cord(JSON.stringify(info));
 }
 
-/** Reads one INFO cord from mars (checked: a `ProtocolError` names what is wrong). */
+/** Reads one INFO cord from mars (checked: a protocol error, `IpcErrorCode.protocol`, names what is wrong). */
 export function readEventInfo(n: Noun, where = "INFO"): EventInfo {
   if (!(typeof n === "number" || (n instanceof BigAtom && n.bytes.length <= EVENT_INFO_BYTES_MAX))) {
     throw bad(`${where}: expected a cord of at most ${EVENT_INFO_BYTES_MAX} bytes, got ${describeNoun(n)}`);
@@ -82,6 +83,6 @@ export function eventInfoFromJson(v: unknown, where = "INFO"): EventInfo {
   return { ...info, detail: o.detail as Record<string, string | number> };
 }
 
-function bad(message: string): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.badShape, message);
+function bad(message: string): PleaError {
+  return new PleaError(IpcErrorCode.protocol.badShape, message);
 }

@@ -13,15 +13,15 @@
  * consumed, so a 2 GiB event passes through without being held twice. Consume (or abandon) a
  * stream frame's chunks before calling `next()` again; `next()` skips whatever was left.
  *
- * Errors: `NewtError` for corrupt bytes or a frame cut short by EOF (a peer killed mid-write),
- * thrown by `next()` or by the chunks; `PipeClosed` (`pipe_read_failed`) if the stream errors.
+ * Errors: a newt error (`IpcErrorCode.newt`) for corrupt bytes or a frame cut short by EOF (a peer killed mid-write),
+ * thrown by `next()` or by the chunks; `pipe_read_failed` if the stream errors.
  */
-import { assert } from "../error.ts";
+import { assert, PleaError } from "../error.ts";
 import type { Noun } from "../noun/index.ts";
 import { cue } from "../noun/cue.ts";
 import { cueFromChunks } from "../noun/cue-stream.ts";
+import { IpcErrorCode } from "./errors.ts";
 import { NewtDecoder, type NewtDecoderOptions, type NewtItem } from "./newt.ts";
-import { PipeClosed, PipeClosedCode } from "./pipe-closed.ts";
 
 export type Frame =
   | { readonly kind: "whole"; readonly body: Uint8Array }
@@ -65,7 +65,7 @@ export class FrameReader implements AsyncIterable<Frame> {
 
   /**
    * The next frame, or `undefined` at a clean EOF (the stream ended between frames).
-   * @throws NewtError (corrupt or truncated stream), PipeClosed (`pipe_read_failed`).
+   * @throws PleaError: `IpcErrorCode.newt` (corrupt or truncated stream), `pipe_read_failed`.
    */
   async next(): Promise<Frame | undefined> {
     assert(!this.busy, "FrameReader.next() called while a read is in flight");
@@ -118,7 +118,7 @@ export class FrameReader implements AsyncIterable<Frame> {
         this.eof = true;
         this.inBody = false;
         const detail = cause instanceof Error ? cause.message : String(cause);
-        throw new PipeClosed(PipeClosedCode.readFailed, `Cannot read from ${this.name}: ${detail}`, { cause });
+        throw new PleaError(IpcErrorCode.pipe.readFailed, `Cannot read from ${this.name}: ${detail}`, { cause });
       } finally {
         this.busy = false;
       }
@@ -135,7 +135,7 @@ export class FrameReader implements AsyncIterable<Frame> {
 /**
  * The noun a frame carries: `cue` of a whole body, `cueFromChunks` of a streamed one (the jam
  * is never held whole). Bytes after the noun's end are ignored, as vere ignores them.
- * @throws CueError if the body is not a jam; NewtError / PipeClosed from a streamed body.
+ * @throws CueError if the body is not a jam; a newt or pipe error from a streamed body.
  */
 export async function cueFrame(frame: Frame): Promise<Noun> {
   return frame.kind === "whole" ? cue(frame.body) : await cueFromChunks(frame.chunks, { inputBytes: frame.length });

@@ -6,19 +6,18 @@
  * - Large bodies go out in FRAME_WRITE_CHUNK_BYTES pieces, each followed by an awaited
  *   `flush()`: an unawaited FileSink buffers without limit (docs/platform.md: 200 MiB queued
  *   made 457 MB RSS).
- * - Every write/flush failure becomes a `PipeClosed` (an unhandled EPIPE rejection would exit
- *   the process). A send's promise is marked handled before it is returned, so even a send
+ * - Every write/flush failure becomes a pipe error, `IpcErrorCode.pipe` (an unhandled EPIPE
+ *   rejection would exit the process). A send's promise is marked handled before it is returned, so even a send
  *   nobody awaits cannot crash the process; its error is also kept in `failure`.
- * - After a failure, or once `close()` was called, every further send rejects with `PipeClosed`.
+ * - After a failure, or once `close()` was called, every further send rejects with a pipe error.
  */
 import { assert, PleaError } from "../error.ts";
 import type { Noun } from "../noun/index.ts";
 import { jam } from "../noun/jam.ts";
 import { measureJam, type JamMeasure } from "../noun/jam-length.ts";
 import { jamToSink } from "../noun/jam-stream.ts";
+import { IpcErrorCode } from "./errors.ts";
 import { encodeFrameHeader, NEWT_HEADER_BYTES } from "./newt.ts";
-import { NewtError, NewtErrorCode } from "./newt-error.ts";
-import { PipeClosed, PipeClosedCode } from "./pipe-closed.ts";
 
 /**
  * Bytes per write (and per awaited flush) for large bodies: 1 MiB measured 1.26 GB/s into a
@@ -58,7 +57,7 @@ export class FrameWriter {
     this.name = options.name ?? "the pipe";
   }
 
-  /** The error that stopped this writer, if any (later sends reject with a PipeClosed). */
+  /** The error that stopped this writer, if any (later sends reject with a pipe error). */
   get failure(): PleaError | undefined {
     return this.failed;
   }
@@ -71,7 +70,7 @@ export class FrameWriter {
   /**
    * Jams `noun` and sends it as one frame. The jam is held in memory once; for nouns whose jam
    * is large (file-backed atoms, hundreds of MiB) use `sendStream`.
-   * @throws NewtError `newt_unframeable` (nothing sent), PipeClosed.
+   * @throws PleaError: `newt_unframeable` (nothing sent), a pipe error (`IpcErrorCode.pipe`).
    */
   send(noun: Noun): Promise<void> {
     return this.enqueue(() => this.writeBody(jam(noun)));
@@ -91,8 +90,8 @@ export class FrameWriter {
    * yields another length (a file changed in between) the frame cannot be finished: the writer
    * ends the pipe and fails with `newt_length_mismatch`, and the peer sees a truncated frame.
    * `onProgress` hears the body bytes written so far after each chunk.
-   * @throws NewtError (`newt_unframeable` before anything is sent, `newt_length_mismatch`),
-   *   PipeClosed, or the jam's own error (for instance FileAtomError).
+   * @throws PleaError (`newt_unframeable` before anything is sent, `newt_length_mismatch`),
+   *   a pipe error, or the jam's own error (for instance FileAtomError).
    */
   sendStream(noun: Noun, bodyLength?: number | JamMeasure, onProgress?: (bytesSent: number, bodyLength: number) => void): Promise<void> {
     return this.enqueue(async () => {
@@ -167,9 +166,9 @@ export class FrameWriter {
   private enqueue(op: () => Promise<void>): Promise<void> {
     const run = this.queue.then(() => {
       if (this.failed !== undefined) {
-        throw new PipeClosed(PipeClosedCode.broken, `Cannot send on ${this.name}: an earlier send failed (${this.failed.message})`, { cause: this.failed });
+        throw new PleaError(IpcErrorCode.pipe.broken, `Cannot send on ${this.name}: an earlier send failed (${this.failed.message})`, { cause: this.failed });
       }
-      if (this.closing) throw new PipeClosed(PipeClosedCode.closed, `Cannot send on ${this.name}: it was closed`);
+      if (this.closing) throw new PleaError(IpcErrorCode.pipe.closed, `Cannot send on ${this.name}: it was closed`);
       return op();
     });
     // Handling `run` here keeps an ignored send from becoming an unhandled rejection; callers
@@ -208,16 +207,16 @@ export class FrameWriter {
     }
   }
 
-  private peerGone(cause: unknown): PipeClosed {
+  private peerGone(cause: unknown): PleaError {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    const e = new PipeClosed(PipeClosedCode.peerClosed, `Cannot write to ${this.name}: the reading end is closed (${detail}); the peer exited or closed it`, { cause });
+    const e = new PleaError(IpcErrorCode.pipe.peerClosed, `Cannot write to ${this.name}: the reading end is closed (${detail}); the peer exited or closed it`, { cause });
     this.failed ??= e;
     return e;
   }
 
-  private mismatch(announced: number, got: number): NewtError {
-    return new NewtError(
-      NewtErrorCode.lengthMismatch,
+  private mismatch(announced: number, got: number): PleaError {
+    return new PleaError(
+      IpcErrorCode.newt.lengthMismatch,
       `A streamed body on ${this.name} came to ${got > announced ? "more than " : ""}${got} bytes after its header announced ${announced}: the pipe cannot carry further frames (did a file change during the send?)`,
     );
   }
@@ -229,7 +228,7 @@ export class FrameWriter {
    */
   private breakMidFrame(e: unknown): unknown {
     if (this.failed === undefined) {
-      this.failed = e instanceof PleaError ? e : new PipeClosed(PipeClosedCode.broken, `A send on ${this.name} failed mid-frame: ${String(e)}`, { cause: e });
+      this.failed = e instanceof PleaError ? e : new PleaError(IpcErrorCode.pipe.broken, `A send on ${this.name} failed mid-frame: ${String(e)}`, { cause: e });
     }
     try {
       const r = this.sink.end?.();

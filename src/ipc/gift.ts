@@ -1,7 +1,7 @@
 /**
  * Gifts: the messages mars sends to urth. Protocol 2 as vere v4 (docs/ipc.md, "mars -> urth") plus
  * the plea replies (docs/plea.md). `giftToNoun` builds the exact noun; `parseGift` reads one from
- * the pipe and throws `ProtocolError` for anything else.
+ * the pipe and throws a protocol error (`IpcErrorCode.protocol`) for anything else.
  *
  *     [%ripe [pro=%2 kel] [who=@p fake=?] eve=@ mug=@]   mars is ready (unsolicited, first)
  *     [%poke %.y fec=(list ovum)]   [%poke %.n lud=(list goof)]      answer to %poke
@@ -15,10 +15,10 @@
  *
  * The two plea replies differ in shape: after the name comes an atom (len) or a cell (goof).
  */
-import { assert } from "../error.ts";
+import { assert, PleaError } from "../error.ts";
 import { BigAtom, cell, cord, isCell, list, tuple, type Cell, type Noun } from "../noun/index.ts";
+import { IpcErrorCode } from "./errors.ts";
 import { goofToNoun, readGoof, type Goof } from "./goof.ts";
-import { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
 import { loobean, readAtom, readCell, readCord, readList, readLoobean, readMote, readNull, readNumber, readUnit, unit } from "./shape.ts";
 import { TAG, unknownTag } from "./tags.ts";
 
@@ -110,7 +110,7 @@ function checkNumber(v: number, max: number, what: string): void {
 
 /**
  * Reads a gift noun from mars.
- * @throws ProtocolError for anything that is not one of the gifts above, and
+ * @throws PleaError (`IpcErrorCode.protocol`) for anything that is not one of the gifts above, and
  *   `protocol_unsupported` for a `%ripe` of another protocol version.
  */
 export function parseGift(n: Noun): Gift {
@@ -121,8 +121,8 @@ export function parseGift(n: Noun): Gift {
       const p = readCell(tail, "Gift %ripe");
       const version = readCell(p.head, "Gift %ripe, [pro kel]");
       if (version.head !== PROTOCOL_VERSION) {
-        throw new ProtocolError(
-          ProtocolErrorCode.unsupportedProtocol,
+        throw new PleaError(
+          IpcErrorCode.protocol.unsupportedProtocol,
           `Gift %ripe: mars speaks protocol ${typeof version.head === "number" ? version.head : "(not a number)"}, this urth speaks only ${PROTOCOL_VERSION}: run a matching mars`,
         );
       }
@@ -130,7 +130,7 @@ export function parseGift(n: Noun): Gift {
       const id = readCell(q.head, "Gift %ripe, [who fake]");
       const who = readAtom(id.head, "Gift %ripe, who");
       if (typeof who !== "number" && who.bytes.length > SHIP_BYTES_MAX) {
-        throw new ProtocolError(ProtocolErrorCode.outOfRange, `Gift %ripe, who: a ship of ${who.bytes.length} bytes is above its limit of ${SHIP_BYTES_MAX}`);
+        throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %ripe, who: a ship of ${who.bytes.length} bytes is above its limit of ${SHIP_BYTES_MAX}`);
       }
       const fake = readLoobean(id.tail, "Gift %ripe, fake");
       const r = readCell(q.tail, "Gift %ripe, [eve mug]");
@@ -164,7 +164,7 @@ export function parseGift(n: Noun): Gift {
       if (p.head !== TAG.quic) throw unknownTag("Gift %quiz", p.head);
       const items = readList(p.tail, "Gift %quiz %quic");
       if (items.length !== 2) {
-        throw new ProtocolError(ProtocolErrorCode.badShape, `Gift %quiz %quic: expected [[%open @] [%idle @] ~], got a list of ${items.length} items`);
+        throw new PleaError(IpcErrorCode.protocol.badShape, `Gift %quiz %quic: expected [[%open @] [%idle @] ~], got a list of ${items.length} items`);
       }
       const open = readCell(items[0], "Gift %quiz %quic, open");
       const idle = readCell(items[1], "Gift %quiz %quic, idle");
@@ -195,7 +195,7 @@ export function parseGift(n: Noun): Gift {
       }
       const name = readAtom(p.head, "Gift %plea, nam");
       if (name === 0 || (typeof name !== "number" && name.bytes.length > PLEA_NAME_BYTES_MAX)) {
-        throw new ProtocolError(ProtocolErrorCode.outOfRange, `Gift %plea, nam: a segment name must be 1 to ${PLEA_NAME_BYTES_MAX} bytes`);
+        throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %plea, nam: a segment name must be 1 to ${PLEA_NAME_BYTES_MAX} bytes`);
       }
       return { type: "plea", ok: true, name: readCord(name, "Gift %plea, nam"), length: readNumber(p.tail, Number.MAX_SAFE_INTEGER, "Gift %plea, len") };
     }

@@ -1,9 +1,7 @@
 /** Newt framing, protocol-2 and plea messages, and frame I/O over pipes (docs/ipc.md). */
 export { encodeFrameHeader, frame, NewtDecoder, NEWT_BODY_BYTES_MAX, NEWT_HEADER_BYTES, NEWT_VERSION, NEWT_WHOLE_BODY_BYTES_MAX_DEFAULT } from "./newt.ts";
 export type { NewtDecoderOptions, NewtItem } from "./newt.ts";
-export { NewtError, NewtErrorCode } from "./newt-error.ts";
-export { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
-export { PipeClosed, PipeClosedCode } from "./pipe-closed.ts";
+export { IpcErrorCode } from "./errors.ts";
 export { parseTask, taskToNoun, TASK_MIL_MAX, PLEA_LENGTH_MAX } from "./task.ts";
 export type { PeekRequest, Task, TaskType } from "./task.ts";
 export { EVENT_NUMBER_MAX, giftToNoun, MUG_MAX, parseGift, PLEA_NAME_BYTES_MAX, PROTOCOL_VERSION, SHIP_BYTES_MAX } from "./gift.ts";

@@ -8,15 +8,23 @@
  *
  * `[path ~]` deletes; `[path ~ mime]` adds or changes. The parser reads an event that comes from
  * another process, so every field is checked and a bad one is described (the kernel turns it into
- * a `%bad-event` goof); the parser throws nothing but `BadEvent`.
+ * a `%bad-event` goof); the parser throws nothing but
+ * `IpcErrorCode.event.malformed`.
  */
+import { PleaError } from "../error.ts";
 import { ATOM_BYTES_MAX, BigAtom, cord, cordToString, type Atom } from "../noun/atom.ts";
 import { Cell, cell } from "../noun/cell.ts";
 import { FileAtom } from "../noun/file-atom.ts";
 import { list, tuple, type Noun } from "../noun/noun.ts";
+import { IpcErrorCode } from "./errors.ts";
 
-/** Thrown while reading an event or a peek path; the kernel reports its message in a goof. */
-export class BadEvent extends Error {}
+/**
+ * The error for an event or a peek path that is not well formed (`IpcErrorCode.event.malformed`):
+ * the kernel catches it and reports its message in a goof.
+ */
+export function malformed(message: string): PleaError {
+  return new PleaError(IpcErrorCode.event.malformed, message);
+}
 
 /**
  * One change of an `%into`. `A` is what its data may be: any atom when urth builds the event
@@ -96,63 +104,63 @@ export function isInto(ovum: Noun): boolean {
   return ovum instanceof Cell && ovum.tail instanceof Cell && ovum.tail.head === INTO;
 }
 
-/** Parses and checks an `%into` ovum (BadEvent says what is wrong). Its data atoms are in memory. */
+/** Parses and checks an `%into` ovum (a `malformed` error says what is wrong). Its data atoms are in memory. */
 export function readInto(ovum: Noun): Into<number | BigAtom> {
   const [, card] = pair(ovum, "the ovum [wire card]");
   const [, rest] = pair(card, "the card [%into desk all can]");
   const [desk, rest2] = pair(rest, "the %into [desk all can]");
   const [allNoun, can] = pair(rest2, "the %into [all can]");
-  if (!isTas(desk)) throw new BadEvent(`The %into desk must be a @tas (a-z, 0-9, '-', starting with a letter)`);
-  if (allNoun !== 0 && allNoun !== 1) throw new BadEvent(`The %into flag "all" must be %.y (0) or %.n (1); got ${describe(allNoun)}`);
+  if (!isTas(desk)) throw malformed(`The %into desk must be a @tas (a-z, 0-9, '-', starting with a letter)`);
+  if (allNoun !== 0 && allNoun !== 1) throw malformed(`The %into flag "all" must be %.y (0) or %.n (1); got ${describe(allNoun)}`);
   const changes: IntoChange<number | BigAtom>[] = [];
   let item = can;
   // Messages are built only on failure: this loop runs once per file (100,000 in one commit).
   while (item instanceof Cell) {
     const index = changes.length + 1;
     const change = item.head;
-    if (!(change instanceof Cell)) throw new BadEvent(`Change ${index} must be a cell [path (unit mime)]; got ${describe(change)}`);
+    if (!(change instanceof Cell)) throw malformed(`Change ${index} must be a cell [path (unit mime)]; got ${describe(change)}`);
     const path = change.head;
     const unit = change.tail;
     checkPath(path, "change's path", index);
     if (unit === 0) {
       changes.push({ kind: "del", path });
     } else {
-      if (!(unit instanceof Cell) || unit.head !== 0) throw new BadEvent(`Change ${index}'s (unit mime) must be ~ or [~ mime]`);
+      if (!(unit instanceof Cell) || unit.head !== 0) throw malformed(`Change ${index}'s (unit mime) must be ~ or [~ mime]`);
       const mime = unit.tail;
-      if (!(mime instanceof Cell) || !(mime.tail instanceof Cell)) throw new BadEvent(`Change ${index}'s mime must be [type len data]`);
+      if (!(mime instanceof Cell) || !(mime.tail instanceof Cell)) throw malformed(`Change ${index}'s mime must be [type len data]`);
       checkPath(mime.head, "change's mime type", index);
       const len = mime.tail.head;
       const data = mime.tail.tail;
       if (typeof len !== "number" || len > ATOM_BYTES_MAX) {
-        throw new BadEvent(`Change ${index}'s length must be at most ${ATOM_BYTES_MAX} bytes; got ${describe(len)}`);
+        throw malformed(`Change ${index}'s length must be at most ${ATOM_BYTES_MAX} bytes; got ${describe(len)}`);
       }
-      if (data instanceof Cell) throw new BadEvent(`Change ${index}'s data must be an atom, not a cell`);
-      if (data instanceof FileAtom) throw new BadEvent(`Change ${index}'s data is a file-backed atom, which mars cannot keep`);
+      if (data instanceof Cell) throw malformed(`Change ${index}'s data must be an atom, not a cell`);
+      if (data instanceof FileAtom) throw malformed(`Change ${index}'s data is a file-backed atom, which mars cannot keep`);
       const bytes = byteLength(data);
-      if (bytes > len) throw new BadEvent(`Change ${index}'s data is ${bytes} bytes, more than its length ${len}`);
+      if (bytes > len) throw malformed(`Change ${index}'s data is ${bytes} bytes, more than its length ${len}`);
       changes.push({ kind: "put", path, type: mime.head, len, data });
     }
     item = item.tail;
   }
-  if (item !== 0) throw new BadEvent(`The %into list of changes must end in ~`);
+  if (item !== 0) throw malformed(`The %into list of changes must end in ~`);
   return { desk: desk as number | BigAtom, all: allNoun === 0, changes };
 }
 
 /**
- * A path: a `~`-terminated list of atoms, at least one element (checked, or BadEvent). `what`
+ * A path: a `~`-terminated list of atoms, at least one element (checked, or `malformed`). `what`
  * names it in the message ("change's path"); `index` numbers the change, if any.
  */
 export function checkPath(path: Noun, what: string, index?: number): void {
   let n = path;
   let count = 0;
   while (n instanceof Cell) {
-    if (n.head instanceof Cell) throw new BadEvent(`Element ${count + 1} of ${name(what, index)} must be an atom, not a cell`);
-    if (n.head instanceof FileAtom) throw new BadEvent(`Element ${count + 1} of ${name(what, index)} is a file-backed atom`);
+    if (n.head instanceof Cell) throw malformed(`Element ${count + 1} of ${name(what, index)} must be an atom, not a cell`);
+    if (n.head instanceof FileAtom) throw malformed(`Element ${count + 1} of ${name(what, index)} is a file-backed atom`);
     count++;
     n = n.tail;
   }
-  if (n !== 0) throw new BadEvent(`${capitalize(name(what, index))} must be a list ending in ~`);
-  if (count === 0) throw new BadEvent(`${capitalize(name(what, index))} is empty`);
+  if (n !== 0) throw malformed(`${capitalize(name(what, index))} must be a list ending in ~`);
+  if (count === 0) throw malformed(`${capitalize(name(what, index))} is empty`);
 }
 
 /** "change's path" with index 3 is "change 3's path". */
@@ -175,7 +183,7 @@ export function byteLength(a: number | BigAtom): number {
 }
 
 function pair(n: Noun, what: string): [Noun, Noun] {
-  if (!(n instanceof Cell)) throw new BadEvent(`${capitalize(what)} must be a cell; got ${describe(n)}`);
+  if (!(n instanceof Cell)) throw malformed(`${capitalize(what)} must be a cell; got ${describe(n)}`);
   return [n.head, n.tail];
 }
 

@@ -9,8 +9,8 @@
  * drive it from memory. Where vere silently truncates a body length above 2^32-1 in the header,
  * we refuse to frame it.
  */
-import { assert } from "../error.ts";
-import { NewtError, NewtErrorCode } from "./newt-error.ts";
+import { assert, PleaError, type CodeOf } from "../error.ts";
+import { IpcErrorCode } from "./errors.ts";
 
 /** Byte 0 of every frame (vere newt.c:129). */
 export const NEWT_VERSION = 0x00;
@@ -31,12 +31,12 @@ export const NEWT_WHOLE_BODY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /**
  * The 5-byte header of a frame whose body is `bodyLength` bytes.
- * @throws NewtError `newt_unframeable` for 0, a non-integer, or more than NEWT_BODY_BYTES_MAX.
+ * @throws PleaError `newt_unframeable` for 0, a non-integer, or more than NEWT_BODY_BYTES_MAX.
  */
 export function encodeFrameHeader(bodyLength: number): Uint8Array {
   if (!Number.isInteger(bodyLength) || bodyLength < 1 || bodyLength > NEWT_BODY_BYTES_MAX) {
-    throw new NewtError(
-      NewtErrorCode.unframeable,
+    throw new PleaError(
+      IpcErrorCode.newt.unframeable,
       `Cannot frame a body of ${bodyLength} bytes: a newt frame carries 1 to ${NEWT_BODY_BYTES_MAX} bytes (send larger events through plea)`,
     );
   }
@@ -49,7 +49,7 @@ export function encodeFrameHeader(bodyLength: number): Uint8Array {
 /**
  * One whole frame (header and a copy of `body`) in one buffer. For small bodies; large ones are
  * written as header then body by FrameWriter, without this copy.
- * @throws NewtError `newt_unframeable` as encodeFrameHeader.
+ * @throws PleaError `newt_unframeable` as encodeFrameHeader.
  */
 export function frame(body: Uint8Array): Uint8Array {
   const header = encodeFrameHeader(body.length);
@@ -98,9 +98,9 @@ const BODY_END: NewtItem = Object.freeze({ kind: "bodyEnd" });
  * `push` never throws: it consumes the chunk at once (whole bodies are copied into their own
  * buffer; streamed chunks are kept as views until taken) and records corruption. `next` returns
  * the next item, `undefined` when it needs more bytes (not an error), and throws the recorded
- * `NewtError` once every item before the bad bytes has been taken. A bad version byte, a zero
- * length or a length above `bodyBytesMax` is refused when the header arrives, before any body
- * byte is buffered. After an error the decoder stays failed: the stream cannot be resynchronised.
+ * newt error (`IpcErrorCode.newt`) once every item before the bad bytes has been taken. A bad
+ * version byte, a zero length or a length above `bodyBytesMax` is refused when the header
+ * arrives, before any body byte is buffered. After an error the decoder stays failed: the stream cannot be resynchronised.
  */
 export class NewtDecoder {
   readonly bodyBytesMax: number;
@@ -116,7 +116,7 @@ export class NewtDecoder {
   private body: Uint8Array | undefined = undefined;
   private items: NewtItem[] = [];
   private itemsHead = 0;
-  private failure: NewtError | undefined = undefined;
+  private failure: PleaError | undefined = undefined;
   private ended = false;
   /** Frames completed so far, for error messages. */
   private framesDone = 0;
@@ -153,7 +153,7 @@ export class NewtDecoder {
       if (this.state === State.header) {
         if (this.headerFilled === 0 && chunk[pos] !== NEWT_VERSION) {
           this.fail(
-            NewtErrorCode.badVersion,
+            IpcErrorCode.newt.badVersion,
             `Newt frame ${this.framesDone + 1} starts with byte 0x${chunk[pos].toString(16).padStart(2, "0")}, not the version 0x00: the stream is corrupt or not newt`,
           );
           return;
@@ -199,12 +199,12 @@ export class NewtDecoder {
         ? `after ${this.headerFilled} of its ${NEWT_HEADER_BYTES} header bytes`
         : `after ${this.bodyFilled} of its ${this.bodyLength} body bytes`;
     this.body = undefined;
-    this.fail(NewtErrorCode.truncated, `The stream ended inside newt frame ${this.framesDone + 1}, ${where}: the peer stopped or died mid-write`);
+    this.fail(IpcErrorCode.newt.truncated, `The stream ended inside newt frame ${this.framesDone + 1}, ${where}: the peer stopped or died mid-write`);
   }
 
   /**
    * The next item, or `undefined` if more bytes are needed (or the stream ended cleanly).
-   * @throws NewtError for corruption or truncation, once the items before it have been taken.
+   * @throws PleaError (`IpcErrorCode.newt`) for corruption or truncation, once the items before it have been taken.
    */
   next(): NewtItem | undefined {
     if (this.itemsHead < this.items.length) {
@@ -223,12 +223,12 @@ export class NewtDecoder {
   private startBody(): boolean {
     const length = this.headerView.getUint32(1, true);
     if (length === 0) {
-      this.fail(NewtErrorCode.zeroLength, `Newt frame ${this.framesDone + 1} announces an empty body: length 0 is a protocol error`);
+      this.fail(IpcErrorCode.newt.zeroLength, `Newt frame ${this.framesDone + 1} announces an empty body: length 0 is a protocol error`);
       return false;
     }
     if (length > this.bodyBytesMax) {
       this.fail(
-        NewtErrorCode.bodyTooLarge,
+        IpcErrorCode.newt.bodyTooLarge,
         `Newt frame ${this.framesDone + 1} announces a body of ${length} bytes, above this reader's limit of ${this.bodyBytesMax}: refused before buffering it`,
       );
       return false;
@@ -253,7 +253,7 @@ export class NewtDecoder {
     this.framesDone++;
   }
 
-  private fail(code: NewtErrorCode, message: string): void {
-    this.failure = new NewtError(code, message);
+  private fail(code: CodeOf<typeof IpcErrorCode.newt>, message: string): void {
+    this.failure = new PleaError(code, message);
   }
 }

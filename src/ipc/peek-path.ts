@@ -15,10 +15,11 @@
  *   hold answers `~` (mug) or is left out (log). vere's mars answers no such path: it reaches
  *   Arvo, which has no `%plea` care.
  */
+import { PleaError } from "../error.ts";
 import { BigAtom, cord, cordToString } from "../noun/atom.ts";
 import { Cell } from "../noun/cell.ts";
 import { list, type Noun } from "../noun/noun.ts";
-import { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
+import { IpcErrorCode } from "./errors.ts";
 import { describeNoun } from "./shape.ts";
 
 /** The marks of the casks that answer the paths above. */
@@ -61,7 +62,7 @@ export function isLogPeekPath(path: Noun): boolean {
 }
 
 /**
- * Reads a `/plea/...` path (from the other process, so checked): a `ProtocolError` names what is
+ * Reads a `/plea/...` path (from the other process, so checked): a protocol error (`IpcErrorCode.protocol`) names what is
  * wrong. Event numbers are 1 to 2^53-1; a `/plea/log` range names at most LOG_PEEK_EVENTS_MAX.
  */
 export function parseLogPeekPath(path: Noun): LogPeek {
@@ -78,7 +79,7 @@ export function parseLogPeekPath(path: Noun): LogPeek {
     const to = eventKnot(items[3], "TO");
     if (to < from) throw bad(`/plea/log/FROM/TO names no events: TO ${to} is below FROM ${from}`);
     if (to - from + 1 > LOG_PEEK_EVENTS_MAX) {
-      throw new ProtocolError(ProtocolErrorCode.outOfRange, `/plea/log/FROM/TO names ${to - from + 1} events; one peek names at most ${LOG_PEEK_EVENTS_MAX}`);
+      throw new PleaError(IpcErrorCode.protocol.outOfRange, `/plea/log/FROM/TO names ${to - from + 1} events; one peek names at most ${LOG_PEEK_EVENTS_MAX}`);
     }
     return { kind: "log", from, to };
   }
@@ -94,11 +95,11 @@ function eventKnot(n: Noun, what: string): number {
   const text = cordToString(n);
   const value = Number(text);
   if (!/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new ProtocolError(ProtocolErrorCode.outOfRange, `the ${what} of a /plea peek is an event number from 1 to ${Number.MAX_SAFE_INTEGER}; got "${text.slice(0, 32)}"`);
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `the ${what} of a /plea peek is an event number from 1 to ${Number.MAX_SAFE_INTEGER}; got "${text.slice(0, 32)}"`);
   }
   return value;
 }
 
-function bad(message: string): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.badShape, message);
+function bad(message: string): PleaError {
+  return new PleaError(IpcErrorCode.protocol.badShape, message);
 }

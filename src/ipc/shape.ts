@@ -1,10 +1,11 @@
 /**
  * Checked readers (and the matching builders) for the small Hoon shapes protocol messages are
  * made of: motes, loobeans, `~`, units, lists, paths. The readers are for nouns from the other
- * process: every wrong shape is a `ProtocolError` naming the field (`where`), never a TypeError.
+ * process: every wrong shape is a protocol error (`IpcErrorCode.protocol`) naming the field (`where`), never a TypeError.
  */
+import { PleaError } from "../error.ts";
 import { BigAtom, cell, cord, cordToString, isCell, list, type Cell, type Noun } from "../noun/index.ts";
-import { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
+import { IpcErrorCode } from "./errors.ts";
 
 /**
  * Longest mote (`@tas`) accepted, in bytes. Real ones are a few letters; the bound keeps a
@@ -20,8 +21,8 @@ export function describeNoun(n: Noun): string {
   return "a file-backed atom";
 }
 
-function bad(where: string, expected: string, got: Noun): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.badShape, `${where}: expected ${expected}, got ${describeNoun(got)}`);
+function bad(where: string, expected: string, got: Noun): PleaError {
+  return new PleaError(IpcErrorCode.protocol.badShape, `${where}: expected ${expected}, got ${describeNoun(got)}`);
 }
 
 export function readCell(n: Noun, where: string): Cell {
@@ -39,10 +40,10 @@ export function readAtom(n: Noun, where: string): number | BigAtom {
 export function readNumber(n: Noun, max: number, where: string): number {
   if (typeof n === "number") {
     if (n <= max) return n;
-    throw new ProtocolError(ProtocolErrorCode.outOfRange, `${where}: ${n} is above its limit of ${max}`);
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: ${n} is above its limit of ${max}`);
   }
   if (n instanceof BigAtom) {
-    throw new ProtocolError(ProtocolErrorCode.outOfRange, `${where}: an atom of ${n.bytes.length} bytes is above its limit of ${max}`);
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: an atom of ${n.bytes.length} bytes is above its limit of ${max}`);
   }
   throw bad(where, "an atom", n);
 }
@@ -67,7 +68,7 @@ export function loobean(b: boolean): number {
 export function readMote(n: Noun, where: string): string {
   const a = readAtom(n, where);
   if (typeof a !== "number" && a.bytes.length > MOTE_BYTES_MAX) {
-    throw new ProtocolError(ProtocolErrorCode.outOfRange, `${where}: a mote of ${a.bytes.length} bytes is above its limit of ${MOTE_BYTES_MAX}`);
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: a mote of ${a.bytes.length} bytes is above its limit of ${MOTE_BYTES_MAX}`);
   }
   return cordToString(a);
 }

@@ -3,8 +3,9 @@
  * bytes little-endian). All are at most 6 bytes, so all are direct atoms and a tag check is one
  * number comparison.
  */
+import { PleaError } from "../error.ts";
 import { cord, isCell, type Noun } from "../noun/index.ts";
-import { ProtocolError, ProtocolErrorCode } from "./protocol-error.ts";
+import { IpcErrorCode } from "./errors.ts";
 
 function tag(text: string): number {
   return cord(text) as number;
@@ -50,6 +51,6 @@ export function tagText(head: unknown): string {
 }
 
 /** The error for a head that is not a tag `where` knows. */
-export function unknownTag(where: string, head: Noun): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.unknownTag, `${where}: ${isCell(head) ? "a cell" : tagText(head)} is not a tag this side understands`);
+export function unknownTag(where: string, head: Noun): PleaError {
+  return new PleaError(IpcErrorCode.protocol.unknownTag, `${where}: ${isCell(head) ? "a cell" : tagText(head)} is not a tag this side understands`);
 }

@@ -1,7 +1,7 @@
 /**
  * Tasks: the messages urth sends to mars. Protocol 2 as vere v4 (docs/ipc.md, "urth -> mars") plus
  * the plea messages (docs/plea.md). `taskToNoun` builds the exact noun; `parseTask` reads one
- * from the pipe and throws `ProtocolError` for anything else.
+ * from the pipe and throws a protocol error (`IpcErrorCode.protocol`) for anything else.
  *
  *     [%poke mil=@ ovum]                                  run an event (ovum = [wire card])
  *     [%peek mil=@ gang=(unit (set ship)) (each path [%once care=@tas desk=@tas path])]
@@ -80,7 +80,7 @@ function checkMil(mil: number): void {
 
 /**
  * Reads a task noun from urth.
- * @throws ProtocolError for anything that is not one of the tasks above.
+ * @throws PleaError (`IpcErrorCode.protocol`) for anything that is not one of the tasks above.
  */
 export function parseTask(n: Noun): Task {
   const c = readCell(n, "Task");

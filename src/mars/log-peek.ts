@@ -3,11 +3,12 @@
  * "Peeks"): read from mars's own event log, which no other process opens. The kernel never sees
  * these paths.
  */
+import { isPleaError } from "../error.ts";
+import { IpcErrorCode } from "../ipc/errors.ts";
 import { eventInfoToNoun } from "../ipc/event-info.ts";
 import type { Gift } from "../ipc/gift.ts";
 import { goof } from "../ipc/goof.ts";
 import { parseLogPeekPath, PEEK_MARK, type LogPeek } from "../ipc/peek-path.ts";
-import { ProtocolError } from "../ipc/protocol-error.ts";
 import { list, type Noun } from "../noun/index.ts";
 import type { EventLog } from "./log/event-log.ts";
 
@@ -19,7 +20,7 @@ export function answerLogPeek(log: EventLog, path: Noun): PeekGift {
   try {
     peek = parseLogPeekPath(path);
   } catch (e) {
-    if (e instanceof ProtocolError) return { type: "peek", ok: false, goof: goof("bad-peek", e.message) };
+    if (isPleaError(e, IpcErrorCode.protocol)) return { type: "peek", ok: false, goof: goof("bad-peek", e.message) };
     throw e;
   }
   const last = log.eve;

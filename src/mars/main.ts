@@ -10,6 +10,7 @@
  * (exit-status.ts).
  */
 import { parseArgs } from "node:util";
+import { isPleaError } from "../error.ts";
 import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
 import { FrameWriter, type ByteSink } from "../ipc/frame-writer.ts";
 import { giftToNoun } from "../ipc/gift.ts";
@@ -19,7 +20,8 @@ import { createFileStoreKernel } from "./kernel/file-store.ts";
 import { EventLog } from "./log/event-log.ts";
 import { restore } from "./restore.ts";
 import { SnapshotStore } from "./log/snapshot.ts";
-import { BadTask, Mars } from "./mars.ts";
+import { Mars } from "./mars.ts";
+import { MarsErrorCode } from "./errors.ts";
 import { exitStatusOf, MarsExitStatus } from "./exit-status.ts";
 import { wallMs } from "../wall-clock.ts";
 
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
       if ((await mars.handle(task, wallMs())) === "exit") break;
     }
   } catch (e) {
-    say(e instanceof BadTask ? e.message : `mars: ${(e as Error).message}`);
+    say(isPleaError(e, MarsErrorCode.badTask) ? e.message : `mars: ${(e as Error).message}`);
     status = 1;
   } finally {
     mars.shutdown();

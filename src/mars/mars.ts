@@ -19,6 +19,7 @@ import type { FrameWriter } from "../ipc/frame-writer.ts";
 import { Cell, cord, cordToString, isAtom, isFileAtom, mug, shmSize, type Noun } from "../noun/index.ts";
 import { MappingRegistry } from "../plea/mapping-registry.ts";
 import { MarsPlea, type MarsPleaAction, type MarsPleaInput } from "../plea/mars.ts";
+import { MarsErrorCode } from "./errors.ts";
 import type { FileStoreKernel } from "./kernel/file-store.ts";
 import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
@@ -30,19 +31,6 @@ import { PleaSegments } from "./plea-segments.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
-
-export const BadTaskCode = {
-  /** Not a task of protocol 2 or of plea. */
-  unparseable: "mars_bad_task",
-  /** A plea message out of its state (docs/plea.md). */
-  outOfState: "mars_plea_out_of_state",
-} as const;
-
-/**
- * A task mars cannot parse, or a plea message it cannot take in its state: vere prints
- * `mars: bad` and exits 1 (mars.c:920-929), and so does mars.
- */
-export class BadTask extends PleaError {}
 
 export interface MarsDeps {
   kernel: FileStoreKernel;
@@ -76,18 +64,18 @@ export class Mars {
     this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir);
   }
 
-  /** Parses a task noun; a malformed one is a `BadTask` (the caller exits 1, as vere). */
+  /** Parses a task noun; a malformed one is `mars_bad_task` (the caller exits 1, as vere). */
   static parse(noun: Noun): Task {
     try {
       return parseTask(noun);
     } catch (e) {
-      throw new BadTask(BadTaskCode.unparseable, `mars: bad task: ${(e as Error).message}`, { cause: e });
+      throw new PleaError(MarsErrorCode.badTask.unparseable, `mars: bad task: ${(e as Error).message}`, { cause: e });
     }
   }
 
   /**
    * Handles one task. Resolves "exit" when mars should exit (after `%exit`), else undefined; throws
-   * `BadTask` for a plea message out of its state (the caller exits 1). `arrivedAtMs` is when the
+   * `mars_plea_out_of_state` for a plea message out of its state (the caller exits 1). `arrivedAtMs` is when the
    * task's frame was complete (for the event's timings).
    */
   async handle(task: Task, arrivedAtMs = wallMs()): Promise<"exit" | undefined> {
@@ -155,7 +143,7 @@ export class Mars {
         }
         return undefined;
       case "fail":
-        throw new BadTask(BadTaskCode.outOfState, `mars: bad task: ${a.message}`);
+        throw new PleaError(MarsErrorCode.badTask.outOfState, `mars: bad task: ${a.message}`);
     }
   }
 

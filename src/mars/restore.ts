@@ -10,8 +10,9 @@
  * mug stored with it (vere's `%awry`): either failure stops the start with a LogError naming the
  * event, because a state that differs from the log's is a wrong state.
  */
+import { isPleaError } from "../error.ts";
 import { Cell } from "../noun/cell.ts";
-import { KernelError } from "./kernel/state.ts";
+import { KernelErrorCode } from "./kernel/errors.ts";
 import type { Kernel, KernelFactory } from "./kernel/kernel.ts";
 import type { EventLog } from "./log/event-log.ts";
 import { LogError, LogErrorCode } from "./log/log-error.ts";
@@ -64,7 +65,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
     try {
       candidate = createKernel(loaded.state);
     } catch (e) {
-      if (!(e instanceof KernelError)) throw e;
+      if (!isPleaError(e, KernelErrorCode.state)) throw e;
       warnings.push(`Ignored snapshot "${path}": ${e.message}`);
       continue;
     }
@@ -84,13 +85,13 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
   for await (const event of log.replay(snapshotEve + 1, head)) {
     const { job } = event;
     if (!(job instanceof Cell)) {
-      throw new LogError(LogErrorCode.record, `Event ${event.eve} in the log is not [now ovum]. The log is damaged; restore the pier from a backup.`, { eve: event.eve });
+      throw new LogError(LogErrorCode.record, `Event ${event.eve} in the log is not [now ovum]. The log is damaged; restore the pier from a backup`, { eve: event.eve });
     }
     const result = kernel.poke(job.head, job.tail);
     if (!result.ok) {
       throw new LogError(
         LogErrorCode.mug,
-        `Event ${event.eve} was rejected on replay, though it was accepted when it was logged: the kernel is not the one that wrote this log. Use the Plea version that wrote it.`,
+        `Event ${event.eve} was rejected on replay, though it was accepted when it was logged: the kernel is not the one that wrote this log. Use the Plea version that wrote it`,
         { eve: event.eve },
       );
     }
@@ -99,7 +100,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
     if (event.mug !== 0 && mug !== event.mug) {
       throw new LogError(
         LogErrorCode.mug,
-        `Replaying event ${event.eve} gave a state with mug 0x${mug.toString(16)}; the log says 0x${event.mug.toString(16)} (vere's %awry). Mars will not start on a wrong state: use the Plea version that wrote this log.`,
+        `Replaying event ${event.eve} gave a state with mug 0x${mug.toString(16)}; the log says 0x${event.mug.toString(16)} (vere's %awry). Mars will not start on a wrong state: use the Plea version that wrote this log`,
         { eve: event.eve },
       );
     }

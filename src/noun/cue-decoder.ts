@@ -23,7 +23,7 @@ import { assert } from "../error.ts";
 import { ATOM_BYTES_MAX, atomFromBytes } from "./atom.ts";
 import { copyBitsToWords, ctz32, readBits32, readBitsNumber, roundUpToWord } from "./bits.ts";
 import { Cell } from "./cell.ts";
-import { CueError, CueErrorCode } from "./cue-error.ts";
+import { CueError, NounErrorCode } from "./errors.ts";
 import type { Noun } from "./noun.ts";
 
 /**
@@ -208,13 +208,13 @@ export class CueDecoder {
       if (at < 0) return false;
       const bits = this.rubBits;
       if (bits > DIRECT_ATOM_BITS_MAX) {
-        throw new CueError(CueErrorCode.backrefUnknown, tagBit, `Backreference at bit ${tagBit} has a ${bits}-bit offset; no input is that long`);
+        throw new CueError(NounErrorCode.cue.backrefUnknown, tagBit, `Backreference at bit ${tagBit} has a ${bits}-bit offset; no input is that long`);
       }
       if (at + bits > limit) return this.short(tagBit, "inside the backreference that starts there");
       const offset = readBitsNumber(win, at, bits);
       this.p = at + bits;
       if (this.depth === 0) {
-        throw new CueError(CueErrorCode.backrefTopLevel, tagBit, `The noun at bit ${tagBit} is a backreference (to bit ${offset}), but it is the root: there is nothing before it to refer to`);
+        throw new CueError(NounErrorCode.cue.backrefTopLevel, tagBit, `The noun at bit ${tagBit} is a backreference (to bit ${offset}), but it is the root: there is nothing before it to refer to`);
       }
       this.deliver(this.lookup(offset, tagBit));
     }
@@ -240,7 +240,7 @@ export class CueDecoder {
           this.short(tagBit, "inside a length prefix");
           return -1;
         }
-        throw new CueError(CueErrorCode.lengthPrefixTooLong, tagBit, `Length prefix at bit ${q} starts with 64 or more zeros; no atom is that long`);
+        throw new CueError(NounErrorCode.cue.lengthPrefixTooLong, tagBit, `Length prefix at bit ${q} starts with 64 or more zeros; no atom is that long`);
       }
       c = 32 + ctz32(y);
     }
@@ -254,7 +254,7 @@ export class CueDecoder {
     }
     const k = c - 1;
     if (k > DIRECT_ATOM_BITS_MAX - 1) {
-      throw new CueError(CueErrorCode.atomTooLong, tagBit, `Length prefix at bit ${q} claims at least 2^${k} bits; no input is that long`);
+      throw new CueError(NounErrorCode.cue.atomTooLong, tagBit, `Length prefix at bit ${q} claims at least 2^${k} bits; no input is that long`);
     }
     if (q + 2 * c > limit) {
       this.short(tagBit, "inside a length prefix");
@@ -268,20 +268,20 @@ export class CueDecoder {
   private short(tagBit: number, where: string): false {
     if (!this.ended) return false;
     const end = this.winBit0 + this.win.length * 8;
-    throw new CueError(CueErrorCode.truncated, tagBit, `Input ends at bit ${end}, ${where} (bit ${tagBit}); the jam is cut short`);
+    throw new CueError(NounErrorCode.cue.truncated, tagBit, `Input ends at bit ${end}, ${where} (bit ${tagBit}); the jam is cut short`);
   }
 
   private startBody(tagBit: number, at: number, bits: number): boolean {
     if (bits > ATOM_BITS_MAX) {
-      throw new CueError(CueErrorCode.atomTooLong, tagBit, `Atom at bit ${tagBit} claims ${bits} bits; an atom holds at most ${ATOM_BITS_MAX} bits (${ATOM_BYTES_MAX} bytes)`);
+      throw new CueError(NounErrorCode.cue.atomTooLong, tagBit, `Atom at bit ${tagBit} claims ${bits} bits; an atom holds at most ${ATOM_BITS_MAX} bits (${ATOM_BYTES_MAX} bytes)`);
     }
     const left = this.win.length * 8 - at;
     if (this.ended && bits > left) {
-      throw new CueError(CueErrorCode.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${Math.max(0, left)} bits later`);
+      throw new CueError(NounErrorCode.cue.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${Math.max(0, left)} bits later`);
     }
     const leftInInput = this.inputBits - (this.winBit0 + at);
     if (bits > leftInInput) {
-      throw new CueError(CueErrorCode.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${leftInInput} bits later`);
+      throw new CueError(NounErrorCode.cue.truncated, tagBit, `Atom at bit ${tagBit} claims ${bits} bits but the input ends ${leftInInput} bits later`);
     }
     const full = roundUpToWord(Math.ceil(bits / 8));
     // With the input's length unknown, the buffer grows only as the atom's bytes arrive, so a
@@ -315,7 +315,7 @@ export class CueDecoder {
       return true;
     }
     if (this.ended) {
-      throw new CueError(CueErrorCode.truncated, body.tagBit, `Atom at bit ${body.tagBit} claims ${body.bits} bits but the input ends ${body.done + avail} bits later`);
+      throw new CueError(NounErrorCode.cue.truncated, body.tagBit, `Atom at bit ${body.tagBit} claims ${body.bits} bits but the input ends ${body.done + avail} bits later`);
     }
     const nWords = Math.floor(avail / 32);
     if (nWords === 0) return false;
@@ -375,14 +375,14 @@ export class CueDecoder {
       if (o === offset) {
         const n = this.nouns[mid];
         if (n === undefined) {
-          throw new CueError(CueErrorCode.backrefUnknown, tagBit, `Backreference at bit ${tagBit} points at bit ${offset}, a cell that contains it (not finished yet)`);
+          throw new CueError(NounErrorCode.cue.backrefUnknown, tagBit, `Backreference at bit ${tagBit} points at bit ${offset}, a cell that contains it (not finished yet)`);
         }
         return n;
       }
       if (o < offset) lo = mid + 1;
       else hi = mid - 1;
     }
-    throw new CueError(CueErrorCode.backrefUnknown, tagBit, `Backreference at bit ${tagBit} points at bit ${offset}, where no earlier noun starts`);
+    throw new CueError(NounErrorCode.cue.backrefUnknown, tagBit, `Backreference at bit ${tagBit} points at bit ${offset}, where no earlier noun starts`);
   }
 }
 

@@ -12,25 +12,11 @@
  * instead of committing bytes that were never on disk at one moment.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { PleaError } from "../error.ts";
 import { ATOM_BYTES_MAX, atomFromBytes, type BigAtom } from "./atom.ts";
+import { FileAtomError, NounErrorCode } from "./errors.ts";
 
 /** Bytes read per call while scanning back for the last nonzero byte. */
 const FILE_ATOM_SCAN_BYTES = 64 * 1024;
-
-export const FileAtomErrorCode = {
-  changed: "file_changed",
-  tooLarge: "file_too_large",
-  unreadable: "file_unreadable",
-} as const;
-
-export class FileAtomError extends PleaError {
-  readonly path: string;
-  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.path = path;
-  }
-}
 
 export class FileAtom {
   readonly path: string;
@@ -47,13 +33,13 @@ export class FileAtom {
     try {
       st = statSync(path);
     } catch (cause) {
-      throw new FileAtomError(FileAtomErrorCode.unreadable, path, `Cannot read "${path}": ${(cause as Error).message}`, { cause });
+      throw new FileAtomError(NounErrorCode.fileAtom.unreadable, path, `Cannot read "${path}": ${(cause as Error).message}`, { cause });
     }
     if (st.size > ATOM_BYTES_MAX) {
       throw new FileAtomError(
-        FileAtomErrorCode.tooLarge,
+        NounErrorCode.fileAtom.tooLarge,
         path,
-        `"${path}" is ${st.size} bytes; one atom holds at most ${ATOM_BYTES_MAX} bytes (4 GiB). Split the file.`,
+        `"${path}" is ${st.size} bytes; one atom holds at most ${ATOM_BYTES_MAX} bytes (4 GiB). Split the file`,
       );
     }
     this.path = path;
@@ -67,7 +53,7 @@ export class FileAtom {
     try {
       fd = openSync(this.path, "r");
     } catch (cause) {
-      throw new FileAtomError(FileAtomErrorCode.unreadable, this.path, `Cannot read "${this.path}": ${(cause as Error).message}`, { cause });
+      throw new FileAtomError(NounErrorCode.fileAtom.unreadable, this.path, `Cannot read "${this.path}": ${(cause as Error).message}`, { cause });
     }
     try {
       this.checkUnchanged(fd);
@@ -83,9 +69,9 @@ export class FileAtom {
     const st = fstatSync(fd);
     if (st.size !== this.byteLengthMax || st.mtimeMs !== this.mtimeMs) {
       throw new FileAtomError(
-        FileAtomErrorCode.changed,
+        NounErrorCode.fileAtom.changed,
         this.path,
-        `"${this.path}" changed while it was being committed (size ${this.byteLengthMax} -> ${st.size}); commit again once it is settled.`,
+        `"${this.path}" changed while it was being committed (size ${this.byteLengthMax} -> ${st.size}); commit again once it is settled`,
       );
     }
   }
@@ -99,7 +85,7 @@ export class FileAtom {
     while (done < target.length) {
       const n = readSync(fd, target, done, target.length - done, pos + done);
       if (n === 0) {
-        throw new FileAtomError(FileAtomErrorCode.changed, this.path, `"${this.path}" shrank while it was being committed; commit again once it is settled.`);
+        throw new FileAtomError(NounErrorCode.fileAtom.changed, this.path, `"${this.path}" shrank while it was being committed; commit again once it is settled`);
       }
       done += n;
     }

@@ -24,7 +24,8 @@ import { BigAtom, metBitsOfNumber as metNumber } from "./atom.ts";
 import { BitCounter } from "./bit-counter.ts";
 import type { BitWriter } from "./bit-writer.ts";
 import { Cell } from "./cell.ts";
-import { FileAtom, FileAtomError, FileAtomErrorCode } from "./file-atom.ts";
+import { FileAtomError, NounErrorCode } from "./errors.ts";
+import { FileAtom } from "./file-atom.ts";
 import { JamDictionary } from "./jam-dictionary.ts";
 import { jamHashAtom, jamHashNumber, jamHash } from "./jam-hash.ts";
 import type { Noun } from "./noun.ts";
@@ -248,7 +249,7 @@ export class JamEncoder {
       closeSync(body.fd);
       body.fd = -1;
       if (scratch[0] !== last) {
-        throw new FileAtomError(FileAtomErrorCode.changed, a.path, `"${a.path}" changed while it was being committed (its last byte changed); commit again once it is settled.`);
+        throw new FileAtomError(NounErrorCode.fileAtom.changed, a.path, `"${a.path}" changed while it was being committed (its last byte changed); commit again once it is settled`);
       }
     }
     w.writeBits(last, 32 - Math.clz32(last));

@@ -21,6 +21,7 @@ import { closeSync, linkSync, openSync, readFileSync, realpathSync, unlinkSync, 
 import { join, resolve } from "node:path";
 import { PleaError } from "../error.ts";
 import { legacyNamespaceForPier } from "../ffi/shm-name.ts";
+import { PierErrorCode } from "./errors.ts";
 import { makePrivateDir, PIER_FILE_MODE } from "./private-mode.ts";
 
 /** The file inside `<pier>/.urb` that holds the namespace. */
@@ -31,12 +32,6 @@ export const SEGMENT_NAMESPACE_BYTES = 16;
 
 const NAMESPACE_TEXT = /^([0-9a-f]{32})\n?$/;
 
-export const SegmentNamespaceErrorCode = {
-  invalid: "segment_namespace_invalid",
-} as const;
-
-export class SegmentNamespaceError extends PleaError {}
-
 /** Where the namespace of `pier` is kept. */
 export function segmentNamespacePath(pier: string): string {
   return join(pier, ".urb", SEGMENT_NAMESPACE_FILE);
@@ -44,8 +39,8 @@ export function segmentNamespacePath(pier: string): string {
 
 /**
  * The segment namespace of `pier`, made (with `.urb` if missing) on first use. With
- * `{ create: false }`, undefined when the pier has none yet. Throws SegmentNamespaceError when the
- * file holds anything but a namespace.
+ * `{ create: false }`, undefined when the pier has none yet. Throws `segment_namespace_invalid` when
+ * the file holds anything but a namespace.
  */
 export function segmentNamespace(pier: string): string;
 export function segmentNamespace(pier: string, options: { create: false }): string | undefined;
@@ -82,8 +77,8 @@ function readNamespace(path: string): string | undefined {
   }
   const m = NAMESPACE_TEXT.exec(text);
   if (!m) {
-    throw new SegmentNamespaceError(
-      SegmentNamespaceErrorCode.invalid,
+    throw new PleaError(
+      PierErrorCode.namespaceInvalid,
       `"${path}" does not hold a segment namespace (32 hex digits). Stop every urth of this pier, remove the file, and start urth again: it makes a new one`,
     );
   }

@@ -22,16 +22,10 @@ import { assert, PleaError } from "../error.ts";
 import { isValidSegmentName } from "../ffi/shm-name.ts";
 import { NEWT_BODY_BYTES_MAX } from "../ipc/newt.ts";
 import { shmSize, type JamMeasure, type Noun } from "../noun/index.ts";
+import { PleaErrorCode } from "./errors.ts";
 
 /** Events whose raw size reaches this go through shared memory (the seed's threshold). */
 export const PLEA_THRESHOLD_BYTES_DEFAULT = 256 * 1024 * 1024;
-
-export const PleaErrorCode = {
-  refused: "plea_refused",
-} as const;
-
-/** mars could not make a segment and the event is too large for the pipe. */
-export class PleaRefused extends PleaError {}
 
 /** The path an event takes, and its raw size (`shmSize`: an upper bound with file-backed atoms). */
 export type Route = { path: "pipe" | "plea"; size: number };
@@ -203,9 +197,9 @@ export class UrthPlea<P, T> {
  * After `[%plea %fail goof]`: the error for an event whose jam a newt frame cannot carry (at most
  * NEWT_BODY_BYTES_MAX bytes), or undefined when it may go through the pipe.
  */
-export function refusal(reason: string, jamBytes: number): PleaRefused | undefined {
+export function refusal(reason: string, jamBytes: number): PleaError | undefined {
   if (jamBytes <= NEWT_BODY_BYTES_MAX) return undefined;
-  return new PleaRefused(
+  return new PleaError(
     PleaErrorCode.refused,
     `mars could not make a shared-memory segment (${reason}) and the event's jam is ${jamBytes} bytes, more than a newt frame carries (${NEWT_BODY_BYTES_MAX}). Free space in /dev/shm (or raise its size) and commit again`,
   );

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { PleaError } from "../error.ts";
+import { UrthErrorCode } from "./errors.ts";
 
 /**
  * Distinct exit statuses, one meaning each, so scripts can tell them apart. `exitCodeFor`
@@ -35,7 +36,7 @@ export class UsageError extends PleaError {
   /** The usage line to print under the message: the command's own, or urth's. */
   readonly usage: string;
   constructor(message: string, usage = USAGE.split("\n")[0]) {
-    super("usage", message);
+    super(UrthErrorCode.usage, message);
     this.usage = usage;
   }
 }
@@ -127,7 +128,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
   let rest = argv;
   const explicit = argv.length > 0 && !argv[0].startsWith("-");
   if (explicit) {
-    if (!(COMMANDS as readonly string[]).includes(argv[0])) throw new UsageError(`Unknown command "${argv[0]}"; commands: ${COMMANDS.join(", ")}.`);
+    if (!(COMMANDS as readonly string[]).includes(argv[0])) throw new UsageError(`Unknown command "${argv[0]}"; commands: ${COMMANDS.join(", ")}`);
     command = argv[0] as Command;
     rest = argv.slice(1);
   }
@@ -144,16 +145,16 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== "option") continue;
-    if (seen.has(t.name)) throw new UsageError(`The option --${t.name} is given twice; give it once.`, usage);
+    if (seen.has(t.name)) throw new UsageError(`The option --${t.name} is given twice; give it once`, usage);
     seen.add(t.name);
     // `--pier=` or `--pier ""`: an empty path resolves to the current directory, never what was meant.
-    if ((t.value as string | undefined) === "") throw new UsageError(`The option --${t.name} needs a value; got an empty one.`, usage);
+    if ((t.value as string | undefined) === "") throw new UsageError(`The option --${t.name} needs a value; got an empty one`, usage);
   }
-  if (values.pier === undefined && env.URTH_PIER === "") throw new UsageError("URTH_PIER is set but empty; name the pier or unset it.", usage);
-  if (parsed.positionals.some((p) => p === "")) throw new UsageError(`urth ${command} got an empty argument; name a path.`, usage);
+  if (values.pier === undefined && env.URTH_PIER === "") throw new UsageError("URTH_PIER is set but empty; name the pier or unset it", usage);
+  if (parsed.positionals.some((p) => p === "")) throw new UsageError(`urth ${command} got an empty argument; name a path`, usage);
   const [min, max] = POSITIONALS[command];
-  if (parsed.positionals.length < min) throw new UsageError(`urth ${command} needs ${min === 1 ? "an argument" : `${min} arguments`}.`, usage);
-  if (parsed.positionals.length > max) throw new UsageError(`Unexpected argument "${parsed.positionals[max]}" for urth ${command}.`, usage);
+  if (parsed.positionals.length < min) throw new UsageError(`urth ${command} needs ${min === 1 ? "an argument" : `${min} arguments`}`, usage);
+  if (parsed.positionals.length > max) throw new UsageError(`Unexpected argument "${parsed.positionals[max]}" for urth ${command}`, usage);
   return { command, values, positionals: parsed.positionals };
 }
 
@@ -161,26 +162,26 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
 function parseArgsMessage(e: unknown, command: Command): string {
   const err = e as { code?: string; message: string };
   const option = /'(-[^' ]*)/.exec(err.message)?.[1];
-  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `Unknown option ${option} for urth ${command}; urth ${command} --help lists its options.`;
-  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `The option ${option} needs a value.`;
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `Unknown option ${option} for urth ${command}; urth ${command} --help lists its options`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `The option ${option} needs a value`;
   return `${err.message.split("\n")[0]} (urth ${command} --help lists the options)`;
 }
 
 /** Parses a byte count: digits with an optional K, M, G or T suffix (powers of 1024). */
 export function parseBytes(option: string, text: string): number {
   const m = /^(\d+)([KMGT]i?B?)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`--${option} takes a byte count like 268435456 or 256M; got "${text}".`);
+  if (!m) throw new UsageError(`--${option} takes a byte count like 268435456 or 256M; got "${text}"`);
   const unit = (m[2] ?? "").toUpperCase()[0];
   const scale = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : unit === "T" ? 1024 ** 4 : 1;
   const n = Number(m[1]) * scale;
-  if (!Number.isSafeInteger(n)) throw new UsageError(`--${option} is too large: "${text}".`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${option} is too large: "${text}"`);
   return n;
 }
 
 /** Parses a non-negative whole number option, at most `max`. */
 export function parseCount(option: string, text: string, max = Number.MAX_SAFE_INTEGER, why = ""): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${option} takes a whole number; got "${text}".`);
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${option} takes a whole number; got "${text}"`);
   const n = Number(text);
-  if (n > max) throw new UsageError(`--${option} is at most ${max}${why ? ` (${why})` : ""}; got "${text}".`);
+  if (n > max) throw new UsageError(`--${option} is at most ${max}${why ? ` (${why})` : ""}; got "${text}"`);
   return n;
 }

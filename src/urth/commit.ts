@@ -11,8 +11,9 @@ import { PleaError } from "../error.ts";
 import { goofToText } from "../ipc/goof.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
-import { atomFromBytes, FileAtom, FileAtomError, FileAtomErrorCode, type Atom } from "../noun/index.ts";
+import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
+import { UrthErrorCode } from "./errors.ts";
 import type { MarsProcess, PokeProgress } from "./mars-process.ts";
 import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
 import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
@@ -31,12 +32,6 @@ export const EAGER_FILE_BYTES_MAX = 64 * 1024;
  * and small files are not what the "never twice" rule of docs/decisions.md protects.
  */
 export const EAGER_COMMIT_BYTES_MAX = 256 * 1024 * 1024;
-
-export const CommitErrorCode = {
-  rejected: "commit_rejected",
-} as const;
-
-export class CommitError extends PleaError {}
 
 export interface CommitSummary {
   /** The event number, or undefined when nothing changed. */
@@ -119,7 +114,7 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   marks.repliedAtMs = wallMs();
   if (!r.ok) {
     const why = r.goofs.map(goofToText).join("\n");
-    throw new CommitError(CommitErrorCode.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+    throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
   }
   for (const f of plan.puts) {
     const key = clayKey(f.path);
@@ -139,10 +134,10 @@ function readSmall(abs: string, rel: string): Uint8Array {
   try {
     return readFileSync(abs);
   } catch (cause) {
-    throw new FileAtomError(FileAtomErrorCode.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
+    throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
   }
 }
 
 function changedError(abs: string, before: number, after: number): FileAtomError {
-  return new FileAtomError(FileAtomErrorCode.changed, abs, `"${abs}" changed while it was being committed (size ${before} -> ${after}); commit again once it is settled.`);
+  return new FileAtomError(NounErrorCode.fileAtom.changed, abs, `"${abs}" changed while it was being committed (size ${before} -> ${after}); commit again once it is settled`);
 }

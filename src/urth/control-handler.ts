@@ -1,5 +1,6 @@
 /** What a running urth answers on its control socket (src/urth/control.ts). */
-import { ControlErrorCode, type ControlHandler } from "./control.ts";
+import type { ControlHandler } from "./control.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { clayPathArg } from "./clay-path.ts";
 import { serveLog } from "./log-view.ts";
 import { sessionCat, sessionLs } from "./pier-view.ts";
@@ -9,7 +10,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
   return async (req, out) => {
     const s = getSession();
     if (!s) {
-      await out.reply({ ok: false, code: "starting", message: "urth is still starting; try again in a moment." });
+      await out.reply({ ok: false, code: UrthErrorCode.control.starting, message: "urth is still starting; try again in a moment" });
       return;
     }
     switch (req.op) {
@@ -31,13 +32,13 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
           },
           req.path,
         );
-        if (!found && !started) await out.reply({ ok: false, code: "not_found", message: `No committed file at ${req.path}.` });
+        if (!found && !started) await out.reply({ ok: false, code: UrthErrorCode.control.notFound, message: `No committed file at ${req.path}` });
         return;
       }
       case "log": {
         const limit = req.limit;
         if (limit !== null && !(Number.isInteger(limit) && limit >= 0)) {
-          await out.reply({ ok: false, code: ControlErrorCode.protocol, message: `A log request's limit is a whole number or null; got ${JSON.stringify(limit)}` });
+          await out.reply({ ok: false, code: UrthErrorCode.control.protocol, message: `A log request's limit is a whole number or null; got ${JSON.stringify(limit)}` });
           return;
         }
         await serveLog(s, limit ?? undefined, out);
@@ -49,7 +50,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         return;
       default:
         // parseControlRequest (control-request.ts) lets only the ops above through.
-        await out.reply({ ok: false, code: "control_protocol", message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}` });
+        await out.reply({ ok: false, code: UrthErrorCode.control.protocol, message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}` });
     }
   };
 }

@@ -6,7 +6,8 @@
  * or not the newline came in the same read; and its fields are checked for their types, so a
  * wrong request gets a sentence for a person rather than a TypeError.
  */
-import { ControlError, ControlErrorCode } from "./control-error.ts";
+import { PleaError } from "../error.ts";
+import { UrthErrorCode } from "./errors.ts";
 
 export type ControlRequest =
   | { op: "status" }
@@ -27,14 +28,14 @@ export class RequestLineReader {
 
   /**
    * Takes the next read. Returns the line without its newline once it is complete, else
-   * undefined. Throws `ControlError` once the line is over CONTROL_REQUEST_BYTES_MAX bytes.
+   * undefined. Throws `control_protocol` once the line is over CONTROL_REQUEST_BYTES_MAX bytes.
    * Bytes after the newline are ignored: one request per connection.
    */
   push(chunk: Uint8Array): Uint8Array | undefined {
     const nl = chunk.indexOf(NEWLINE);
     const take = nl < 0 ? chunk : chunk.subarray(0, nl);
     if (this.length + take.length > CONTROL_REQUEST_BYTES_MAX) {
-      throw new ControlError(ControlErrorCode.protocol, `The request is longer than ${CONTROL_REQUEST_BYTES_MAX} bytes; a request is one short JSON line`);
+      throw new PleaError(UrthErrorCode.control.protocol, `The request is longer than ${CONTROL_REQUEST_BYTES_MAX} bytes; a request is one short JSON line`);
     }
     // Copied: the socket may reuse the buffer it handed us.
     this.chunks.push(take.slice());
@@ -52,27 +53,27 @@ export class RequestLineReader {
 
 const OPS = ["status", "ls", "cat", "log", "stop"] as const;
 
-/** Decodes and checks a request line. Throws `ControlError` (protocol) saying what is wrong. */
+/** Decodes and checks a request line. Throws `control_protocol` saying what is wrong. */
 export function parseControlRequest(line: Uint8Array): ControlRequest {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(line);
   } catch {
-    throw new ControlError(ControlErrorCode.protocol, "The request is not UTF-8");
+    throw new PleaError(UrthErrorCode.control.protocol, "The request is not UTF-8");
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ControlError(ControlErrorCode.protocol, "The request is not JSON");
+    throw new PleaError(UrthErrorCode.control.protocol, "The request is not JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ControlError(ControlErrorCode.protocol, 'The request is not a JSON object; send {"op":...}');
+    throw new PleaError(UrthErrorCode.control.protocol, 'The request is not a JSON object; send {"op":...}');
   }
   const req = value as Record<string, unknown>;
   const op = req.op;
   if (typeof op !== "string" || !(OPS as readonly string[]).includes(op)) {
-    throw new ControlError(ControlErrorCode.protocol, `Unknown request ${JSON.stringify(op ?? null)}; "op" is one of ${OPS.join(", ")}`);
+    throw new PleaError(UrthErrorCode.control.protocol, `Unknown request ${JSON.stringify(op ?? null)}; "op" is one of ${OPS.join(", ")}`);
   }
   switch (op as (typeof OPS)[number]) {
     case "status":
@@ -81,18 +82,18 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
       return { op: "stop" };
     case "ls": {
       const prefix = req.prefix ?? "";
-      if (typeof prefix !== "string") throw new ControlError(ControlErrorCode.protocol, 'An ls request\'s "prefix" must be a string');
+      if (typeof prefix !== "string") throw new PleaError(UrthErrorCode.control.protocol, 'An ls request\'s "prefix" must be a string');
       return { op: "ls", prefix };
     }
     case "cat": {
       const path = req.path;
-      if (typeof path !== "string" || path === "") throw new ControlError(ControlErrorCode.protocol, 'A cat request needs "path", a non-empty string');
+      if (typeof path !== "string" || path === "") throw new PleaError(UrthErrorCode.control.protocol, 'A cat request needs "path", a non-empty string');
       return { op: "cat", path };
     }
     case "log": {
       const limit = req.limit ?? null;
       if (limit !== null && !(Number.isSafeInteger(limit) && (limit as number) >= 0)) {
-        throw new ControlError(ControlErrorCode.protocol, 'A log request\'s "limit" must be null or a whole number from 0');
+        throw new PleaError(UrthErrorCode.control.protocol, 'A log request\'s "limit" must be null or a whole number from 0');
       }
       return { op: "log", limit: limit as number | null };
     }

@@ -14,7 +14,8 @@
  * A `log` reply, {"ok":true,"stream":true}, opens a stream of the same pieces whose length is not
  * known in advance (the log's lines, docs/urth.md): only its last line tells it complete.
  */
-import { ControlError, ControlErrorCode } from "./control-error.ts";
+import { PleaError } from "../error.ts";
+import { UrthErrorCode } from "./errors.ts";
 
 export interface ControlReply {
   ok: boolean;
@@ -53,7 +54,7 @@ export type ReplyEvent =
   /** The stream's last line: ok with every byte delivered, or the reason it stopped. */
   | { kind: "end"; last: ControlReply };
 
-/** The client's reading of one answer. Throws `ControlError` on anything out of protocol. */
+/** The client's reading of one answer. Throws `control_protocol` on anything out of protocol. */
 export class ReplyReader {
   private state: "reply" | "head" | "piece" | "done" = "reply";
   private readonly line: Uint8Array[] = [];
@@ -104,9 +105,9 @@ export class ReplyReader {
    */
   close(): void {
     if (this.state === "done") return;
-    if (this.state === "reply") throw new ControlError(ControlErrorCode.unreachable, "The urth running on this pier closed the connection without answering.");
-    throw new ControlError(
-      ControlErrorCode.interrupted,
+    if (this.state === "reply") throw new PleaError(UrthErrorCode.control.unreachable, "The urth running on this pier closed the connection without answering");
+    throw new PleaError(
+      UrthErrorCode.control.interrupted,
       this.size === undefined
         ? `The urth holding the pier went away after sending ${this.received} bytes (it exited or was killed); the output is incomplete. Run the command again`
         : `The urth holding the pier went away after sending ${this.received} of ${this.size} bytes (it exited or was killed); the output is incomplete. Run cat again`,
@@ -163,6 +164,6 @@ export class ReplyReader {
   }
 }
 
-function protocol(what: string): ControlError {
-  return new ControlError(ControlErrorCode.protocol, `The urth running on this pier ${what}; urth and the running urth disagree about the protocol`);
+function protocol(what: string): PleaError {
+  return new PleaError(UrthErrorCode.control.protocol, `The urth running on this pier ${what}; urth and the running urth disagree about the protocol`);
 }

@@ -12,11 +12,10 @@ import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket, UnixSocketListener } from "bun";
 import { PleaError } from "../error.ts";
-import { ControlError, ControlErrorCode } from "./control-error.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { parseControlRequest, RequestLineReader, type ControlRequest } from "./control-request.ts";
 import { opensStream, pieceHead, ReplyReader, STREAM_END, type ControlReply } from "./control-stream.ts";
 
-export { ControlError, ControlErrorCode } from "./control-error.ts";
 export type { ControlRequest } from "./control-request.ts";
 export type { ControlReply } from "./control-stream.ts";
 
@@ -57,7 +56,7 @@ export class ControlServer {
             // Too long, not UTF-8, not JSON, wrong types: one typed answer, then the door closes.
             st.handled = true;
             const err = e as PleaError;
-            s.end(JSON.stringify({ ok: false, code: err.code ?? ControlErrorCode.protocol, message: err.message }) + "\n");
+            s.end(JSON.stringify({ ok: false, code: err.code ?? UrthErrorCode.control.protocol, message: err.message }) + "\n");
             return;
           }
           void serve(s, req, handler);
@@ -88,7 +87,7 @@ async function writeAll(s: Socket<ConnState>, bytes: Uint8Array): Promise<void> 
   let off = 0;
   while (off < bytes.length) {
     const n = s.write(bytes.subarray(off));
-    if (n < 0) throw new ControlError(ControlErrorCode.unreachable, "The client went away.");
+    if (n < 0) throw new PleaError(UrthErrorCode.control.unreachable, "The client went away");
     off += n;
     if (off < bytes.length) await new Promise<void>((r) => (s.data.drained = r));
   }
@@ -118,7 +117,7 @@ async function serve(s: Socket<ConnState>, req: ControlRequest, handler: Control
     if (streaming) await line(STREAM_END);
   } catch (e) {
     const err = e as PleaError;
-    await line({ ok: false, code: err.code ?? "error", message: err.message }).catch(() => {});
+    await line({ ok: false, code: err.code ?? UrthErrorCode.control.failed, message: err.message }).catch(() => {});
   }
   s.end();
 }
@@ -182,7 +181,7 @@ export async function controlRequest(path: string, req: ControlRequest, onBytes?
       });
       sock.on("error", (e) => {
         if (!connected) {
-          reject(new ControlError(ControlErrorCode.unreachable, `Cannot reach the urth running on this pier (${path}): ${e.message}`, { cause: e }));
+          reject(new PleaError(UrthErrorCode.control.unreachable, `Cannot reach the urth running on this pier (${path}): ${e.message}`, { cause: e }));
         }
         // Once connected, a reset (the urth was killed) ends the answer like a close: the reader
         // below says whether it was complete.
@@ -193,14 +192,14 @@ export async function controlRequest(path: string, req: ControlRequest, onBytes?
     sock.destroy();
   }
   await busy;
-  // A reply that broke the protocol, or `onBytes` failing (stdout closed: OutputClosed).
+  // A reply that broke the protocol, or `onBytes` failing (stdout closed: `output_closed`).
   if (failure !== undefined) throw failure;
   // No reply (unreachable: safe to retry), or a stream cut short (interrupted).
   answer.close();
   if (last && !last.ok) {
     // The server's reason the stream stopped. Bytes were delivered: never a retryable code.
-    const code = !last.code || last.code === ControlErrorCode.unreachable ? ControlErrorCode.interrupted : last.code;
-    throw new ControlError(code, last.message ?? "The running urth stopped sending the file");
+    const code = !last.code || last.code === UrthErrorCode.control.unreachable ? UrthErrorCode.control.interrupted : last.code;
+    throw new PleaError(code, last.message ?? "The running urth stopped sending the file");
   }
   return reply!;
 }

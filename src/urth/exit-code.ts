@@ -3,11 +3,11 @@
  * sees (cli.ts ExitCode; docs/urth.md, "Exit statuses"). One meaning per status: a script can
  * tell a locked pier (3) from a crashed mars (4) from a damaged pier (7).
  */
-import { PleaError } from "../error.ts";
+import { isPleaError, PleaError } from "../error.ts";
 import { ExitCode, UsageError } from "./cli.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { PierLocked } from "./pier-lock.ts";
-import { PierError } from "./pier.ts";
 
 /**
  * mars's own exit statuses that carry a meaning, as agreed between urth and mars: 3 when another
@@ -35,7 +35,7 @@ export function isMarsRefusal(e: MarsExited): boolean {
 export function exitCodeFor(e: unknown): number {
   if (e instanceof UsageError) return ExitCode.usage;
   if (e instanceof PierLocked) return ExitCode.locked;
-  if (e instanceof PierError) return ExitCode.pier;
+  if (isPleaError(e, UrthErrorCode.pier)) return ExitCode.pier;
   if (e instanceof MarsExited) return exitCodeForMars(e.signal === null ? e.exitCode : null);
   return ExitCode.failed;
 }

@@ -7,9 +7,11 @@
  * Through the socket the reply `{"ok":true}` is followed by one JSON line per event and a last line
  * `{"end":N}` with their count, so a holder that dies part-way is an error, never a short list.
  */
+import { PleaError } from "../error.ts";
 import { eventInfoFromJson, type EventInfo } from "../ipc/event-info.ts";
 import { LOG_PEEK_EVENTS_MAX } from "../ipc/peek-path.ts";
-import { ControlError, ControlErrorCode, type ControlReply } from "./control.ts";
+import type { ControlReply } from "./control.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { eventInfos } from "./peeks.ts";
 import { withPier } from "./pier-view.ts";
 import type { Session } from "./session.ts";
@@ -63,24 +65,24 @@ export class LogLines {
 
   end(): EventInfo[] {
     if (this.pending.length > 0 || this.count === undefined) {
-      throw new ControlError(ControlErrorCode.protocol, `The running urth stopped after ${this.infos.length} events of the log; run log again`);
+      throw new PleaError(UrthErrorCode.control.protocol, `The running urth stopped after ${this.infos.length} events of the log; run log again`);
     }
     return this.infos;
   }
 
   private line(text: string): void {
-    if (this.count !== undefined) throw new ControlError(ControlErrorCode.protocol, "The running urth sent more after the end of the log");
+    if (this.count !== undefined) throw new PleaError(UrthErrorCode.control.protocol, "The running urth sent more after the end of the log");
     let v: unknown;
     try {
       v = JSON.parse(text);
     } catch (cause) {
-      throw new ControlError(ControlErrorCode.protocol, "The running urth sent a log line that is not JSON", { cause });
+      throw new PleaError(UrthErrorCode.control.protocol, "The running urth sent a log line that is not JSON", { cause });
     }
     const o = v as { ok?: unknown; end?: unknown; message?: unknown };
     // The server's error line, when it failed part-way (control.ts).
-    if (o !== null && typeof o === "object" && o.ok === false) throw new ControlError(ControlErrorCode.protocol, `The running urth failed while sending the log: ${String(o.message)}`);
+    if (o !== null && typeof o === "object" && o.ok === false) throw new PleaError(UrthErrorCode.control.protocol, `The running urth failed while sending the log: ${String(o.message)}`);
     if (o !== null && typeof o === "object" && "end" in o) {
-      if (o.end !== this.infos.length) throw new ControlError(ControlErrorCode.protocol, `The running urth sent ${this.infos.length} events of the log and counted ${String(o.end)}; run log again`);
+      if (o.end !== this.infos.length) throw new PleaError(UrthErrorCode.control.protocol, `The running urth sent ${this.infos.length} events of the log and counted ${String(o.end)}; run log again`);
       this.count = this.infos.length;
       return;
     }

@@ -14,14 +14,16 @@
  */
 import { openSegment, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
-import { PipeClosed } from "../ipc/pipe-closed.ts";
+import { isPleaError } from "../error.ts";
+import { IpcErrorCode } from "../ipc/errors.ts";
 import type { Gift } from "../ipc/gift.ts";
 import { tankToText } from "../ipc/goof.ts";
 import { taskToNoun, type PeekRequest, type Task } from "../ipc/task.ts";
 import { measureJam, writeShm, type Cell, type JamMeasure, type Noun } from "../noun/index.ts";
 import { PLEA_THRESHOLD_BYTES_DEFAULT, routeTask, UrthPlea, type UrthPleaAction, type UrthPleaInput } from "../plea/urth.ts";
 import { MarsChild } from "./mars-child.ts";
-import { MarsExited, MarsExitedCode } from "./mars-exited.ts";
+import { UrthErrorCode } from "./errors.ts";
+import { MarsExited } from "./mars-exited.ts";
 import { sendPokeByPipe } from "./pipe-poke.ts";
 import { WritQueue, type PeekResult, type PokeProgress, type PokeResult, type PokeWrit, type Writ } from "./writ-queue.ts";
 
@@ -255,7 +257,7 @@ export class MarsProcess {
   private sendByPipe(w: PokeWrit, jam: JamMeasure | undefined): void {
     sendPokeByPipe(this.child.writer, w.task, w.size, jam, w.onProgress).catch((e) => {
       // A closed pipe means mars is gone or going: its exit rejects every writ with MarsExited.
-      if (e instanceof PipeClosed) this.child.kill();
+      if (isPleaError(e, IpcErrorCode.pipe)) this.child.kill();
       else this.failWrit(w, e);
     });
   }
@@ -292,7 +294,7 @@ export class MarsProcess {
 
   /** A protocol violation: kill mars; its exit rejects everything pending with this error. */
   private fatal(message: string, cause?: unknown): void {
-    this.writs.fault(new MarsExited(MarsExitedCode.protocol, message, { exitCode: null, signal: null, stderrTail: this.child.stderrTail, cause }));
+    this.writs.fault(new MarsExited(UrthErrorCode.mars.protocol, message, { exitCode: null, signal: null, stderrTail: this.child.stderrTail, cause }));
     this.child.kill();
   }
 
@@ -303,8 +305,8 @@ export class MarsProcess {
     const expected = this.writs.state.kind === "exiting" && code === 0 && this.writs.pending === 0;
     this.plea.step({ type: "exited" });
     this.writs.die(
-      new MarsExited(MarsExitedCode.exited, expected ? "mars exited." : `mars ${how}.`, { exitCode: code, signal, stderrTail: tail }),
-      new MarsExited(MarsExitedCode.start, `mars ${how} before it was ready.`, { exitCode: code, signal, stderrTail: tail }),
+      new MarsExited(UrthErrorCode.mars.exited, expected ? "mars exited" : `mars ${how}`, { exitCode: code, signal, stderrTail: tail }),
+      new MarsExited(UrthErrorCode.mars.start, `mars ${how} before it was ready`, { exitCode: code, signal, stderrTail: tail }),
     );
     this.sweepAfterExit();
   }

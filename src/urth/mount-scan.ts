@@ -16,14 +16,7 @@ import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
 import { ATOM_BYTES_MAX } from "../noun/index.ts";
-
-export const MountErrorCode = {
-  unreadable: "mount_unreadable",
-  tooLarge: "mount_file_too_large",
-  pathClash: "mount_path_clash",
-} as const;
-
-export class MountError extends PleaError {}
+import { UrthErrorCode } from "./errors.ts";
 
 export interface MountFile {
   /** Path relative to the mount, with `/` separators (`lib/foo.js`). */
@@ -132,7 +125,7 @@ export function scanMount(mountDir: string): MountScan {
       // vanish from the commit without a word.
       raw = readdirSync(join(mountDir, dirRel), { encoding: "buffer" });
     } catch (cause) {
-      throw new MountError(MountErrorCode.unreadable, `Cannot read the directory "${dirRel || "."}" in the mount: ${(cause as Error).message}`, { cause });
+      throw new PleaError(UrthErrorCode.mount.unreadable, `Cannot read the directory "${dirRel || "."}" in the mount: ${(cause as Error).message}`, { cause });
     }
     for (const bytes of raw) {
       let name: string;
@@ -156,7 +149,7 @@ export function scanMount(mountDir: string): MountScan {
       } catch (cause) {
         // Removed since readdir (an editor's temporary file): it is not in the mount.
         if ((cause as { code?: string }).code === "ENOENT") continue;
-        throw new MountError(MountErrorCode.unreadable, `Cannot stat "${rel}" in the mount: ${(cause as Error).message}`, { cause });
+        throw new PleaError(UrthErrorCode.mount.unreadable, `Cannot stat "${rel}" in the mount: ${(cause as Error).message}`, { cause });
       }
       if (st.isSymbolicLink()) skipped.push({ rel, reason: "symlink" });
       else if (st.isDirectory()) stack.push(rel);
@@ -164,7 +157,7 @@ export function scanMount(mountDir: string): MountScan {
       else if (name.endsWith("~")) skipped.push({ rel, reason: "backup-file" });
       else {
         if (st.size > ATOM_BYTES_MAX) {
-          throw new MountError(MountErrorCode.tooLarge, `"${rel}" is ${st.size} bytes; one file is at most ${ATOM_BYTES_MAX} bytes (4 GiB, one atom). Split it or move it out of the mount.`);
+          throw new PleaError(UrthErrorCode.mount.tooLarge, `"${rel}" is ${st.size} bytes; one file is at most ${ATOM_BYTES_MAX} bytes (4 GiB, one atom). Split it or move it out of the mount`);
         }
         files.push({ rel, path: clayPathOf(rel), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       }
@@ -176,7 +169,7 @@ export function scanMount(mountDir: string): MountScan {
     const key = clayKey(f.path);
     const other = seen.get(key);
     if (other !== undefined) {
-      throw new MountError(MountErrorCode.pathClash, `"${other}" and "${f.rel}" both map to the Clay path ${key}; rename one of them.`);
+      throw new PleaError(UrthErrorCode.mount.pathClash, `"${other}" and "${f.rel}" both map to the Clay path ${key}; rename one of them`);
     }
     seen.set(key, f.rel);
   }

@@ -10,16 +10,8 @@ import { logPeekPath, PEEK_MARK, peekPath } from "../ipc/peek-path.ts";
 import { pathFromNoun, readList, readNumber } from "../ipc/shape.ts";
 import { isCell, type Cell, type Noun } from "../noun/index.ts";
 import type { MarsProcess } from "./mars-process.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { MOUNT_DESK } from "./pier.ts";
-
-export const PeekErrorCode = {
-  failed: "peek_failed",
-  shape: "peek_shape",
-  /** A file changed or vanished between two pieces of one `cat`. */
-  changed: "peek_changed",
-} as const;
-
-export class PeekError extends PleaError {}
 
 export interface CommittedFile {
   path: string[];
@@ -28,9 +20,9 @@ export interface CommittedFile {
 
 async function peekCask(mars: MarsProcess, path: Noun, mark: string): Promise<Noun | undefined> {
   const r = await mars.peek({ kind: "path", path });
-  if (!r.ok) throw new PeekError(PeekErrorCode.failed, `mars could not answer the peek: ${goofToText(r.goof)}`);
+  if (!r.ok) throw new PleaError(UrthErrorCode.peek.failed, `mars could not answer the peek: ${goofToText(r.goof)}`);
   if (r.result === null) return undefined;
-  if (r.result.mark !== mark) throw new PeekError(PeekErrorCode.shape, `mars answered a peek with a %${r.result.mark} cask; expected %${mark}.`);
+  if (r.result.mark !== mark) throw new PleaError(UrthErrorCode.peek.shape, `mars answered a peek with a %${r.result.mark} cask; expected %${mark}`);
   return r.result.noun;
 }
 
@@ -39,7 +31,7 @@ export async function listFiles(mars: MarsProcess, spur: readonly string[] = [],
   const noun = await peekCask(mars, peekPath("t", desk, spur), PEEK_MARK.list);
   if (noun === undefined) return [];
   return readList(noun, "listing").map((item) => {
-    if (!isCell(item)) throw new PeekError(PeekErrorCode.shape, "A listing item is not [path len].");
+    if (!isCell(item)) throw new PleaError(UrthErrorCode.peek.shape, "A listing item is not [path len]");
     return { path: pathFromNoun(item.head, "listing path"), size: readNumber(item.tail, Number.MAX_SAFE_INTEGER, "listing len") };
   });
 }
@@ -56,7 +48,7 @@ export async function readFile(mars: MarsProcess, path: readonly string[], desk 
   const noun = await peekCask(mars, peekPath("x", desk, path), PEEK_MARK.mime);
   if (noun === undefined) return undefined;
   // [type len data]
-  if (!isCell(noun) || !isCell(noun.tail)) throw new PeekError(PeekErrorCode.shape, "A file's cask is not [type len data].");
+  if (!isCell(noun) || !isCell(noun.tail)) throw new PleaError(UrthErrorCode.peek.shape, "A file's cask is not [type len data]");
   const rest = noun.tail as Cell;
   return { type: pathFromNoun(noun.head, "mime type"), len: readNumber(rest.head, Number.MAX_SAFE_INTEGER, "len"), data: rest.tail };
 }
@@ -76,7 +68,7 @@ export async function readFileRange(mars: MarsProcess, path: readonly string[], 
   const noun = await peekCask(mars, peekPath("r", desk, [String(offset), String(length), ...path]), PEEK_MARK.range);
   if (noun === undefined) return undefined;
   // [type len mug slice]
-  if (!isCell(noun) || !isCell(noun.tail) || !isCell(noun.tail.tail)) throw new PeekError(PeekErrorCode.shape, "A file range's cask is not [type len mug slice].");
+  if (!isCell(noun) || !isCell(noun.tail) || !isCell(noun.tail.tail)) throw new PleaError(UrthErrorCode.peek.shape, "A file range's cask is not [type len mug slice]");
   const rest = noun.tail as Cell;
   const more = rest.tail as Cell;
   return {
@@ -98,11 +90,11 @@ export async function eventMug(mars: MarsProcess, eve: number): Promise<number |
  */
 export async function eventInfos(mars: MarsProcess, from: number, to: number): Promise<EventInfo[]> {
   const noun = await peekCask(mars, logPeekPath({ kind: "log", from, to }), PEEK_MARK.log);
-  if (noun === undefined) throw new PeekError(PeekErrorCode.shape, `mars answered the INFO of events ${from}..${to} with ~`);
+  if (noun === undefined) throw new PleaError(UrthErrorCode.peek.shape, `mars answered the INFO of events ${from}..${to} with ~`);
   const infos = readList(noun, "INFO list").map((n) => readEventInfo(n));
   let previous = from - 1;
   for (const info of infos) {
-    if (info.eve <= previous || info.eve > to) throw new PeekError(PeekErrorCode.shape, `mars answered the INFO of events ${from}..${to} with event ${info.eve}, out of order`);
+    if (info.eve <= previous || info.eve > to) throw new PleaError(UrthErrorCode.peek.shape, `mars answered the INFO of events ${from}..${to} with event ${info.eve}, out of order`);
     previous = info.eve;
   }
   return infos;

@@ -8,17 +8,14 @@
 import { closeSync, openSync, readFileSync, ftruncateSync, writeSync } from "node:fs";
 import { PleaError } from "../error.ts";
 import { tryLockExclusive } from "../ffi/libc.ts";
-
-export const PierLockErrorCode = {
-  held: "pier_locked",
-} as const;
+import { UrthErrorCode } from "./errors.ts";
 
 export type LockRole = "writer" | "reader";
 
 export class PierLocked extends PleaError {
   readonly holderPid: number | undefined;
   constructor(message: string, holderPid: number | undefined) {
-    super(PierLockErrorCode.held, message);
+    super(UrthErrorCode.lock.held, message);
     this.holderPid = holderPid;
   }
 }
@@ -35,7 +32,7 @@ export class PierLock {
     if (lock) return lock;
     const pid = PierLock.holder(path);
     throw new PierLocked(
-      `The pier "${pier}" is in use by another urth${pid ? ` (pid ${pid})` : ""}. Stop it first ("urth stop --pier ${pier}"), or use cat, ls, status or log alongside it.`,
+      `The pier "${pier}" is in use by another urth${pid ? ` (pid ${pid})` : ""}. Stop it first ("urth stop --pier ${pier}"), or use cat, ls, status or log alongside it`,
       pid,
     );
   }

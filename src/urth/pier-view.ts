@@ -3,14 +3,16 @@
  * socket when a `run` or `commit` holds the pier, or else a session of their own (they take the
  * lock for a moment, start mars, peek, and let it go).
  */
+import { isPleaError, PleaError } from "../error.ts";
 import { isAtom, isFileAtom, toBytes, type Noun } from "../noun/index.ts";
-import { ControlError, ControlErrorCode, controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
+import { controlRequest, type ControlReply, type ControlRequest } from "./control.ts";
 import { clayPathArg, prefixArg } from "./clay-path.ts";
+import { UrthErrorCode } from "./errors.ts";
 import { clayKey, relOfClayPath } from "./mount-scan.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { isMarsRefusal } from "./exit-code.ts";
-import { listFiles, PeekError, PeekErrorCode, readFileRange } from "./peeks.ts";
-import { PierLock, PierLockErrorCode } from "./pier-lock.ts";
+import { listFiles, readFileRange } from "./peeks.ts";
+import { PierLock } from "./pier-lock.ts";
 import { checkPierVersion, pierPaths, type PierPaths } from "./pier.ts";
 import { Session } from "./session.ts";
 
@@ -59,7 +61,7 @@ export async function sessionCat(
     const piece = await readFileRange(s.mars, path, off, CAT_CHUNK_BYTES);
     if (!piece) {
       if (off === 0) return false;
-      throw new PeekError(PeekErrorCode.changed, `${name} was deleted while it was being read (a commit landed); run cat again`);
+      throw new PleaError(UrthErrorCode.peek.changed, `${name} was deleted while it was being read (a commit landed); run cat again`);
     }
     if (off === 0) {
       total = piece.len;
@@ -67,7 +69,7 @@ export async function sessionCat(
       await onSize?.(total);
       if (total === 0) break;
     } else if (piece.len !== total || piece.mug !== version) {
-      throw new PeekError(PeekErrorCode.changed, `${name} changed while it was being read (a commit landed); run cat again`);
+      throw new PleaError(UrthErrorCode.peek.changed, `${name} changed while it was being read (a commit landed); run cat again`);
     }
     const want = Math.min(CAT_CHUNK_BYTES, total - off);
     const bytes = atomBytes(piece.data);
@@ -84,7 +86,7 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
 }
 
 function atomBytes(data: Noun): Uint8Array {
-  if (!isAtom(data) || isFileAtom(data)) throw new PeekError(PeekErrorCode.shape, "A file's data is not an atom.");
+  if (!isAtom(data) || isFileAtom(data)) throw new PleaError(UrthErrorCode.peek.shape, "A file's data is not an atom");
   return toBytes(data);
 }
 
@@ -115,20 +117,20 @@ export async function requestHolder(p: PierPaths, req: ControlRequest, onBytes?:
     try {
       reply = await controlRequest(p.socket, req, onBytes);
     } catch (e) {
-      if (!(e instanceof ControlError && e.code === ControlErrorCode.unreachable)) throw e;
+      if (!isPleaError(e, UrthErrorCode.control.unreachable)) throw e;
       if (Date.now() > deadline) {
         const pid = PierLock.holder(p.lockFile);
-        throw new ControlError(ControlErrorCode.unreachable, `The urth holding the pier "${p.root}"${pid ? ` (pid ${pid})` : ""} has not answered for ${HOLDER_WAIT_MS_MAX / 1000} s. ${e.message}`, { cause: e });
+        throw new PleaError(UrthErrorCode.control.unreachable, `The urth holding the pier "${p.root}"${pid ? ` (pid ${pid})` : ""} has not answered for ${HOLDER_WAIT_MS_MAX / 1000} s. ${e.message}`, { cause: e });
       }
     }
-    if (reply && !(reply.code === "starting" && Date.now() < deadline)) return reply;
+    if (reply && !(reply.code === UrthErrorCode.control.starting && Date.now() < deadline)) return reply;
     await Bun.sleep(HOLDER_POLL_MS);
   }
 }
 
 /** What the running urth answered when it failed a request, as a typed error: its code and message. */
-export function replyError(reply: ControlReply): ControlError {
-  return new ControlError(reply.code ?? ControlErrorCode.protocol, reply.message ?? "The running urth failed the request without saying why");
+export function replyError(reply: ControlReply): PleaError {
+  return new PleaError(reply.code ?? UrthErrorCode.control.protocol, reply.message ?? "The running urth failed the request without saying why");
 }
 
 /**
@@ -157,7 +159,7 @@ export async function withPier<T>(root: string, direct: (s: Session) => Promise<
       s = await Session.open(root, { control: false, onLog: () => {}, reader: true });
     } catch (e) {
       // Lost a race with another urth taking the pier: talk to it, or wait for it.
-      if ((e as { code?: string }).code === PierLockErrorCode.held) continue;
+      if (isPleaError(e, UrthErrorCode.lock.held)) continue;
       throw showMarsSaid(e);
     }
     try {

@@ -15,20 +15,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import { PleaError } from "../error.ts";
 import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
+import { UrthErrorCode } from "./errors.ts";
 
 /** Bumped when the on-disk layout of a pier changes incompatibly. */
 export const PIER_FORMAT_VERSION = 1;
 
 /** The desk the mount commits to. */
 export const MOUNT_DESK = "base";
-
-export const PierErrorCode = {
-  notAPier: "pier_not_a_pier",
-  version: "pier_version",
-  missing: "pier_missing",
-} as const;
-
-export class PierError extends PleaError {}
 
 export interface PierPaths {
   root: string;
@@ -80,7 +73,7 @@ export function ensurePier(root: string): PierPaths {
   return p;
 }
 
-/** Throws `PierError` if the pier is of another format version than this urth understands. */
+/** Throws a pier error (`UrthErrorCode.pier`) if the pier is of another format version than this urth understands. */
 export function checkPierVersion(root: string): void {
   const p = pierPaths(root);
   let format: unknown;
@@ -88,11 +81,11 @@ export function checkPierVersion(root: string): void {
     format = JSON.parse(readFileSync(p.formatFile, "utf8")).format;
   } catch (cause) {
     if (!existsSync(p.formatFile)) {
-      throw new PierError(PierErrorCode.missing, `No pier at "${root}" (no .urb/pier.json). Run "urth commit --pier ${root}" or "urth run" to create one.`);
+      throw new PleaError(UrthErrorCode.pier.missing, `No pier at "${root}" (no .urb/pier.json). Run "urth commit --pier ${root}" or "urth run" to create one`);
     }
-    throw new PierError(PierErrorCode.notAPier, `"${p.formatFile}" is not valid JSON: ${(cause as Error).message}. Restore it or move the pier aside.`, { cause });
+    throw new PleaError(UrthErrorCode.pier.notAPier, `"${p.formatFile}" is not valid JSON: ${(cause as Error).message}. Restore it or move the pier aside`, { cause });
   }
   if (format !== PIER_FORMAT_VERSION) {
-    throw new PierError(PierErrorCode.version, `The pier at "${root}" has format version ${String(format)}; this urth reads version ${PIER_FORMAT_VERSION}. Use the matching Plea release.`);
+    throw new PleaError(UrthErrorCode.pier.version, `The pier at "${root}" has format version ${String(format)}; this urth reads version ${PIER_FORMAT_VERSION}. Use the matching Plea release`);
   }
 }

@@ -17,7 +17,8 @@ import { assert } from "../error.ts";
 import type { Cask, Gift } from "../ipc/gift.ts";
 import type { Goof } from "../ipc/goof.ts";
 import type { Cell, Noun } from "../noun/index.ts";
-import { MarsExited, MarsExitedCode } from "./mars-exited.ts";
+import { UrthErrorCode } from "./errors.ts";
+import { MarsExited } from "./mars-exited.ts";
 
 export type PokeResult =
   | { ok: true; effects: readonly Cell[]; path: "pipe" | "plea"; eve: number }
@@ -120,7 +121,7 @@ export class WritQueue {
   refusal(): MarsExited | undefined {
     const s = this.current;
     if (s.kind === "dead") return s.death;
-    if (s.kind === "exiting") return s.fault ?? new MarsExited(MarsExitedCode.exited, "mars is exiting; no more tasks are taken.", { exitCode: null, signal: null, stderrTail: [] });
+    if (s.kind === "exiting") return s.fault ?? new MarsExited(UrthErrorCode.mars.exited, "mars is exiting; no more tasks are taken", { exitCode: null, signal: null, stderrTail: [] });
     return undefined;
   }
 
@@ -184,8 +185,8 @@ export class WritQueue {
       return { kind: "settled" };
     }
     const w = this.writs[0];
-    if (!w) return { kind: "protocol", message: `mars sent a %${g.type} reply with no task waiting for one.` };
-    if (g.type !== w.reply) return { kind: "protocol", message: `mars answered a %${w.reply} task with a %${g.type} reply; urth and mars disagree about the protocol.` };
+    if (!w) return { kind: "protocol", message: `mars sent a %${g.type} reply with no task waiting for one` };
+    if (g.type !== w.reply) return { kind: "protocol", message: `mars answered a %${w.reply} task with a %${g.type} reply; urth and mars disagree about the protocol` };
     if (g.type === "plea") return { kind: "plea", writ: w as PokeWrit, gift: g };
     this.writs.shift();
     switch (w.kind) {

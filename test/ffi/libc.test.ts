@@ -83,14 +83,16 @@ describe("SysError", () => {
     expect(errnoName(9999)).toBe("E9999");
   });
 
-  test("every message tells the operator what to do", () => {
+  test("every message tells the operator what to do, with no trailing period", () => {
     for (const [name, errno] of Object.entries(Errno)) {
       const error = new SysError("fallocate", errno, `Cannot create segment "/plea-x"`);
       expect(error.code).toBe(name);
-      expect(error.message).toMatch(new RegExp(`^Cannot create segment "/plea-x": fallocate failed with ${name} \\(errno ${errno}\\)\\. [A-Z].+\\.$`));
+      expect(error.message).toMatch(new RegExp(`^Cannot create segment "/plea-x": fallocate failed with ${name} \\(errno ${errno}\\)\\. [A-Z].+[^.]$`));
     }
     expect(new SysError("fallocate", Errno.ENOSPC, "x").message).toContain("--shm-size");
     expect(new SysError("shm_open", Errno.EMFILE, "x").message).toContain("ulimit -n");
+    // An errno Plea has no advice for ends with the finding, not with a stray period.
+    expect(new SysError("close", 9999, "Cannot close descriptor 3").message).toBe("Cannot close descriptor 3: close failed with E9999 (errno 9999)");
   });
 
   test("a node:fs error becomes a SysError with the errno number", () => {

@@ -7,12 +7,12 @@
 import { openSync, closeSync, ftruncateSync, readFileSync } from "node:fs";
 import {
   createSegment,
+  FfiErrorCode,
   nextSegmentName,
   openSegment,
-  SegmentError,
-  SegmentErrorCode,
   segmentPath,
 } from "../../src/ffi/index.ts";
+import { isPleaError } from "../../src/error.ts";
 import { firstMismatch, pattern } from "./shm-test-support.ts";
 
 const CHUNK_BYTES = 1 << 20;
@@ -98,7 +98,7 @@ switch (command) {
       segment.read(0, new Uint8Array(1));
       fail("read() after close() did not throw");
     } catch (e) {
-      if (!(e instanceof SegmentError) || e.code !== SegmentErrorCode.closed) throw e;
+      if (!isPleaError(e, FfiErrorCode.segment.closed)) throw e;
     }
     if (segment.windows.length !== 0) fail("windows after close() is not empty");
     if (mapsMention(name)) fail("the mapping is still in /proc/self/maps after close()");

@@ -5,15 +5,15 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import {
   createSegment,
+  FfiErrorCode,
   nextSegmentName,
   openSegment,
   PAGE_BYTES,
   Segment,
-  SegmentError,
-  SegmentErrorCode,
   segmentPath,
   SysError,
 } from "../../src/ffi/index.ts";
+import { isPleaError } from "../../src/error.ts";
 import { firstMismatch, leftovers, pattern, runFixture, TEST_NAMESPACE, trackSegments } from "./shm-test-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
@@ -71,12 +71,12 @@ describe("a segment in one process", () => {
     expect(segment.windows[1][10]).toBe(5);
     expect(segment.subarray(PAGE_BYTES, PAGE_BYTES).length).toBe(PAGE_BYTES);
     expect(segment.subarray(3 * PAGE_BYTES, 0).length).toBe(0);
-    expect(() => segment.subarray(PAGE_BYTES - 1, 2)).toThrow(expect.objectContaining({ code: SegmentErrorCode.outOfRange }));
+    expect(() => segment.subarray(PAGE_BYTES - 1, 2)).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.outOfRange }));
   });
 
   test("reads, writes and views outside the segment are refused", () => {
     const segment = track(createSegment(nextSegmentName(TEST_NAMESPACE), 100));
-    const out = expect.objectContaining({ code: SegmentErrorCode.outOfRange });
+    const out = expect.objectContaining({ code: FfiErrorCode.segment.outOfRange });
     expect(() => segment.read(99, new Uint8Array(2))).toThrow(out);
     expect(() => segment.write(-1, new Uint8Array(1))).toThrow(out);
     expect(() => segment.write(0.5, new Uint8Array(1))).toThrow(out);
@@ -104,7 +104,7 @@ describe("a segment in one process", () => {
     reader.windows[0][7] = 0xee;
     reader.advise("dontneed");
     expect(firstMismatch(reader.windows[0], 0, 4)).toBe(-1);
-    expect(() => reader.advise("dontneed", 1)).toThrow(expect.objectContaining({ code: SegmentErrorCode.outOfRange }));
+    expect(() => reader.advise("dontneed", 1)).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.outOfRange }));
   });
 
   test("a name that exists already is EEXIST and the existing segment is untouched", () => {
@@ -140,8 +140,8 @@ describe("a segment in one process", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(SegmentError);
-    expect(error).toMatchObject({ code: SegmentErrorCode.tooSmall });
+    expect(isPleaError(error, FfiErrorCode.segment)).toBe(true);
+    expect(error).toMatchObject({ code: FfiErrorCode.segment.tooSmall });
     expect((error as Error).message).toContain(`holds ${PAGE_BYTES} bytes but its peer announced ${2 * PAGE_BYTES}`);
     // A longer object is fine: only the announced length is mapped.
     expect(track(openSegment(name, { mode: "read", length: 10 })).length).toBe(10);
@@ -151,7 +151,7 @@ describe("a segment in one process", () => {
     const name = `/plea-${TEST_NAMESPACE}-empty`;
     writeFileSync(segmentPath(name), "");
     try {
-      expect(() => openSegment(name, { mode: "read" })).toThrow(expect.objectContaining({ code: SegmentErrorCode.tooSmall }));
+      expect(() => openSegment(name, { mode: "read" })).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.tooSmall }));
     } finally {
       unlinkSync(segmentPath(name));
     }
@@ -165,11 +165,11 @@ describe("a segment in one process", () => {
   test("names and lengths a peer could send are checked before any call", () => {
     const name = nextSegmentName(TEST_NAMESPACE);
     for (const bad of ["/dev-shm-x", "/plea-../x", "plea-x", "/plea-"]) {
-      expect(() => createSegment(bad, 10)).toThrow(expect.objectContaining({ code: SegmentErrorCode.nameInvalid }));
-      expect(() => openSegment(bad, { mode: "read" })).toThrow(expect.objectContaining({ code: SegmentErrorCode.nameInvalid }));
+      expect(() => createSegment(bad, 10)).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.nameInvalid }));
+      expect(() => openSegment(bad, { mode: "read" })).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.nameInvalid }));
     }
     for (const bad of [0, -1, 1.5, NaN, 2 ** 41]) {
-      expect(() => createSegment(name, bad)).toThrow(expect.objectContaining({ code: SegmentErrorCode.lengthInvalid }));
+      expect(() => createSegment(name, bad)).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.lengthInvalid }));
     }
     expect(() => createSegment(name, 10, { windowBytes: 1000 })).toThrow(RangeError);
     expect(() => createSegment(name, 10, { windowBytes: 2 ** 33 })).toThrow(RangeError);
@@ -189,7 +189,7 @@ describe("a segment in one process", () => {
     writer.close();
     writer.close();
     expect(writer.closed).toBe(true);
-    expect(() => writer.write(0, new Uint8Array(1))).toThrow(expect.objectContaining({ code: SegmentErrorCode.closed }));
+    expect(() => writer.write(0, new Uint8Array(1))).toThrow(expect.objectContaining({ code: FfiErrorCode.segment.closed }));
     expect(reader.windows[0][1]).toBe(1);
   });
 

@@ -2,8 +2,6 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
 import { FrameWriter, type ByteSink } from "../../src/ipc/frame-writer.ts";
 import { frame, NEWT_HEADER_BYTES } from "../../src/ipc/newt.ts";
-import { NewtError, NewtErrorCode } from "../../src/ipc/newt-error.ts";
-import { PipeClosed, PipeClosedCode } from "../../src/ipc/pipe-closed.ts";
 import { parseTask, taskToNoun } from "../../src/ipc/task.ts";
 import { cue } from "../../src/noun/cue.ts";
 import { jam } from "../../src/noun/jam.ts";
@@ -11,6 +9,8 @@ import { atomFromBytes, cell, equals, list, measureJam, type Noun } from "../../
 import { TASK_SAMPLES } from "./message-samples.ts";
 import { concat, hex, int, randomBytes, randomSplit, rng } from "./random.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { isPleaError, PleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
@@ -100,26 +100,26 @@ describe("FrameWriter", () => {
     const sink = new MemorySink();
     const w = new FrameWriter(sink);
     const e = await errorOf(w.sendBody(new Uint8Array(0)));
-    expect(e).toBeInstanceOf(NewtError);
-    expect((e as NewtError).code).toBe(NewtErrorCode.unframeable);
+    expect(isPleaError(e, IpcErrorCode.newt)).toBe(true);
+    expect((e as PleaError).code).toBe(IpcErrorCode.newt.unframeable);
     expect(sink.writes).toEqual([]);
     await w.sendBody(new Uint8Array([41]));
     expect(hex(sink.bytes())).toBe("000100000029");
   });
 
-  test("a write that throws or rejects becomes PipeClosed, and later sends fail as broken", async () => {
+  test("a write that throws or rejects becomes a pipe_peer_closed error, and later sends fail as broken", async () => {
     for (const failAsync of [false, true]) {
       const sink = new MemorySink();
       sink.failFrom = 2;
       sink.failAsync = failAsync;
       const w = new FrameWriter(sink, { chunkBytes: 4 });
       const e = await errorOf(w.sendBody(new Uint8Array(20).fill(3)));
-      expect(e).toBeInstanceOf(PipeClosed);
-      expect((e as PipeClosed).code).toBe(PipeClosedCode.peerClosed);
+      expect(isPleaError(e, IpcErrorCode.pipe)).toBe(true);
+      expect((e as PleaError).code).toBe(IpcErrorCode.pipe.peerClosed);
       expect((e as Error).message).toContain("EPIPE");
       const later = await errorOf(w.sendBody(new Uint8Array([1])));
-      expect((later as PipeClosed).code).toBe(PipeClosedCode.broken);
-      expect(w.failure).toBe(e as PipeClosed);
+      expect((later as PleaError).code).toBe(IpcErrorCode.pipe.broken);
+      expect(w.failure).toBe(e as PleaError);
     }
   });
 
@@ -133,7 +133,7 @@ describe("FrameWriter", () => {
     await closed;
     expect(sink.ended).toBe(true);
     const e = await errorOf(after);
-    expect((e as PipeClosed).code).toBe(PipeClosedCode.closed);
+    expect((e as PleaError).code).toBe(IpcErrorCode.pipe.closed);
     expect(hex(sink.bytes())).toBe("000100000001");
   });
 
@@ -145,10 +145,10 @@ describe("FrameWriter", () => {
       const sink = new MemorySink();
       const w = new FrameWriter(sink);
       const e = await errorOf(w.sendChunks(announced, pieces));
-      expect(e).toBeInstanceOf(NewtError);
-      expect((e as NewtError).code).toBe(NewtErrorCode.lengthMismatch);
+      expect(isPleaError(e, IpcErrorCode.newt)).toBe(true);
+      expect((e as PleaError).code).toBe(IpcErrorCode.newt.lengthMismatch);
       expect(sink.ended).toBe(true);
-      expect(((await errorOf(w.sendBody(new Uint8Array([1])))) as PipeClosed).code).toBe(PipeClosedCode.broken);
+      expect(((await errorOf(w.sendBody(new Uint8Array([1])))) as PleaError).code).toBe(IpcErrorCode.pipe.broken);
     }
   });
 
@@ -202,7 +202,7 @@ describe("FrameWriter", () => {
       const sink = new MemorySink();
       const w = new FrameWriter(sink, { chunkBytes: 1 });
       const e = await errorOf(w.sendStream(noun, wrong));
-      expect((e as NewtError).code).toBe(NewtErrorCode.lengthMismatch);
+      expect((e as PleaError).code).toBe(IpcErrorCode.newt.lengthMismatch);
       expect(sink.ended).toBe(true);
       expect(w.closed).toBe(true);
     }
@@ -239,15 +239,15 @@ describe("FrameReader", () => {
     expect(got).toEqual(["01", "0202"]);
   });
 
-  test("a frame cut short by EOF is a truncated-frame NewtError after the frames before it", async () => {
+  test("a frame cut short by EOF is a newt_truncated error after the frames before it", async () => {
     const bytes = concat([frame(new Uint8Array([1])), frame(new Uint8Array(100)).subarray(0, 50)]);
     const reader = new FrameReader(fromPieces([bytes]));
     expect((await reader.next())?.kind).toBe("whole");
     const e = await errorOf(reader.next());
-    expect((e as NewtError).code).toBe(NewtErrorCode.truncated);
+    expect((e as PleaError).code).toBe(IpcErrorCode.newt.truncated);
   });
 
-  test("a source that errors becomes PipeClosed pipe_read_failed", async () => {
+  test("a source that errors becomes a pipe_read_failed error", async () => {
     async function* failing(): AsyncGenerator<Uint8Array> {
       yield frame(new Uint8Array([7]));
       throw new Error("EIO");
@@ -255,8 +255,8 @@ describe("FrameReader", () => {
     const reader = new FrameReader(failing(), { name: "mars's stdout" });
     expect((await reader.next())?.kind).toBe("whole");
     const e = await errorOf(reader.next());
-    expect(e).toBeInstanceOf(PipeClosed);
-    expect((e as PipeClosed).code).toBe(PipeClosedCode.readFailed);
+    expect(isPleaError(e, IpcErrorCode.pipe)).toBe(true);
+    expect((e as PleaError).code).toBe(IpcErrorCode.pipe.readFailed);
     expect((e as Error).message).toContain("mars's stdout");
   });
 
@@ -278,7 +278,7 @@ describe("FrameReader", () => {
     expect(await reader.next()).toBeUndefined();
   });
 
-  test("a stream body cut short by EOF throws a truncated-frame NewtError from its chunks", async () => {
+  test("a stream body cut short by EOF throws a newt_truncated error from its chunks", async () => {
     const bytes = frame(new Uint8Array(5000)).subarray(0, 3000);
     const reader = new FrameReader(fromPieces([bytes]), { wholeBodyBytesMax: 100 });
     const f = await reader.next();
@@ -286,7 +286,7 @@ describe("FrameReader", () => {
     const e = await errorOf((async () => {
       for await (const _ of f.chunks);
     })());
-    expect((e as NewtError).code).toBe(NewtErrorCode.truncated);
+    expect((e as PleaError).code).toBe(IpcErrorCode.newt.truncated);
   });
 
   test("cueFrame decodes a whole frame with cue and a streamed one with cueFromChunks", async () => {

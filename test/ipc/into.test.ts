@@ -3,7 +3,9 @@
  * mars's parser, gives back the same changes; and the encoder's bytes are vere's.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { BadEvent, intoOvum, MIME_TEXT_PLAIN, readInto, scotUv, type IntoChange } from "../../src/ipc/into.ts";
+import { isPleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
+import { intoOvum, MIME_TEXT_PLAIN, readInto, scotUv, type IntoChange } from "../../src/ipc/into.ts";
 import { frame } from "../../src/ipc/newt.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
 import { taskToNoun } from "../../src/ipc/task.ts";
@@ -88,6 +90,12 @@ describe("the %into message", () => {
       [cell(good.head, cell(card.head, cell(cord("Base"), cell(1, 0)))), /desk must be a @tas/],
     ];
     for (const [ovum, message] of cases) expect(() => readInto(ovum)).toThrow(message);
-    expect(() => readInto(withCan(list([cell(0, 0)])))).toThrow(BadEvent);
+    let error: unknown;
+    try {
+      readInto(withCan(list([cell(0, 0)])));
+    } catch (e) {
+      error = e;
+    }
+    expect(isPleaError(error, IpcErrorCode.event.malformed)).toBe(true);
   });
 });

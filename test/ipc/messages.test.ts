@@ -2,7 +2,6 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { giftToNoun, parseGift, type Gift } from "../../src/ipc/gift.ts";
 import { goofToText, tankToText } from "../../src/ipc/goof.ts";
 import { frame } from "../../src/ipc/newt.ts";
-import { ProtocolError, ProtocolErrorCode } from "../../src/ipc/protocol-error.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
 import { TAG } from "../../src/ipc/tags.ts";
 import { parseTask, taskToNoun, type Task } from "../../src/ipc/task.ts";
@@ -14,6 +13,8 @@ import { GIFT_SAMPLES, TASK_SAMPLES } from "./message-samples.ts";
 import { mutate, randomNoun } from "./random-noun.ts";
 import { hex, rng } from "./random.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { isPleaError, PleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
@@ -21,10 +22,10 @@ function protocolCode(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    if (e instanceof ProtocolError) return e.code;
-    throw new Error(`expected a ProtocolError, got ${String(e)}`, { cause: e });
+    if (isPleaError(e, IpcErrorCode.protocol)) return e.code;
+    throw new Error(`expected a protocol error, got ${String(e)}`, { cause: e });
   }
-  throw new Error("expected a ProtocolError, got a message");
+  throw new Error("expected a protocol error, got a message");
 }
 
 describe("section-9 frames", () => {
@@ -96,9 +97,9 @@ describe("round trips", () => {
 });
 
 describe("malformed messages", () => {
-  test("an unknown head tag is a ProtocolError naming it", () => {
-    expect(protocolCode(() => parseTask(cell(cord("boot"), 0)))).toBe(ProtocolErrorCode.unknownTag);
-    expect(protocolCode(() => parseGift(cell(cord("work"), 0)))).toBe(ProtocolErrorCode.unknownTag);
+  test("an unknown head tag is a protocol error naming it", () => {
+    expect(protocolCode(() => parseTask(cell(cord("boot"), 0)))).toBe(IpcErrorCode.protocol.unknownTag);
+    expect(protocolCode(() => parseGift(cell(cord("work"), 0)))).toBe(IpcErrorCode.protocol.unknownTag);
     try {
       parseTask(cell(cord("boot"), 0));
     } catch (e) {
@@ -107,27 +108,27 @@ describe("malformed messages", () => {
   });
 
   test("a task is not a gift and a gift is not a task", () => {
-    expect(protocolCode(() => parseTask(giftToNoun({ type: "ripe", kel: 0, who: 0, fake: true, eve: 0, mug: 0 })))).toBe(ProtocolErrorCode.unknownTag);
-    expect(protocolCode(() => parseGift(taskToNoun({ type: "done" })))).toBe(ProtocolErrorCode.unknownTag);
+    expect(protocolCode(() => parseTask(giftToNoun({ type: "ripe", kel: 0, who: 0, fake: true, eve: 0, mug: 0 })))).toBe(IpcErrorCode.protocol.unknownTag);
+    expect(protocolCode(() => parseGift(taskToNoun({ type: "done" })))).toBe(IpcErrorCode.protocol.unknownTag);
   });
 
-  test("wrong shapes are ProtocolErrors that name the field", () => {
+  test("wrong shapes are protocol errors that name the field", () => {
     const cases: [Noun, string, string][] = [
-      [0, ProtocolErrorCode.badShape, "Task"],
-      [cell(TAG.poke, 0), ProtocolErrorCode.badShape, "Task %poke"],
-      [tuple(TAG.poke, 0, 5), ProtocolErrorCode.badShape, "ovum"],
-      [tuple(TAG.poke, 0, cell(7, cell(1, 2))), ProtocolErrorCode.badShape, "wire"],
-      [tuple(TAG.poke, 2 ** 32, cell(0, cell(1, 2))), ProtocolErrorCode.outOfRange, "mil"],
-      [tuple(TAG.poke, cell(1, 1), cell(0, cell(1, 2))), ProtocolErrorCode.badShape, "mil"],
-      [tuple(TAG.peek, 0, 0, 2, 0), ProtocolErrorCode.badShape, "request tag"],
-      [tuple(TAG.peek, 0, 5, 0, 0), ProtocolErrorCode.badShape, "gang"],
-      [tuple(TAG.peek, 0, 0, 1, cord("twice"), 0), ProtocolErrorCode.unknownTag, "%peek request"],
-      [tuple(TAG.live, TAG.pack, 1), ProtocolErrorCode.badShape, "%live %pack"],
-      [tuple(TAG.sync, TAG.save, cell(0, 0)), ProtocolErrorCode.badShape, "%sync"],
-      [tuple(TAG.quiz, TAG.exit, 0), ProtocolErrorCode.unknownTag, "%quiz"],
-      [cell(TAG.exit, 1), ProtocolErrorCode.badShape, "%exit"],
-      [cell(TAG.plea, cell(1, 2)), ProtocolErrorCode.badShape, "%plea"],
-      [cell(TAG.plea, atomFromBytes(new Uint8Array(9).fill(1))), ProtocolErrorCode.outOfRange, "len"],
+      [0, IpcErrorCode.protocol.badShape, "Task"],
+      [cell(TAG.poke, 0), IpcErrorCode.protocol.badShape, "Task %poke"],
+      [tuple(TAG.poke, 0, 5), IpcErrorCode.protocol.badShape, "ovum"],
+      [tuple(TAG.poke, 0, cell(7, cell(1, 2))), IpcErrorCode.protocol.badShape, "wire"],
+      [tuple(TAG.poke, 2 ** 32, cell(0, cell(1, 2))), IpcErrorCode.protocol.outOfRange, "mil"],
+      [tuple(TAG.poke, cell(1, 1), cell(0, cell(1, 2))), IpcErrorCode.protocol.badShape, "mil"],
+      [tuple(TAG.peek, 0, 0, 2, 0), IpcErrorCode.protocol.badShape, "request tag"],
+      [tuple(TAG.peek, 0, 5, 0, 0), IpcErrorCode.protocol.badShape, "gang"],
+      [tuple(TAG.peek, 0, 0, 1, cord("twice"), 0), IpcErrorCode.protocol.unknownTag, "%peek request"],
+      [tuple(TAG.live, TAG.pack, 1), IpcErrorCode.protocol.badShape, "%live %pack"],
+      [tuple(TAG.sync, TAG.save, cell(0, 0)), IpcErrorCode.protocol.badShape, "%sync"],
+      [tuple(TAG.quiz, TAG.exit, 0), IpcErrorCode.protocol.unknownTag, "%quiz"],
+      [cell(TAG.exit, 1), IpcErrorCode.protocol.badShape, "%exit"],
+      [cell(TAG.plea, cell(1, 2)), IpcErrorCode.protocol.badShape, "%plea"],
+      [cell(TAG.plea, atomFromBytes(new Uint8Array(9).fill(1))), IpcErrorCode.protocol.outOfRange, "len"],
     ];
     for (const [noun, code, where] of cases) {
       let error: unknown;
@@ -136,26 +137,26 @@ describe("malformed messages", () => {
       } catch (e) {
         error = e;
       }
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect((error as ProtocolError).code).toBe(code as ProtocolError["code"]);
+      expect(isPleaError(error, IpcErrorCode.protocol)).toBe(true);
+      expect((error as PleaError).code).toBe(code);
       expect((error as Error).message).toContain(where);
     }
   });
 
-  test("gifts with wrong shapes or out-of-range fields are ProtocolErrors", () => {
+  test("gifts with wrong shapes or out-of-range fields are protocol errors", () => {
     const ripe = (pro: Noun, eve: Noun, mug: Noun, who: Noun = 0): Noun => tuple(TAG.ripe, cell(pro, 0), cell(who, 0), eve, mug);
-    expect(protocolCode(() => parseGift(ripe(1, 0, 0)))).toBe(ProtocolErrorCode.unsupportedProtocol);
-    expect(protocolCode(() => parseGift(ripe(2, 0, 2 ** 32)))).toBe(ProtocolErrorCode.outOfRange);
-    expect(protocolCode(() => parseGift(ripe(2, atomFromBytes(new Uint8Array(8).fill(255)), 0)))).toBe(ProtocolErrorCode.outOfRange);
-    expect(protocolCode(() => parseGift(ripe(2, 0, 0, atomFromBytes(new Uint8Array(17).fill(1)))))).toBe(ProtocolErrorCode.outOfRange);
-    expect(protocolCode(() => parseGift(tuple(TAG.poke, 2, 0)))).toBe(ProtocolErrorCode.badShape);
-    expect(protocolCode(() => parseGift(tuple(TAG.poke, 0, 1, 2)))).toBe(ProtocolErrorCode.badShape);
-    expect(protocolCode(() => parseGift(tuple(TAG.poke, 0, cell(5, 0))))).toBe(ProtocolErrorCode.badShape);
-    expect(protocolCode(() => parseGift(tuple(TAG.peek, 0, cell(1, 2))))).toBe(ProtocolErrorCode.badShape);
-    expect(protocolCode(() => parseGift(tuple(TAG.quiz, TAG.quic, list([cell(TAG.open, 1)]))))).toBe(ProtocolErrorCode.badShape);
-    expect(protocolCode(() => parseGift(tuple(TAG.plea, 0, 5)))).toBe(ProtocolErrorCode.outOfRange);
-    expect(protocolCode(() => parseGift(tuple(TAG.plea, cord("nope"), cell(cord("exit"), 0))))).toBe(ProtocolErrorCode.unknownTag);
-    expect(protocolCode(() => parseGift(tuple(TAG.peek, 1, cell(atomFromBytes(new Uint8Array(300).fill(65)), 0))))).toBe(ProtocolErrorCode.outOfRange);
+    expect(protocolCode(() => parseGift(ripe(1, 0, 0)))).toBe(IpcErrorCode.protocol.unsupportedProtocol);
+    expect(protocolCode(() => parseGift(ripe(2, 0, 2 ** 32)))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseGift(ripe(2, atomFromBytes(new Uint8Array(8).fill(255)), 0)))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseGift(ripe(2, 0, 0, atomFromBytes(new Uint8Array(17).fill(1)))))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseGift(tuple(TAG.poke, 2, 0)))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.poke, 0, 1, 2)))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.poke, 0, cell(5, 0))))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.peek, 0, cell(1, 2))))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.quiz, TAG.quic, list([cell(TAG.open, 1)]))))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.plea, 0, 5)))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseGift(tuple(TAG.plea, cord("nope"), cell(cord("exit"), 0))))).toBe(IpcErrorCode.protocol.unknownTag);
+    expect(protocolCode(() => parseGift(tuple(TAG.peek, 1, cell(atomFromBytes(new Uint8Array(300).fill(65)), 0))))).toBe(IpcErrorCode.protocol.outOfRange);
   });
 
   test("a list of a million effects parses without deep recursion", () => {
@@ -164,7 +165,7 @@ describe("malformed messages", () => {
     expect(g.type === "poke" && g.ok && g.effects.length).toBe(1_000_000);
   });
 
-  test("random nouns only ever parse to a message or a ProtocolError (fuzz, 20000 nouns)", () => {
+  test("random nouns only ever parse to a message or a protocol error (fuzz, 20000 nouns)", () => {
     for (let seed = 1; seed <= 20_000; seed++) {
       const r = rng(seed);
       const n = randomNoun(r);
@@ -172,13 +173,13 @@ describe("malformed messages", () => {
         try {
           parse(n);
         } catch (e) {
-          if (!(e instanceof ProtocolError)) throw new Error(`seed ${seed}: ${String(e)}`, { cause: e });
+          if (!isPleaError(e, IpcErrorCode.protocol)) throw new Error(`seed ${seed}: ${String(e)}`, { cause: e });
         }
       }
     }
   });
 
-  test("valid messages with one random subtree replaced only ever parse or give a ProtocolError (fuzz)", () => {
+  test("valid messages with one random subtree replaced only ever parse or give a protocol error (fuzz)", () => {
     let seed = 0;
     for (let round = 0; round < 500; round++) {
       for (const [nouns, parse] of [
@@ -194,7 +195,7 @@ describe("malformed messages", () => {
             if (parse === parseTask) taskToNoun(parsed as Task);
             else giftToNoun(parsed as Gift);
           } catch (e) {
-            if (!(e instanceof ProtocolError)) throw new Error(`seed ${seed}: ${String(e)}`, { cause: e });
+            if (!isPleaError(e, IpcErrorCode.protocol)) throw new Error(`seed ${seed}: ${String(e)}`, { cause: e });
           }
         }
       }

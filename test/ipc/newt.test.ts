@@ -1,9 +1,10 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { encodeFrameHeader, frame, NEWT_BODY_BYTES_MAX, NEWT_HEADER_BYTES, NewtDecoder, type NewtItem } from "../../src/ipc/newt.ts";
-import { NewtError, NewtErrorCode } from "../../src/ipc/newt-error.ts";
 import { FRAME_VECTORS } from "./frame-vectors.ts";
 import { concat, fromHex, hex, int, randomBytes, randomSplit, rng } from "./random.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { isPleaError, PleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
@@ -44,8 +45,19 @@ function decodeAll(pieces: readonly Uint8Array[], options?: ConstructorParameter
 }
 
 function newtCode(e: unknown): string {
-  if (!(e instanceof NewtError)) throw new Error(`expected a NewtError, got ${String(e)}`);
+  if (!isPleaError(e, IpcErrorCode.newt)) throw new Error(`expected a newt error, got ${String(e)}`);
   return e.code;
+}
+
+
+/** The error `f` throws; fails the test if it throws none. */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an error");
 }
 
 describe("newt frame headers", () => {
@@ -58,15 +70,15 @@ describe("newt frame headers", () => {
 
   test("a body of 0 bytes, above 2^32-1 bytes or of a fractional length cannot be framed", () => {
     for (const n of [0, -1, 1.5, NEWT_BODY_BYTES_MAX + 1, 2 ** 40, Number.NaN]) {
-      expect(() => encodeFrameHeader(n)).toThrow(NewtError);
+      expect(isPleaError(thrown(() => encodeFrameHeader(n)), IpcErrorCode.newt)).toBe(true);
       try {
         encodeFrameHeader(n);
       } catch (e) {
-        expect(newtCode(e)).toBe(NewtErrorCode.unframeable);
+        expect(newtCode(e)).toBe(IpcErrorCode.newt.unframeable);
         expect((e as Error).message).toContain("plea");
       }
     }
-    expect(() => frame(new Uint8Array(0))).toThrow(NewtError);
+    expect(isPleaError(thrown(() => frame(new Uint8Array(0))), IpcErrorCode.newt)).toBe(true);
   });
 
   test("frame() of each section-9 body gives the section-9 frame byte for byte", () => {
@@ -135,24 +147,24 @@ describe("NewtDecoder", () => {
     const good = frame(fromHex("29"));
     const r = decodeAll([concat([good, fromHex("01"), good])]);
     expect(r.bodies.map(hex)).toEqual(["29"]);
-    expect(newtCode(r.error)).toBe(NewtErrorCode.badVersion);
+    expect(newtCode(r.error)).toBe(IpcErrorCode.newt.badVersion);
     expect((r.error as Error).message).toContain("frame 2");
   });
 
   test("a zero length is refused when the header completes", () => {
     const r = decodeAll([fromHex("0000000000"), fromHex("29")]);
     expect(r.bodies).toEqual([]);
-    expect(newtCode(r.error)).toBe(NewtErrorCode.zeroLength);
+    expect(newtCode(r.error)).toBe(IpcErrorCode.newt.zeroLength);
   });
 
   test("a length above the configured limit is refused before any body byte arrives", () => {
     const d = new NewtDecoder({ bodyBytesMax: 1000 });
     d.push(encodeFrameHeader(1001));
-    expect(() => d.next()).toThrow(NewtError);
+    expect(isPleaError(thrown(() => d.next()), IpcErrorCode.newt)).toBe(true);
     try {
       d.next();
     } catch (e) {
-      expect(newtCode(e)).toBe(NewtErrorCode.bodyTooLarge);
+      expect(newtCode(e)).toBe(IpcErrorCode.newt.bodyTooLarge);
       expect((e as Error).message).toContain("1001");
       expect((e as Error).message).toContain("1000");
     }
@@ -168,7 +180,7 @@ describe("NewtDecoder", () => {
     expect(hex((d.next() as { bytes: Uint8Array }).bytes)).toBe("0102");
     expect(d.next()).toBeUndefined();
     d.end();
-    expect(() => d.next()).toThrow(NewtError);
+    expect(isPleaError(thrown(() => d.next()), IpcErrorCode.newt)).toBe(true);
   });
 
   test("the stream ending inside a header or a body is a truncated-frame error; between frames it is not", () => {
@@ -176,7 +188,7 @@ describe("NewtDecoder", () => {
     for (let cut = 1; cut < f.length; cut++) {
       const r = decodeAll([f, f.subarray(0, cut)]);
       expect(r.bodies.map(hex)).toEqual(["0102030405"]);
-      expect(newtCode(r.error)).toBe(NewtErrorCode.truncated);
+      expect(newtCode(r.error)).toBe(IpcErrorCode.newt.truncated);
     }
     const clean = decodeAll([f]);
     expect(clean.error).toBeUndefined();
@@ -191,7 +203,7 @@ describe("NewtDecoder", () => {
     } catch (e) {
       first = e;
     }
-    expect(first).toBeInstanceOf(NewtError);
+    expect(isPleaError(first, IpcErrorCode.newt)).toBe(true);
     d.push(frame(fromHex("29")));
     expect(d.failed).toBe(true);
     expect(() => d.next()).toThrow(first as Error);
@@ -217,7 +229,7 @@ describe("NewtDecoder", () => {
     expect(hex(c.bodies[0])).toBe(hex(body));
   });
 
-  test("random bytes only ever give bodies, need-more or a NewtError, never a hang (fuzz, 2000 inputs)", () => {
+  test("random bytes only ever give bodies, need-more or a newt error, never a hang (fuzz, 2000 inputs)", () => {
     for (let seed = 1; seed <= 2000; seed++) {
       const r = rng(seed * 7919);
       const input = randomBytes(r, int(r, 0, 300));
@@ -228,11 +240,11 @@ describe("NewtDecoder", () => {
         input[4] = 0;
       }
       const got = decodeAll(randomSplit(r, input, 50), { bodyBytesMax: int(r, 1, 1 << 20), wholeBodyBytesMax: int(r, 0, 200) });
-      if (got.error !== undefined && !(got.error instanceof NewtError)) throw new Error(`seed ${seed}: ${String(got.error)}`);
+      if (got.error !== undefined && !isPleaError(got.error, IpcErrorCode.newt)) throw new Error(`seed ${seed}: ${String(got.error)}`);
     }
   });
 
-  test("bit flips and truncations of valid streams only ever give bodies or a NewtError (fuzz, 1000 streams)", () => {
+  test("bit flips and truncations of valid streams only ever give bodies or a newt error (fuzz, 1000 streams)", () => {
     for (let seed = 1; seed <= 1000; seed++) {
       const r = rng(seed * 104729);
       const bodies = Array.from({ length: int(r, 1, 6) }, () => randomBytes(r, int(r, 1, 60)));
@@ -241,7 +253,7 @@ describe("NewtDecoder", () => {
       for (let i = 0; i < flips; i++) stream[int(r, 0, stream.length - 1)] ^= 1 << int(r, 0, 7);
       const cut = r() < 0.5 ? stream.subarray(0, int(r, 0, stream.length)) : stream;
       const got = decodeAll(randomSplit(r, cut, 40), { bodyBytesMax: 4096 });
-      if (got.error !== undefined && !(got.error instanceof NewtError)) throw new Error(`seed ${seed}: ${String(got.error)}`);
+      if (got.error !== undefined && !isPleaError(got.error, IpcErrorCode.newt)) throw new Error(`seed ${seed}: ${String(got.error)}`);
       if (flips === 0 && cut === stream) expect(got.bodies.map(hex)).toEqual(bodies.map(hex));
     }
   });

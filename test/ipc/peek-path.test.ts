@@ -1,26 +1,27 @@
 /**
  * The peek paths both processes use (src/ipc/peek-path.ts) and the INFO mars answers a log peek
  * with (src/ipc/event-info.ts): what one side builds the other reads back, and a path or an INFO
- * from a hostile peer is a ProtocolError, never a TypeError.
+ * from a hostile peer is a protocol error (`IpcErrorCode.protocol`), never a TypeError.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { EVENT_INFO_BYTES_MAX, eventInfoFromJson, eventInfoToNoun, readEventInfo, type EventInfo } from "../../src/ipc/event-info.ts";
 import { isLogPeekPath, LOG_PEEK_EVENTS_MAX, logPeekPath, parseLogPeekPath, peekPath, type LogPeek } from "../../src/ipc/peek-path.ts";
-import { ProtocolError } from "../../src/ipc/protocol-error.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
 import { atomFromBytes, cell, cord, cordToString, cue, jam, list, type BigAtom, type Noun } from "../../src/noun/index.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { isPleaError, PleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
-function protocolError(f: () => unknown): ProtocolError {
+function protocolError(f: () => unknown): PleaError {
   try {
     f();
   } catch (e) {
-    if (e instanceof ProtocolError) return e;
+    if (isPleaError(e, IpcErrorCode.protocol)) return e;
     throw e;
   }
-  throw new Error("expected a ProtocolError");
+  throw new Error("expected a protocol error");
 }
 
 describe("log peek paths", () => {
@@ -43,7 +44,7 @@ describe("log peek paths", () => {
     for (const p of [peekPath("x", "base", ["a", "txt"]), peekPath("t", "base"), peekPath("d", "plea"), 0, cord("plea")]) expect(isLogPeekPath(p)).toBe(false);
   });
 
-  test("every malformed /plea path is a ProtocolError that says what is wrong", () => {
+  test("every malformed /plea path is a protocol error that says what is wrong", () => {
     const cases: [Noun, RegExp][] = [
       [pathToNoun(["plea"]), /\/plea\/mug\/EVE or \/plea\/log\/FROM\/TO/],
       [pathToNoun(["plea", "mug"]), /\/plea\/mug\/EVE or/],
@@ -89,7 +90,7 @@ describe("an event's INFO over the protocol", () => {
     expect(JSON.stringify(eventInfoFromJson(shuffled))).toBe(JSON.stringify(plain));
   });
 
-  test("a wrong INFO from the peer is a ProtocolError naming the field", () => {
+  test("a wrong INFO from the peer is a protocol error naming the field", () => {
     const text = (o: unknown) => cord(JSON.stringify(o));
     const cases: [Noun, RegExp][] = [
       [cell(1, 2), /expected a cord/],

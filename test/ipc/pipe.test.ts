@@ -2,11 +2,11 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { cueFrame, FrameReader } from "../../src/ipc/frame-reader.ts";
 import { FrameWriter } from "../../src/ipc/frame-writer.ts";
-import { NewtError, NewtErrorCode } from "../../src/ipc/newt-error.ts";
-import { PipeClosed, PipeClosedCode } from "../../src/ipc/pipe-closed.ts";
 import { atomFromBytes, cell, equals, list } from "../../src/noun/index.ts";
 import { int, randomBytes, rng } from "./random.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { isPleaError, PleaError } from "../../src/error.ts";
+import { IpcErrorCode } from "../../src/ipc/errors.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
@@ -168,7 +168,7 @@ describe("frames through a real child process (Bun.spawn pipes)", () => {
     expect(stderr.text()).toBe("");
   });
 
-  test("a child killed in the middle of writing a frame gives the reader a truncated-frame NewtError", async () => {
+  test("a child killed in the middle of writing a frame gives the reader a newt_truncated error", async () => {
     const { proc, stderr } = spawnFixture("partial");
     const reader = new FrameReader(proc.stdout, { name: "the fixture's stdout" });
     await stderr.waitFor("ready");
@@ -179,14 +179,14 @@ describe("frames through a real child process (Bun.spawn pipes)", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(NewtError);
-    expect((error as NewtError).code).toBe(NewtErrorCode.truncated);
+    expect(isPleaError(error, IpcErrorCode.newt)).toBe(true);
+    expect((error as PleaError).code).toBe(IpcErrorCode.newt.truncated);
     expect((error as Error).message).toContain("after 10 of its 1000 body bytes");
     expect(await proc.exited).toBe(137);
     expect(proc.signalCode).toBe("SIGKILL");
   });
 
-  test("a child killed while a 64 MiB frame is being written to it gives the writer a PipeClosed, not a crash", async () => {
+  test("a child killed while a 64 MiB frame is being written to it gives the writer a pipe_peer_closed error, not a crash", async () => {
     const { proc, stderr } = spawnFixture("deaf");
     const writer = new FrameWriter(proc.stdin, { name: "the fixture's stdin" });
     await stderr.waitFor("ready");
@@ -200,16 +200,16 @@ describe("frames through a real child process (Bun.spawn pipes)", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(PipeClosed);
-    expect((error as PipeClosed).code).toBe(PipeClosedCode.peerClosed);
+    expect(isPleaError(error, IpcErrorCode.pipe)).toBe(true);
+    expect((error as PleaError).code).toBe(IpcErrorCode.pipe.peerClosed);
     let later: unknown;
     try {
       await writer.sendBody(new Uint8Array([2]));
     } catch (e) {
       later = e;
     }
-    expect(later).toBeInstanceOf(PipeClosed);
-    expect((later as PipeClosed).code).toBe(PipeClosedCode.broken);
+    expect(isPleaError(later, IpcErrorCode.pipe)).toBe(true);
+    expect((later as PleaError).code).toBe(IpcErrorCode.pipe.broken);
     expect(writer.closed).toBe(true);
     await writer.close();
     expect(await proc.exited).toBe(137);

@@ -3,7 +3,7 @@ import {
   createFileStoreKernel,
   FileStoreKernel,
   KERNEL_UNPIN_BYTES_MAX,
-  KernelError,
+  KernelErrorCode,
   type FileStorePokeDone,
   type PokeResult,
 } from "../../src/mars/kernel/index.ts";
@@ -219,7 +219,7 @@ describe("the file store kernel", () => {
     const state = k.state;
     const r = k.poke(NOW, cell(list([cord("d"), cord("term")]), tuple(cord("belt"), 0)));
     expect(r.ok).toBe(false);
-    expect(goofText(r)).toBe("%bad-event: Plea's file store handles only %into events; got %belt.");
+    expect(goofText(r)).toBe("%bad-event: Plea's file store handles only %into events; got %belt");
     expect(k.state).toBe(state);
   });
 
@@ -261,7 +261,7 @@ describe("the file store kernel", () => {
   });
 
   test("refuses a state that is not a file store's", () => {
-    expect(() => createFileStoreKernel(cell(cord("xx"), 0))).toThrow(KernelError);
+    expect(() => createFileStoreKernel(cell(cord("xx"), 0))).toThrow(expect.objectContaining({ code: KernelErrorCode.state }));
     expect(() => createFileStoreKernel(tuple(cord("fs"), 2, 0))).toThrow(/version 2/);
   });
 

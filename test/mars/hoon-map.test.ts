@@ -1,5 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { EMPTY_MAP, MAP_BULK_CHANGES_MIN, mapApply, mapDel, mapForEach, mapGet, mapPut, mapSize, type MapChange } from "../../src/mars/kernel/hoon-map.ts";
+import { KernelErrorCode } from "../../src/mars/kernel/errors.ts";
 import { dor, gor, mor } from "../../src/mars/kernel/order.ts";
 import { atom, Cell, cell, cord, equals, list, mug, type Noun } from "../../src/noun/index.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
@@ -116,5 +117,15 @@ describe("Hoon's map as a noun treap", () => {
     expect(dor(atom(2n ** 64n), atom(2n ** 64n + 1n))).toBe(true);
     expect(dor(atom(2n ** 64n), 7)).toBe(false);
     expect(dor(7, 7)).toBe(true);
+  });
+
+  test("a node that is not [[key value] left right] (a damaged state from disk) is a kernel_state error", () => {
+    const good = mapPut(mapPut(EMPTY_MAP, key(1), 1), key(2), 2);
+    for (const bad of [5, cell(5, cell(0, 0)), cell(cell(key(1), 1), 7)]) {
+      for (const use of [() => mapGet(bad, key(3)), () => mapPut(bad, key(3), 3), () => mapSize(cell(cell(key(9), 9), cell(bad, 0)))]) {
+        expect(use).toThrow(expect.objectContaining({ code: KernelErrorCode.state }));
+      }
+    }
+    expect(mapGet(good, key(2))).toBe(2);
   });
 });

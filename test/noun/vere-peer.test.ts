@@ -14,7 +14,7 @@
  * reason printed, where there is no C compiler or no copy of vere's ur library (PLEA_VERE_UR).
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ATOM_BYTES_MAX, atom, atomFromBytes, BigAtom, Cell, cell, cue, CueError, CueErrorCode, equals, jam, mug, type Noun } from "../../src/noun/index.ts";
+import { ATOM_BYTES_MAX, atom, atomFromBytes, BigAtom, Cell, cell, cue, CueError, equals, jam, mug, NounErrorCode, type Noun } from "../../src/noun/index.ts";
 import { bytesEqual } from "../../src/noun/equals.ts";
 import { DRIVER_ADDRESS_SPACE_MIB, vereCueAll, type VereCue } from "../support/vere-ur-driver.ts";
 import { UR_CUE_NAMES, UrCue, vereUr, type VereUr } from "../support/vere-ur.ts";
@@ -157,7 +157,7 @@ function cueWithZeros(bytes: Uint8Array): Noun | undefined {
     padded.set(bytes);
     const r = pleaCue(padded);
     if (r.ok) return r.noun;
-    if (r.code !== CueErrorCode.truncated) return undefined;
+    if (r.code !== NounErrorCode.cue.truncated) return undefined;
   }
   return undefined;
 }
@@ -184,7 +184,7 @@ function compare(bytes: Uint8Array, plea: PleaCue, vere: VereCue): { explained: 
   }
   // The deliberate difference (docs/nouns.md): vere accepts a jam that ends early by reading
   // past its end, as zeros, or as the bits of its last byte again.
-  if (plea.code === CueErrorCode.truncated) {
+  if (plea.code === NounErrorCode.cue.truncated) {
     const padded = cueWithZeros(bytes);
     if (padded !== undefined && equals(padded, vere.noun)) {
       return { explained: true, label: "vere reads zeros past the end (deliberate: Plea refuses cue_truncated)" };
@@ -296,7 +296,7 @@ describe.skipIf(ur === null)("where Plea deliberately refuses what vere accepts 
     } finally {
       vere.rootFree(root);
     }
-    expect(verdict(pleaCue(cut))).toEqual({ ok: false, code: CueErrorCode.truncated });
+    expect(verdict(pleaCue(cut))).toEqual({ ok: false, code: NounErrorCode.cue.truncated });
   });
 
   test("a jam that ends inside a long atom: vere may reread the last byte as the next noun, Plea refuses it as cue_truncated", () => {
@@ -307,7 +307,7 @@ describe.skipIf(ur === null)("where Plea deliberately refuses what vere accepts 
     const input = new Bits().cell().put(0, 1).zeros(9).put(1, 1).put(8, 8).put(0xb5, 8).put(0, 1).put(1, 1).put(1, 1).bytes();
     expect(input.length).toBe(4);
     const plea = pleaCue(input);
-    expect(verdict(plea)).toEqual({ ok: false, code: CueErrorCode.truncated });
+    expect(verdict(plea)).toEqual({ ok: false, code: NounErrorCode.cue.truncated });
     expect(!plea.ok && vereRereadsAfterAtom(input, plea.bit)).toBe(true);
     // Completed with zeros, the same bytes are not what vere returns: the tail's bits were the atom's.
     expect(cueWithZeros(input)).toBeUndefined();
@@ -321,10 +321,10 @@ describe.skipIf(ur === null)("where Plea deliberately refuses what vere accepts 
     // bytes) and no value bits.
     expect(2 ** 35 + 8).toBe(ATOM_BYTES_MAX * 8 + 8);
     const over = new Bits().put(0, 1).zeros(36).put(1, 1).put(8, 35).bytes();
-    expect(verdict(pleaCue(over))).toEqual({ ok: false, code: CueErrorCode.atomTooLong });
+    expect(verdict(pleaCue(over))).toEqual({ ok: false, code: NounErrorCode.cue.atomTooLong });
     // One byte less is within Plea's limit: refused only because the input does not hold it.
     const at = new Bits().put(0, 1).zeros(36).put(1, 1).put(0, 35).bytes();
-    expect(verdict(pleaCue(at))).toEqual({ ok: false, code: CueErrorCode.truncated });
+    expect(verdict(pleaCue(at))).toEqual({ ok: false, code: NounErrorCode.cue.truncated });
     // vere has no such limit: it allocates what the length says (here, with the rest read as
     // zeros past the end) and, its address space capped by the driver, aborts on the allocation.
     const [v] = vereCueAll([over]);

@@ -12,9 +12,9 @@ import {
   legacySegmentNamespaces,
   segmentNamespace,
   segmentNamespacePath,
-  SegmentNamespaceError,
-  SegmentNamespaceErrorCode,
 } from "../../src/pier/segment-namespace.ts";
+import { PierErrorCode } from "../../src/pier/errors.ts";
+import { PleaError } from "../../src/error.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -88,8 +88,8 @@ describe("segmentNamespace", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(SegmentNamespaceError);
-    expect(error).toMatchObject({ code: SegmentNamespaceErrorCode.invalid });
+    expect(error).toBeInstanceOf(PleaError);
+    expect(error).toMatchObject({ code: PierErrorCode.namespaceInvalid });
     expect((error as Error).message).toContain("remove the file, and start urth again");
     expect(readFileSync(segmentNamespacePath(pier), "latin1")).toBe("../../etc\n");
   });

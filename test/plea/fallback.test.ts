@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "
 import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listSegments, SHM_DIR_ENV } from "../../src/ffi/index.ts";
-import { atomFromBytes, equals, FileAtom, FileAtomError, FileAtomErrorCode } from "../../src/noun/index.ts";
+import { atomFromBytes, equals, FileAtom, FileAtomError, NounErrorCode } from "../../src/noun/index.ts";
 import type { PokeProgress } from "../../src/urth/mars-process.ts";
 import { deskTotals, listFiles, readFile } from "../../src/urth/peeks.ts";
 import { mountTmpfs } from "../ffi/shm-test-support.ts";
@@ -138,8 +138,8 @@ describe("urth cannot fill the segment", () => {
       const changed = new FileAtom(changedPath);
       const vanished = new FileAtom(vanishedPath);
       const cases = [
-        { atom: changed, code: FileAtomErrorCode.changed, spoil: () => writeFileSync(changedPath, pseudoRandomBytes(2 * MIB + 5, 3)) },
-        { atom: vanished, code: FileAtomErrorCode.unreadable, spoil: () => unlinkSync(vanishedPath) },
+        { atom: changed, code: NounErrorCode.fileAtom.changed, spoil: () => writeFileSync(changedPath, pseudoRandomBytes(2 * MIB + 5, 3)) },
+        { atom: vanished, code: NounErrorCode.fileAtom.unreadable, spoil: () => unlinkSync(vanishedPath) },
       ];
       let eve = 0;
       for (const [i, c] of cases.entries()) {

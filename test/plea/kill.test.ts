@@ -13,7 +13,8 @@ import { FrameWriter } from "../../src/ipc/frame-writer.ts";
 import { parseGift } from "../../src/ipc/gift.ts";
 import { taskToNoun } from "../../src/ipc/task.ts";
 import { cell, cord, list } from "../../src/noun/index.ts";
-import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
+import { MarsExited } from "../../src/urth/mars-exited.ts";
+import { UrthErrorCode } from "../../src/urth/errors.ts";
 import { MARS_MAIN_PATH, type PokeProgress } from "../../src/urth/mars-process.ts";
 import { deskTotals, listFiles } from "../../src/urth/peeks.ts";
 import {
@@ -48,7 +49,7 @@ function large(seed: number) {
   return ovum([{ path: "/big/bin", bytes: pseudoRandomBytes(2 * MIB, seed) }]);
 }
 
-function expectMarsExited(e: unknown, code: string = MarsExitedCode.exited): MarsExited {
+function expectMarsExited(e: unknown, code: MarsExited["code"] = UrthErrorCode.mars.exited): MarsExited {
   expect(e).toBeInstanceOf(MarsExited);
   expect((e as MarsExited).code).toBe(code);
   return e as MarsExited;

@@ -13,7 +13,8 @@ import { FrameWriter } from "../../src/ipc/frame-writer.ts";
 import { parseGift, type Gift } from "../../src/ipc/gift.ts";
 import { taskToNoun, type Task } from "../../src/ipc/task.ts";
 import type { Cell } from "../../src/noun/index.ts";
-import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
+import { MarsExited } from "../../src/urth/mars-exited.ts";
+import { UrthErrorCode } from "../../src/urth/errors.ts";
 import { MARS_MAIN_PATH } from "../../src/urth/mars-process.ts";
 import { deskTotals } from "../../src/urth/peeks.ts";
 import { cleanUp, leftoverSegments, MIB, ovum, pseudoRandomBytes, rejection, startMars, tempPier, TEST_TIMEOUT_MS, trackChild, WAIT_BOUND_MS } from "./plea-test-support.ts";
@@ -103,7 +104,7 @@ describe("urth: a plea reply out of its state, or a grant that breaks the contra
         const writs = [mars.poke(ovum([{ path: "/big/bin", bytes: pseudoRandomBytes(2 * MIB, 1) }])), deskTotals(mars), mars.save()];
         for (const e of await Promise.all(writs.map(rejection))) {
           expect(e).toBeInstanceOf(MarsExited);
-          expect((e as MarsExited).code).toBe(MarsExitedCode.protocol);
+          expect((e as MarsExited).code).toBe(UrthErrorCode.mars.protocol);
           expect((e as MarsExited).message).toMatch(message);
         }
         expect(await mars.exited).toBe(137);
@@ -122,7 +123,7 @@ describe("urth: a plea reply out of its state, or a grant that breaks the contra
       const writs = [deskTotals(mars), mars.poke(ovum([{ path: "/a/txt", bytes: new TextEncoder().encode("a") }]))];
       for (const e of await Promise.all(writs.map(rejection))) {
         expect(e).toBeInstanceOf(MarsExited);
-        expect((e as MarsExited).code).toBe(MarsExitedCode.protocol);
+        expect((e as MarsExited).code).toBe(UrthErrorCode.mars.protocol);
         expect((e as MarsExited).message).toContain("mars answered a %peek task with a %plea reply");
       }
       expect(await mars.exited).toBe(137);

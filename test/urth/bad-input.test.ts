@@ -33,7 +33,7 @@ test("a file above 4 GiB is refused with its size and nothing is committed", asy
   expect(r).toEqual({
     code: 1,
     stdout: "",
-    stderr: `urth: "huge.img" is 4294967297 bytes; one file is at most 4294967296 bytes (4 GiB, one atom). Split it or move it out of the mount.\n`,
+    stderr: `urth: "huge.img" is 4294967297 bytes; one file is at most 4294967296 bytes (4 GiB, one atom). Split it or move it out of the mount\n`,
   });
   expect(await committed(pier)).toEqual({ files: [], events: 0 });
 
@@ -49,7 +49,7 @@ test("two files that map to the same Clay path fail the commit, naming both", as
   writeFileSync(join(mount, "a/b/c"), "file c in b\n");
   writeFileSync(join(mount, "good.txt"), "good\n");
   const r = await urth(["commit", "--pier", pier]);
-  expect(r).toEqual({ code: 1, stdout: "", stderr: `urth: "a/b.c" and "a/b/c" both map to the Clay path /a/b/c; rename one of them.\n` });
+  expect(r).toEqual({ code: 1, stdout: "", stderr: `urth: "a/b.c" and "a/b/c" both map to the Clay path /a/b/c; rename one of them\n` });
   expect(await committed(pier)).toEqual({ files: [], events: 0 });
 
   // A file and a directory of the same stem do not clash: /a/b/c and /a/b/c/d/e are both files.

@@ -39,19 +39,19 @@ describe("help, version and usage errors", () => {
   test("usage errors exit 2 with the reason and a usage line on stderr", async () => {
     const dir = tempDir();
     const cases: [string[], string, string][] = [
-      [["frobnicate"], `Unknown command "frobnicate"; commands: ${COMMANDS.join(", ")}.`, USAGE_LINE],
-      [["ls", "--bogus"], "Unknown option --bogus for urth ls; urth ls --help lists its options.", HELP.ls.split("\n")[0]],
-      [["--bogus"], "Unknown option --bogus for urth run; urth run --help lists its options.", USAGE_LINE],
-      [["cat", "--json", "x"], "Unknown option --json for urth cat; urth cat --help lists its options.", HELP.cat.split("\n")[0]],
-      [["ls", "--pier", "a", "--pier=b"], "The option --pier is given twice; give it once.", HELP.ls.split("\n")[0]],
-      [["ls", "--pier"], "The option --pier needs a value.", HELP.ls.split("\n")[0]],
-      [["cat"], "urth cat needs an argument.", HELP.cat.split("\n")[0]],
-      [["cat", "a", "b"], 'Unexpected argument "b" for urth cat.', HELP.cat.split("\n")[0]],
-      [["status", "extra"], 'Unexpected argument "extra" for urth status.', HELP.status.split("\n")[0]],
-      [["commit", "--plea-threshold", "lots"], '--plea-threshold takes a byte count like 268435456 or 256M; got "lots".', USAGE_LINE],
-      [["run", "--debounce", "soon"], '--debounce takes a whole number; got "soon".', USAGE_LINE],
-      [["log", "--limit", "-1"], "The option --limit needs a value.", HELP.log.split("\n")[0]],
-      [["log", "--limit", "x"], '--limit takes a whole number; got "x".', USAGE_LINE],
+      [["frobnicate"], `Unknown command "frobnicate"; commands: ${COMMANDS.join(", ")}`, USAGE_LINE],
+      [["ls", "--bogus"], "Unknown option --bogus for urth ls; urth ls --help lists its options", HELP.ls.split("\n")[0]],
+      [["--bogus"], "Unknown option --bogus for urth run; urth run --help lists its options", USAGE_LINE],
+      [["cat", "--json", "x"], "Unknown option --json for urth cat; urth cat --help lists its options", HELP.cat.split("\n")[0]],
+      [["ls", "--pier", "a", "--pier=b"], "The option --pier is given twice; give it once", HELP.ls.split("\n")[0]],
+      [["ls", "--pier"], "The option --pier needs a value", HELP.ls.split("\n")[0]],
+      [["cat"], "urth cat needs an argument", HELP.cat.split("\n")[0]],
+      [["cat", "a", "b"], 'Unexpected argument "b" for urth cat', HELP.cat.split("\n")[0]],
+      [["status", "extra"], 'Unexpected argument "extra" for urth status', HELP.status.split("\n")[0]],
+      [["commit", "--plea-threshold", "lots"], '--plea-threshold takes a byte count like 268435456 or 256M; got "lots"', USAGE_LINE],
+      [["run", "--debounce", "soon"], '--debounce takes a whole number; got "soon"', USAGE_LINE],
+      [["log", "--limit", "-1"], "The option --limit needs a value", HELP.log.split("\n")[0]],
+      [["log", "--limit", "x"], '--limit takes a whole number; got "x"', USAGE_LINE],
     ];
     const results = await Promise.all(cases.map(([args]) => urth(args, { cwd: dir })));
     results.forEach((r, i) => expect({ args: cases[i][0], ...r }).toEqual({ args: cases[i][0], code: 2, stdout: "", stderr: `urth: ${cases[i][1]}\n${cases[i][2]}\n` }));
@@ -62,11 +62,11 @@ describe("help, version and usage errors", () => {
   test("commands other than run and commit refuse a directory that is not a pier (exit 7)", async () => {
     const dir = tempDir();
     const results = await Promise.all([["cat", "a.txt"], ["ls"], ["status"], ["log"], ["stop"]].map((args) => urth([...args, "--pier", join(dir, "nope")])));
-    for (const r of results) expect(r).toEqual({ code: 7, stdout: "", stderr: `urth: No pier at "${join(dir, "nope")}" (no .urb/pier.json). Run "urth commit --pier ${join(dir, "nope")}" or "urth run" to create one.\n` });
+    for (const r of results) expect(r).toEqual({ code: 7, stdout: "", stderr: `urth: No pier at "${join(dir, "nope")}" (no .urb/pier.json). Run "urth commit --pier ${join(dir, "nope")}" or "urth run" to create one\n` });
     mkdirSync(join(dir, "old/.urb"), { recursive: true });
     writeFileSync(join(dir, "old/.urb/pier.json"), '{"format":99}\n');
     const old = await urth(["commit", "--pier", join(dir, "old")]);
-    expect(old).toEqual({ code: 7, stdout: "", stderr: `urth: The pier at "${join(dir, "old")}" has format version 99; this urth reads version 1. Use the matching Plea release.\n` });
+    expect(old).toEqual({ code: 7, stdout: "", stderr: `urth: The pier at "${join(dir, "old")}" has format version 99; this urth reads version 1. Use the matching Plea release\n` });
   });
 });
 
@@ -103,7 +103,7 @@ describe("beside a running urth", () => {
     await run.waitForLine("stdout", /^event 1: 2 added, /, "the first commit");
 
     const [commit, second] = await Promise.all([urth(["commit", "--pier", pier]), urth(["run", "--pier", pier])]);
-    const locked = `urth: The pier "${pier}" is in use by another urth (pid ${run.proc.pid}). Stop it first ("urth stop --pier ${pier}"), or use cat, ls, status or log alongside it.\n`;
+    const locked = `urth: The pier "${pier}" is in use by another urth (pid ${run.proc.pid}). Stop it first ("urth stop --pier ${pier}"), or use cat, ls, status or log alongside it\n`;
     expect(commit).toEqual({ code: 3, stdout: "", stderr: locked });
     expect(second).toEqual({ code: 3, stdout: "", stderr: locked });
 

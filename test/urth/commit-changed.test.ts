@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FileAtom, FileAtomError, FileAtomErrorCode } from "../../src/noun/index.ts";
+import { FileAtom, FileAtomError, NounErrorCode } from "../../src/noun/index.ts";
 import { listFiles } from "../../src/urth/peeks.ts";
 import { Session } from "../../src/urth/session.ts";
 import { cleanUp, leftoverSegments, pseudoRandomBytes, tempDir, tempPier } from "./urth-support.ts";
@@ -41,8 +41,8 @@ describe("FileAtom", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(FileAtomError);
-    expect((err as FileAtomError).code).toBe(FileAtomErrorCode.changed);
-    expect((err as FileAtomError).message).toBe(`"${path}" changed while it was being committed (size 100000 -> 100001); commit again once it is settled.`);
+    expect((err as FileAtomError).code).toBe(NounErrorCode.fileAtom.changed);
+    expect((err as FileAtomError).message).toBe(`"${path}" changed while it was being committed (size 100000 -> 100001); commit again once it is settled`);
   });
 
   test("refuses to read a file removed after the atom was made", () => {
@@ -82,8 +82,8 @@ describe("commitMount", () => {
         );
       expect(rewrote).toBe(true);
       expect(failure).toBeInstanceOf(FileAtomError);
-      expect((failure as FileAtomError).code).toBe(FileAtomErrorCode.changed);
-      expect((failure as Error).message).toBe(`"${big}" changed while it was being committed (size 2097152 -> 2097153); commit again once it is settled.`);
+      expect((failure as FileAtomError).code).toBe(NounErrorCode.fileAtom.changed);
+      expect((failure as Error).message).toBe(`"${big}" changed while it was being committed (size 2097152 -> 2097153); commit again once it is settled`);
 
       // Nothing committed, mars still alive, and the next commit carries both files.
       expect(s.mars.dead).toBe(false);

@@ -4,7 +4,8 @@
  * same bytes cut at every possible place.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ControlError, ControlErrorCode } from "../../src/urth/control-error.ts";
+import { isPleaError, type PleaError } from "../../src/error.ts";
+import { UrthErrorCode } from "../../src/urth/errors.ts";
 import { CONTROL_REQUEST_BYTES_MAX, parseControlRequest, RequestLineReader } from "../../src/urth/control-request.ts";
 import { pieceHead, ReplyReader, type ReplyEvent } from "../../src/urth/control-stream.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
@@ -31,14 +32,14 @@ function read(bytes: Uint8Array, cut: number): { events: ReplyEvent[]; file: Uin
   return { events, file, reader };
 }
 
-function thrown(f: () => unknown): ControlError {
+function thrown(f: () => unknown): PleaError {
   try {
     f();
   } catch (e) {
-    if (e instanceof ControlError) return e;
+    if (isPleaError(e, UrthErrorCode.control)) return e;
     throw e;
   }
-  throw new Error("expected a ControlError");
+  throw new Error("expected a control error");
 }
 
 describe("ReplyReader", () => {
@@ -61,16 +62,16 @@ describe("ReplyReader", () => {
       const reader = new ReplyReader();
       reader.push(stream.subarray(0, end));
       const e = thrown(() => reader.close());
-      expect(e.code).toBe(ControlErrorCode.interrupted);
+      expect(e.code).toBe(UrthErrorCode.control.interrupted);
       expect(e.message).toMatch(new RegExp(`went away after sending \\d+ of ${file.length} bytes`));
     }
   });
 
   test("no reply at all is unreachable (safe to retry); a reply without a stream is complete", () => {
-    expect(thrown(() => new ReplyReader().close()).code).toBe(ControlErrorCode.unreachable);
+    expect(thrown(() => new ReplyReader().close()).code).toBe(UrthErrorCode.control.unreachable);
     const half = new ReplyReader();
     half.push(enc('{"ok":tr'));
-    expect(thrown(() => half.close()).code).toBe(ControlErrorCode.unreachable);
+    expect(thrown(() => half.close()).code).toBe(UrthErrorCode.control.unreachable);
     const ls = new ReplyReader();
     expect(ls.push(enc('{"ok":true,"files":[]}\n'))).toEqual([{ kind: "reply", reply: { ok: true, files: [] } }]);
     ls.close();
@@ -85,24 +86,24 @@ describe("ReplyReader", () => {
 
   test("pieces beyond the announced size, or an early ok, break the protocol", () => {
     const over = concat([enc('{"ok":true,"size":3}\n'), pieceHead(4), enc("abcd")]);
-    expect(thrown(() => new ReplyReader().push(over)).code).toBe(ControlErrorCode.protocol);
+    expect(thrown(() => new ReplyReader().push(over)).code).toBe(UrthErrorCode.control.protocol);
     const early = concat([enc('{"ok":true,"size":3}\n'), pieceHead(2), enc("ab"), enc('{"ok":true}\n')]);
-    expect(thrown(() => new ReplyReader().push(early)).code).toBe(ControlErrorCode.protocol);
-    expect(thrown(() => new ReplyReader().push(enc("not json\n"))).code).toBe(ControlErrorCode.protocol);
-    expect(thrown(() => new ReplyReader().push(enc('{"ok":true,"size":-1}\n'))).code).toBe(ControlErrorCode.protocol);
+    expect(thrown(() => new ReplyReader().push(early)).code).toBe(UrthErrorCode.control.protocol);
+    expect(thrown(() => new ReplyReader().push(enc("not json\n"))).code).toBe(UrthErrorCode.control.protocol);
+    expect(thrown(() => new ReplyReader().push(enc('{"ok":true,"size":-1}\n'))).code).toBe(UrthErrorCode.control.protocol);
   });
 });
 
 describe("RequestLineReader and parseControlRequest", () => {
   test("the limit counts bytes, with or without the newline in the same read", () => {
     const long = enc(`{"op":"status","pad":"${"x".repeat(CONTROL_REQUEST_BYTES_MAX)}"}\n`);
-    expect(thrown(() => new RequestLineReader().push(long)).code).toBe(ControlErrorCode.protocol);
+    expect(thrown(() => new RequestLineReader().push(long)).code).toBe(UrthErrorCode.control.protocol);
     const r = new RequestLineReader();
     expect(r.push(long.subarray(0, CONTROL_REQUEST_BYTES_MAX))).toBeUndefined();
-    expect(thrown(() => r.push(long.subarray(CONTROL_REQUEST_BYTES_MAX))).code).toBe(ControlErrorCode.protocol);
+    expect(thrown(() => r.push(long.subarray(CONTROL_REQUEST_BYTES_MAX))).code).toBe(UrthErrorCode.control.protocol);
     // Two-byte characters: fewer characters than the limit, more bytes.
     const wide = enc(`{"op":"cat","path":"${"é".repeat(CONTROL_REQUEST_BYTES_MAX / 2)}"}\n`);
-    expect(thrown(() => new RequestLineReader().push(wide)).code).toBe(ControlErrorCode.protocol);
+    expect(thrown(() => new RequestLineReader().push(wide)).code).toBe(UrthErrorCode.control.protocol);
   });
 
   test("a character split across reads is one character", () => {
@@ -122,7 +123,7 @@ describe("RequestLineReader and parseControlRequest", () => {
     expect(parse('{"op":"ls","prefix":"lib"}')).toEqual({ op: "ls", prefix: "lib" });
     for (const bad of ['{"op":"cat","path":5}', '{"op":"cat","path":null}', '{"op":"ls","prefix":{}}', '{"op":["cat"]}', "{}", "[]", "1", '"x"', "{"]) {
       const e = thrown(() => parse(bad));
-      expect(e.code).toBe(ControlErrorCode.protocol);
+      expect(e.code).toBe(UrthErrorCode.control.protocol);
       expect(e.message).not.toMatch(/TypeError|is not a function/);
     }
     expect(thrown(() => parseControlRequest(Uint8Array.of(0x7b, 0xff, 0x7d))).message).toBe("The request is not UTF-8");

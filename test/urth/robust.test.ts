@@ -19,9 +19,11 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { ExitCode, USAGE } from "../../src/urth/cli.ts";
 import { exitCodeFor } from "../../src/urth/exit-code.ts";
-import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
+import { MarsExited } from "../../src/urth/mars-exited.ts";
+import { UrthErrorCode } from "../../src/urth/errors.ts";
+import { PleaError } from "../../src/error.ts";
 import { PierLocked } from "../../src/urth/pier-lock.ts";
-import { pierPaths, PierError, PierErrorCode } from "../../src/urth/pier.ts";
+import { pierPaths } from "../../src/urth/pier.ts";
 import { UsageError } from "../../src/urth/cli.ts";
 import { cleanUp, leftoverSegments, MAIN, pseudoRandomBytes, REPO, startRun, stderrLines, tempDir, tempPier, urth, waitFor } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
@@ -188,11 +190,11 @@ describe("usage errors (item 10)", () => {
     for (const args of [["commit", "--pier="], ["commit", "--pier", ""], ["status", "--pier="], ["--pier="]]) {
       const r = await urth(args, { cwd });
       expect(r.code).toBe(ExitCode.usage);
-      expect(r.stderr.split("\n")[0]).toBe("urth: The option --pier needs a value; got an empty one.");
+      expect(r.stderr.split("\n")[0]).toBe("urth: The option --pier needs a value; got an empty one");
     }
     const env = await urth(["commit"], { cwd, env: { URTH_PIER: "" } });
     expect(env.code).toBe(ExitCode.usage);
-    expect(env.stderr.split("\n")[0]).toBe("urth: URTH_PIER is set but empty; name the pier or unset it.");
+    expect(env.stderr.split("\n")[0]).toBe("urth: URTH_PIER is set but empty; name the pier or unset it");
     expect(readdirSync(cwd)).toEqual([]);
   }, 60_000);
 
@@ -205,7 +207,7 @@ describe("usage errors (item 10)", () => {
       expect(r.stdout).toBe("");
     }
     const r = await urth(["run", "--pier", pier, "--debounce", "99999999999"]);
-    expect(r.stderr.split("\n")[0]).toBe('urth: --debounce is at most 2147483647 (the timer\'s limit, about 24.8 days); got "99999999999".');
+    expect(r.stderr.split("\n")[0]).toBe('urth: --debounce is at most 2147483647 (the timer\'s limit, about 24.8 days); got "99999999999"');
     expect(existsSync(pier)).toBe(false);
   }, 60_000);
 });
@@ -317,10 +319,10 @@ describe("the control socket (item 13)", () => {
 
 describe("exit statuses and error messages (item 14)", () => {
   test("each failure maps to one exit status; mars's own status 3 and 7 keep their meaning", () => {
-    const marsExit = (exitCode: number | null, signal: string | null = null) => new MarsExited(MarsExitedCode.start, "mars exited before it was ready", { exitCode, signal, stderrTail: [] });
+    const marsExit = (exitCode: number | null, signal: string | null = null) => new MarsExited(UrthErrorCode.mars.start, "mars exited before it was ready", { exitCode, signal, stderrTail: [] });
     expect(exitCodeFor(new UsageError("bad"))).toBe(ExitCode.usage);
     expect(exitCodeFor(new PierLocked("held by pid 1", 1))).toBe(ExitCode.locked);
-    expect(exitCodeFor(new PierError(PierErrorCode.version, "other version"))).toBe(ExitCode.pier);
+    expect(exitCodeFor(new PleaError(UrthErrorCode.pier.version, "other version"))).toBe(ExitCode.pier);
     expect(exitCodeFor(marsExit(7))).toBe(ExitCode.pier);
     expect(exitCodeFor(marsExit(3))).toBe(ExitCode.locked);
     expect(exitCodeFor(marsExit(1))).toBe(ExitCode.marsExited);

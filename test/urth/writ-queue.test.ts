@@ -5,7 +5,8 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Gift } from "../../src/ipc/gift.ts";
-import { MarsExited, MarsExitedCode } from "../../src/urth/mars-exited.ts";
+import { MarsExited } from "../../src/urth/mars-exited.ts";
+import { UrthErrorCode } from "../../src/urth/errors.ts";
 import { WritQueue, type PeekResult, type PokeResult, type PokeWrit } from "../../src/urth/writ-queue.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
@@ -14,7 +15,7 @@ setDefaultTimeout(TEST_TIMEOUT_MS);
 const ripe: Gift = { type: "ripe", kel: 0, who: 0, fake: true, eve: 7, mug: 42 };
 const pokeOk: Gift = { type: "poke", ok: true, effects: [] };
 
-function exited(code: string, message: string): MarsExited {
+function exited(code: MarsExited["code"], message: string): MarsExited {
   return new MarsExited(code, message, { exitCode: null, signal: null, stderrTail: [] });
 }
 
@@ -85,8 +86,8 @@ describe("the writ queue's states", () => {
     expect(q.refusal()?.message).toContain("mars is exiting");
     expect(q.dead).toBe(false);
     expect(q.answer(pokeOk)).toEqual({ kind: "settled" });
-    const death = exited(MarsExitedCode.exited, "mars exited with status 1.");
-    q.die(death, exited(MarsExitedCode.start, "not ready"));
+    const death = exited(UrthErrorCode.mars.exited, "mars exited with status 1.");
+    q.die(death, exited(UrthErrorCode.mars.start, "not ready"));
     expect(q.state).toEqual({ kind: "dead", death });
     expect(a.settled).toHaveLength(1);
     expect(b.settled).toEqual([{ error: death }]);
@@ -100,21 +101,21 @@ describe("the writ queue's states", () => {
     q.push(a.writ);
     let synced: unknown;
     q.pushSync({ resolve: (g) => (synced = g), reject: (e) => (synced = e) });
-    const fault = exited(MarsExitedCode.protocol, "mars sent nonsense");
+    const fault = exited(UrthErrorCode.mars.protocol, "mars sent nonsense");
     q.fault(fault);
     expect(q.dead).toBe(true);
     expect(q.refusal()).toBe(fault);
     expect(q.answer(pokeOk)).toEqual({ kind: "settled" });
     expect(a.settled).toEqual([]);
-    q.die(exited(MarsExitedCode.exited, "mars was killed by SIGKILL."), exited(MarsExitedCode.start, "not ready"));
+    q.die(exited(UrthErrorCode.mars.exited, "mars was killed by SIGKILL."), exited(UrthErrorCode.mars.start, "not ready"));
     expect(a.settled).toEqual([{ error: fault }]);
     expect(synced).toBe(fault);
   });
 
   test("death before %ripe rejects the start with its own error", async () => {
     const q = new WritQueue();
-    const notReady = exited(MarsExitedCode.start, "mars exited with status 7 before it was ready.");
-    q.die(exited(MarsExitedCode.exited, "mars exited with status 7."), notReady);
+    const notReady = exited(UrthErrorCode.mars.start, "mars exited with status 7 before it was ready.");
+    q.die(exited(UrthErrorCode.mars.exited, "mars exited with status 7."), notReady);
     expect(await q.ripe.then(() => undefined, (e) => e)).toBe(notReady);
   });
 });

@@ -17,11 +17,12 @@ import { cell, Cell } from "../../noun/cell.ts";
 import { BigAtom, cord } from "../../noun/atom.ts";
 import { list, type Noun } from "../../noun/noun.ts";
 import { mug } from "../../noun/mug.ts";
-import { assert } from "../../error.ts";
+import { assert, isPleaError } from "../../error.ts";
 import type { Kernel, PeekResult, PokeDone, PokeResult } from "./kernel.ts";
 import { EMPTY_MAP, mapApply, mapForEach, mapGet, mapPut } from "./hoon-map.ts";
 import { desksOf, emptyFileStoreState, readDesk, readMime, stateOf } from "./state.ts";
-import { BadEvent, cardTag, isInto, readInto } from "../../ipc/into.ts";
+import { IpcErrorCode } from "../../ipc/errors.ts";
+import { cardTag, isInto, readInto } from "../../ipc/into.ts";
 import { addOwnerDelta, OwnerCounts, ownerOf, unpin, unpinPath } from "./owners.ts";
 import { peekDesks } from "./peek.ts";
 
@@ -41,7 +42,7 @@ export interface FileStorePokeDone extends PokeDone {
 }
 
 /**
- * Applies an `%into` to a state. Pure: returns the new state, or throws BadEvent (the state given
+ * Applies an `%into` to a state. Pure: returns the new state, or throws `IpcErrorCode.event.malformed` (the state given
  * is never modified; nouns are immutable).
  */
 export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<unknown, number>; summary: IntoSummary } {
@@ -124,14 +125,14 @@ export class FileStoreKernel implements Kernel {
   poke(_now: Noun, ovum: Noun): PokeResult {
     if (!isInto(ovum)) {
       const tag = cardTag(ovum);
-      return { ok: false, goof: badEventGoof(`Plea's file store handles only %into events; got ${tag === undefined ? "a card it cannot read" : `%${tag}`}.`) };
+      return { ok: false, goof: badEventGoof(`Plea's file store handles only %into events; got ${tag === undefined ? "a card it cannot read" : `%${tag}`}`) };
     }
     try {
       const { state, owners, summary } = applyInto(this.current, ovum);
       const done: FileStorePokeDone = { ok: true, state, effects: 0, owners, summary, base: this.current };
       return done;
     } catch (e) {
-      if (e instanceof BadEvent) return { ok: false, goof: badEventGoof(`Malformed %into: ${e.message}.`) };
+      if (isPleaError(e, IpcErrorCode.event.malformed)) return { ok: false, goof: badEventGoof(`Malformed %into: ${e.message}`) };
       throw e;
     }
   }

@@ -15,10 +15,12 @@
  *
  * Every walk is an explicit loop (docs/contributing.md): a map with a million keys never recurses.
  */
+import { PleaError } from "../../error.ts";
 import { Cell } from "../../noun/cell.ts";
 import { mug } from "../../noun/mug.ts";
 import { equals } from "../../noun/equals.ts";
 import type { Noun } from "../../noun/noun.ts";
+import { KernelErrorCode } from "./errors.ts";
 import { dor, gor, mor } from "./order.ts";
 
 /** The empty map, `~`. */
@@ -34,7 +36,7 @@ function node(n: Cell, l: Noun, r: Noun): Cell {
 /** Checks that `t` is a map node `[[key value] l r]` (a state from disk is checked as it is read). */
 function asNode(t: Noun): Cell {
   if (!(t instanceof Cell) || !(t.head instanceof Cell) || !(t.tail instanceof Cell)) {
-    throw new TypeError("Not a map node: expected [[key value] left right]");
+    throw new PleaError(KernelErrorCode.state, "A map node in the state is not [[key value] left right]");
   }
   return t;
 }

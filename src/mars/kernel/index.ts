@@ -2,7 +2,8 @@
 export type { Kernel, KernelFactory, PeekResult, PokeDone, PokeFailed, PokeResult } from "./kernel.ts";
 export { FileStoreKernel, createFileStoreKernel, applyInto, badEventGoof } from "./file-store.ts";
 export type { FileStorePokeDone, IntoSummary } from "./file-store.ts";
-export { FILE_STORE_VERSION, KernelError, KernelErrorCode, desksOf, emptyFileStoreState, readDesk, readMime } from "./state.ts";
+export { KernelErrorCode } from "./errors.ts";
+export { FILE_STORE_VERSION, desksOf, emptyFileStoreState, readDesk, readMime } from "./state.ts";
 export type { Desk } from "./state.ts";
 export { peekDesks } from "./peek.ts";
 export { OwnerCounts, KERNEL_UNPIN_BYTES_MAX, ownerOf, unpin } from "./owners.ts";

@@ -15,6 +15,7 @@
  * `len` is the file's byte length: a reader prints `data`'s bytes and then zeros up to `len`
  * (an atom cannot end in zero bytes; the file can). Any other path is a `%bad-peek` goof.
  */
+import { isPleaError } from "../../error.ts";
 import { atomFromBytes, BigAtom, cord, cordToString, toBytes } from "../../noun/atom.ts";
 import { FileAtom } from "../../noun/file-atom.ts";
 import { mug } from "../../noun/mug.ts";
@@ -23,7 +24,8 @@ import { equals } from "../../noun/equals.ts";
 import { list, tuple, type Noun } from "../../noun/noun.ts";
 import type { PeekResult } from "./kernel.ts";
 import { mapForEach, mapGet } from "./hoon-map.ts";
-import { BadEvent, checkPath, isTas } from "../../ipc/into.ts";
+import { IpcErrorCode } from "../../ipc/errors.ts";
+import { checkPath, isTas, malformed } from "../../ipc/into.ts";
 import { PEEK_MARK } from "../../ipc/peek-path.ts";
 import { readDesk, readMime } from "./state.ts";
 
@@ -39,11 +41,11 @@ const BAD_PEEK = cord("bad-peek");
 
 export function peekDesks(desks: Noun, path: Noun): PeekResult {
   try {
-    if (!(path instanceof Cell) || !(path.tail instanceof Cell)) throw new BadEvent("A peek path is [care desk spur]");
+    if (!(path instanceof Cell) || !(path.tail instanceof Cell)) throw malformed("A peek path is [care desk spur]");
     const care = path.head;
     const deskName = path.tail.head;
     const spur = path.tail.tail;
-    if (!isTas(deskName)) throw new BadEvent("The peek's desk must be a @tas");
+    if (!isTas(deskName)) throw malformed("The peek's desk must be a @tas");
     const deskNoun = mapGet(desks, deskName);
     const desk = deskNoun === undefined ? undefined : readDesk(deskNoun);
     if (care === CARE_FILE) {
@@ -56,7 +58,7 @@ export function peekDesks(desks: Noun, path: Noun): PeekResult {
       return { ok: true, unit: some(new Cell(MARK_LIST, desk === undefined ? 0 : listing(desk.tree, spur))) };
     }
     if (care === CARE_RANGE) {
-      if (!(spur instanceof Cell) || !(spur.tail instanceof Cell)) throw new BadEvent("A /r peek is /r/desk/offset/length/path");
+      if (!(spur instanceof Cell) || !(spur.tail instanceof Cell)) throw malformed("A /r peek is /r/desk/offset/length/path");
       const offset = decimalKnot(spur.head, "offset");
       const length = decimalKnot(spur.tail.head, "length");
       const path = spur.tail.tail;
@@ -69,22 +71,22 @@ export function peekDesks(desks: Noun, path: Noun): PeekResult {
       return { ok: true, unit: some(new Cell(MARK_RANGE, tuple(m.type, m.len, mug(m.data), slice))) };
     }
     if (care === CARE_DESK) {
-      if (spur !== 0) throw new BadEvent("A /d peek names a desk only");
+      if (spur !== 0) throw malformed("A /d peek names a desk only");
       const totals = new Cell(desk?.files ?? 0, desk?.bytes ?? 0);
       return { ok: true, unit: some(new Cell(MARK_DESK, totals)) };
     }
-    throw new BadEvent("The file store answers the cares %x (a file), %r (a piece of a file), %t (a listing) and %d (a desk's totals)");
+    throw malformed("The file store answers the cares %x (a file), %r (a piece of a file), %t (a listing) and %d (a desk's totals)");
   } catch (e) {
-    if (e instanceof BadEvent) return { ok: false, goof: new Cell(BAD_PEEK, list([cord(`${e.message}.`)])) };
+    if (isPleaError(e, IpcErrorCode.event.malformed)) return { ok: false, goof: new Cell(BAD_PEEK, list([cord(e.message)])) };
     throw e;
   }
 }
 
 /** A decimal knot (`'4194304'`) as a number; anything else is a bad peek. */
 function decimalKnot(n: Noun, what: string): number {
-  if (n instanceof Cell || n instanceof FileAtom) throw new BadEvent(`The ${what} of a /r peek must be a decimal knot`);
+  if (n instanceof Cell || n instanceof FileAtom) throw malformed(`The ${what} of a /r peek must be a decimal knot`);
   const text = cordToString(n as number | BigAtom);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(text) || !Number.isSafeInteger(Number(text))) throw new BadEvent(`The ${what} of a /r peek must be a decimal knot; got "${text}"`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text) || !Number.isSafeInteger(Number(text))) throw malformed(`The ${what} of a /r peek must be a decimal knot; got "${text}"`);
   return Number(text);
 }
 

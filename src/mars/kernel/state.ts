@@ -11,16 +11,12 @@ import { Cell } from "../../noun/cell.ts";
 import { cord } from "../../noun/atom.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { PleaError } from "../../error.ts";
+import { KernelErrorCode } from "./errors.ts";
 import { EMPTY_MAP } from "./hoon-map.ts";
 
 const FS = cord("fs");
 /** The state's layout version (the `1` in `[%fs 1 desks]`). */
 export const FILE_STORE_VERSION = 1;
-
-export const KernelErrorCode = { state: "kernel_state" } as const;
-
-/** A state noun that is not a file store's (a snapshot from another kernel or version). */
-export class KernelError extends PleaError {}
 
 /** A desk's parts. */
 export interface Desk {
@@ -38,15 +34,15 @@ export function stateOf(desks: Noun): Noun {
   return new Cell(FS, new Cell(FILE_STORE_VERSION, desks));
 }
 
-/** The desks map of a state; throws KernelError when the noun is not a file store state. */
+/** The desks map of a state; throws `kernel_state` when the noun is not a file store state. */
 export function desksOf(state: Noun): Noun {
   if (!(state instanceof Cell) || state.head !== FS || !(state.tail instanceof Cell)) {
-    throw new KernelError(KernelErrorCode.state, "The state is not a Plea file store (expected [%fs version desks]); it was made by another kernel.");
+    throw new PleaError(KernelErrorCode.state, "The state is not a Plea file store (expected [%fs version desks]); it was made by another kernel");
   }
   if (state.tail.head !== FILE_STORE_VERSION) {
-    throw new KernelError(
+    throw new PleaError(
       KernelErrorCode.state,
-      `The file store state has version ${typeof state.tail.head === "number" ? state.tail.head : "?"}; this build reads version ${FILE_STORE_VERSION}.`,
+      `The file store state has version ${typeof state.tail.head === "number" ? state.tail.head : "?"}; this build reads version ${FILE_STORE_VERSION}`,
     );
   }
   return state.tail.tail;
@@ -55,7 +51,7 @@ export function desksOf(state: Noun): Noun {
 /** Reads a desk noun `[files bytes tree]`. */
 export function readDesk(desk: Noun): Desk {
   if (!(desk instanceof Cell) || !(desk.tail instanceof Cell) || typeof desk.head !== "number" || typeof desk.tail.head !== "number") {
-    throw new KernelError(KernelErrorCode.state, "A desk in the file store state is not [files bytes tree].");
+    throw new PleaError(KernelErrorCode.state, "A desk in the file store state is not [files bytes tree]");
   }
   return { files: desk.head, bytes: desk.tail.head, tree: desk.tail.tail };
 }
@@ -63,7 +59,7 @@ export function readDesk(desk: Noun): Desk {
 /** A file's `[type len data]` parts. */
 export function readMime(mime: Noun): { type: Noun; len: number; data: Noun } {
   if (!(mime instanceof Cell) || !(mime.tail instanceof Cell) || typeof mime.tail.head !== "number") {
-    throw new KernelError(KernelErrorCode.state, "A file in the file store state is not [type len data].");
+    throw new PleaError(KernelErrorCode.state, "A file in the file store state is not [type len data]");
   }
   return { type: mime.head, len: mime.tail.head, data: mime.tail.tail };
 }

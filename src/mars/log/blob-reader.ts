@@ -48,7 +48,7 @@ export class ChecksummedChunks implements Iterable<Uint8Array> {
     while (done < n) {
       const got = readSync(this.fd, buf, done, n - done, this.position + done);
       if (got === 0) {
-        throw new LogError(LogErrorCode.blobLength, `${this.what} ended at byte ${this.position + done} while being read; it was truncated under mars.`);
+        throw new LogError(LogErrorCode.blobLength, `${this.what} ended at byte ${this.position + done} while being read; it was truncated under mars`);
       }
       done += got;
     }
@@ -94,7 +94,7 @@ export async function cueBlob(path: string, eve: number, length: number, crc: nu
   } catch (cause) {
     throw new LogError(
       LogErrorCode.blobMissing,
-      `Event ${eve}'s blob "${path}" cannot be read (${(cause as Error).message}). Mars will not start without it; restore the file or the pier from a backup.`,
+      `Event ${eve}'s blob "${path}" cannot be read (${(cause as Error).message}). Mars will not start without it; restore the file or the pier from a backup`,
       { eve, cause },
     );
   }
@@ -103,7 +103,7 @@ export async function cueBlob(path: string, eve: number, length: number, crc: nu
     if (size !== length) {
       throw new LogError(
         LogErrorCode.blobLength,
-        `Event ${eve}'s blob "${path}" is ${size} bytes; its record says ${length}. Mars will not start on a damaged log; restore the file or the pier from a backup.`,
+        `Event ${eve}'s blob "${path}" is ${size} bytes; its record says ${length}. Mars will not start on a damaged log; restore the file or the pier from a backup`,
         { eve },
       );
     }
@@ -120,14 +120,14 @@ export async function cueBlob(path: string, eve: number, length: number, crc: nu
     if (chunks.crc !== crc >>> 0) {
       throw new LogError(
         LogErrorCode.blobChecksum,
-        `Event ${eve}'s blob "${path}" is damaged: its checksum is ${hex(chunks.crc)}, its record says ${hex(crc)}. Mars will not start on a damaged log; restore the file or the pier from a backup.`,
+        `Event ${eve}'s blob "${path}" is damaged: its checksum is ${hex(chunks.crc)}, its record says ${hex(crc)}. Mars will not start on a damaged log; restore the file or the pier from a backup`,
         { eve, cause: cueFailure },
       );
     }
     if (cueFailure !== undefined || job === undefined) {
       throw new LogError(
         LogErrorCode.blobChecksum,
-        `Event ${eve}'s blob "${path}" has the right checksum but is not a jam (${(cueFailure as Error)?.message}): it was written wrong. Restore the pier from a backup.`,
+        `Event ${eve}'s blob "${path}" has the right checksum but is not a jam (${(cueFailure as Error)?.message}): it was written wrong. Restore the pier from a backup`,
         { eve, cause: cueFailure },
       );
     }

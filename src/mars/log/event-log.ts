@@ -160,7 +160,7 @@ export class EventLog {
     let lock: LogLock | undefined;
     if (readOnly) {
       if (!existsSync(data) || statSync(data).size === 0) {
-        throw new LogError(LogErrorCode.format, `There is no event log at "${paths.log}": mars has not run on this pier yet.`);
+        throw new LogError(LogErrorCode.format, `There is no event log at "${paths.log}": mars has not run on this pier yet`);
       }
     } else {
       for (const dir of [paths.urb, paths.log, paths.blob, paths.chk]) makePrivateDir(dir);
@@ -254,8 +254,8 @@ export class EventLog {
    * the disk).
    */
   append(input: AppendInput): Promise<AppendResult> {
-    if (this.readOnly) return Promise.reject(new LogError(LogErrorCode.usage, "This event log was opened read-only; only mars appends."));
-    if (this.closed) return Promise.reject(new LogError(LogErrorCode.usage, "The event log is closed."));
+    if (this.readOnly) return Promise.reject(new LogError(LogErrorCode.usage, "This event log was opened read-only; only mars appends"));
+    if (this.closed) return Promise.reject(new LogError(LogErrorCode.usage, "The event log is closed"));
     if (this.failure) return Promise.reject(this.failure);
     if (input.eve !== this.claimedEve + 1) {
       return Promise.reject(
@@ -338,7 +338,7 @@ export class EventLog {
   record(eve: number): DecodedRecord {
     const value = this.events.get(eventKey(eve));
     if (value === undefined) {
-      throw new LogError(LogErrorCode.gap, `Event ${eve} is not in the event log at "${this.paths.log}" (it holds 1..${this.eve}).`, { eve });
+      throw new LogError(LogErrorCode.gap, `Event ${eve} is not in the event log at "${this.paths.log}" (it holds 1..${this.eve})`, { eve });
     }
     return decodeRecord(eve, value);
   }
@@ -351,7 +351,7 @@ export class EventLog {
       try {
         job = cue(rec.jam);
       } catch (cause) {
-        throw new LogError(LogErrorCode.record, `Event ${eve} passed its checksum but is not a jam (${(cause as Error).message}): it was written wrong. Restore the pier from a backup.`, { eve, cause });
+        throw new LogError(LogErrorCode.record, `Event ${eve} passed its checksum but is not a jam (${(cause as Error).message}): it was written wrong. Restore the pier from a backup`, { eve, cause });
       }
       return { eve, mug: rec.mug, job, jamBytes: rec.jam.length, storage: "inline" };
     }
@@ -476,13 +476,13 @@ function checkContiguous(events: Database<Uint8Array, Buffer>, where: string): n
     if (eve !== expected) {
       throw new LogError(
         LogErrorCode.gap,
-        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup.`,
+        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup`,
         { eve: expected },
       );
     }
     expected++;
   }
-  throw new LogError(LogErrorCode.gap, `The event log at "${where}" holds ${count} entries but its keys end at ${last}. Restore the pier from a backup.`);
+  throw new LogError(LogErrorCode.gap, `The event log at "${where}" holds ${count} entries but its keys end at ${last}. Restore the pier from a backup`);
 }
 
 /**
@@ -496,11 +496,11 @@ function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blo
     const eve = eventFromKey(key as Buffer);
     const value = eve <= head ? events.get(eventKey(eve)) : undefined;
     if (value === undefined) {
-      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, which is not in the log (1..${head}). The log is damaged; restore the pier from a backup.`, { eve });
+      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, which is not in the log (1..${head}). The log is damaged; restore the pier from a backup`, { eve });
     }
     const rec = decodeRecord(eve, value);
     if (rec.form !== "blob") {
-      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, whose record is inline. The log is damaged; restore the pier from a backup.`, { eve });
+      throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, whose record is inline. The log is damaged; restore the pier from a backup`, { eve });
     }
     const name = blobFileName(eve, rec.crc);
     const path = join(paths.blob, name);
@@ -510,14 +510,14 @@ function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blo
     } catch {
       throw new LogError(
         LogErrorCode.blobMissing,
-        `Event ${eve}'s blob "${path}" is missing. Mars will not start without it (dropping it would change every later state); restore the file or the pier from a backup.`,
+        `Event ${eve}'s blob "${path}" is missing. Mars will not start without it (dropping it would change every later state); restore the file or the pier from a backup`,
         { eve },
       );
     }
     if (size !== rec.length) {
       throw new LogError(
         LogErrorCode.blobLength,
-        `Event ${eve}'s blob "${path}" is ${size} bytes; its record says ${rec.length}. Mars will not start on a damaged log; restore the file or the pier from a backup.`,
+        `Event ${eve}'s blob "${path}" is ${size} bytes; its record says ${rec.length}. Mars will not start on a damaged log; restore the file or the pier from a backup`,
         { eve },
       );
     }
@@ -536,7 +536,7 @@ function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blo
       // Named like a committed blob but not indexed: trust the record, never delete what it names.
       const rec = decodeRecord(parsed.eve, events.get(eventKey(parsed.eve))!);
       if (rec.form === "blob" && rec.crc === parsed.crc) {
-        throw new LogError(LogErrorCode.record, `Event ${parsed.eve}'s blob is missing from the blob index. The log is damaged; restore the pier from a backup.`, { eve: parsed.eve });
+        throw new LogError(LogErrorCode.record, `Event ${parsed.eve}'s blob is missing from the blob index. The log is damaged; restore the pier from a backup`, { eve: parsed.eve });
       }
     }
     unlinkSync(join(paths.blob, name));

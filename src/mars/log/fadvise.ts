@@ -57,4 +57,4 @@ function syncFileRange(fd: number, offset: number, length: number, flags: number
   }
 }
 
-const ADVICE = "The disk or filesystem under the pier reported an error; check `dmesg` and free space, then start again.";
+const ADVICE = "The disk or filesystem under the pier reported an error; check `dmesg` and free space, then start again";

@@ -6,7 +6,7 @@
  * Corruption is never repaired silently: mars refuses to start and says which event is bad
  * (docs/event-log.md, "Start-up recovery").
  */
-import { PleaError } from "../../error.ts";
+import { PleaError, type CodeOf } from "../../error.ts";
 
 export const LogErrorCode = {
   /** The log's META says a format this build cannot read (or none at all). */
@@ -39,9 +39,10 @@ export const LogErrorCode = {
   locked: "log_locked",
 } as const;
 
-export type LogErrorCodeValue = (typeof LogErrorCode)[keyof typeof LogErrorCode];
+export type LogErrorCodeValue = CodeOf<typeof LogErrorCode>;
 
-export class LogError extends PleaError {
+/** Kept as a class for `eve`: callers (and mars's exit status) also catch the whole log by it. */
+export class LogError extends PleaError<LogErrorCodeValue> {
   /** The event the error is about, when there is one. */
   readonly eve: number | undefined;
 

@@ -53,7 +53,7 @@ export function readMeta(get: (key: string) => Uint8Array | undefined, where: st
   const version = get("version");
   const format = get("plea-format");
   if (version === undefined || format === undefined) {
-    throw new LogError(LogErrorCode.format, `The event log at "${where}" has no Plea META (version, plea-format): it was not written by Plea. Use a new pier.`);
+    throw new LogError(LogErrorCode.format, `The event log at "${where}" has no Plea META (version, plea-format): it was not written by Plea. Use a new pier`);
   }
   const meta: LogMeta = {
     version: uintOf(version),
@@ -63,12 +63,12 @@ export function readMeta(get: (key: string) => Uint8Array | undefined, where: st
     pleaFormat: uintOf(format),
   };
   if (meta.version !== LOG_META_VERSION) {
-    throw new LogError(LogErrorCode.format, `The event log at "${where}" has META version ${meta.version}, not Plea's (${LOG_META_VERSION}): it was written by vere or another tool. Use a new pier.`);
+    throw new LogError(LogErrorCode.format, `The event log at "${where}" has META version ${meta.version}, not Plea's (${LOG_META_VERSION}): it was written by vere or another tool. Use a new pier`);
   }
   if (meta.pleaFormat !== LOG_FORMAT_VERSION) {
     throw new LogError(
       LogErrorCode.format,
-      `The event log at "${where}" is in Plea log format ${meta.pleaFormat}; this build reads format ${LOG_FORMAT_VERSION}. Use the Plea version that wrote it.`,
+      `The event log at "${where}" is in Plea log format ${meta.pleaFormat}; this build reads format ${LOG_FORMAT_VERSION}. Use the Plea version that wrote it`,
     );
   }
   return meta;

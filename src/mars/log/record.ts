@@ -54,14 +54,14 @@ export function eventKey(eve: number): Buffer {
 /** The event number of an EVENTS key; throws LogError (gap) for a key that is not 8 bytes. */
 export function eventFromKey(key: Uint8Array): number {
   if (!(key instanceof Uint8Array) || key.length !== 8) {
-    throw new LogError(LogErrorCode.gap, `The event log has a key of ${key?.length} bytes; event keys are 8 bytes. The log is damaged: restore the pier from a backup.`);
+    throw new LogError(LogErrorCode.gap, `The event log has a key of ${key?.length} bytes; event keys are 8 bytes. The log is damaged: restore the pier from a backup`);
   }
   const view = new DataView(key.buffer, key.byteOffset, 8);
   const hi = view.getUint32(0);
   const lo = view.getUint32(4);
   const eve = hi * TWO_32 + lo;
   if (!Number.isSafeInteger(eve)) {
-    throw new LogError(LogErrorCode.gap, `The event log has event number ${hi}:${lo}, beyond 2^53. The log is damaged: restore the pier from a backup.`);
+    throw new LogError(LogErrorCode.gap, `The event log has event number ${hi}:${lo}, beyond 2^53. The log is damaged: restore the pier from a backup`);
   }
   return eve;
 }
@@ -114,7 +114,7 @@ export function decodeRecord(eve: number, value: Uint8Array): DecodedRecord {
   const damaged = (what: string) =>
     new LogError(
       LogErrorCode.record,
-      `Event ${eve} in the event log is damaged: ${what}. Mars will not start on a damaged log; restore the pier from a backup.`,
+      `Event ${eve} in the event log is damaged: ${what}. Mars will not start on a damaged log; restore the pier from a backup`,
       { eve },
     );
   if (value.length < RECORD_HEADER_BYTES) throw damaged(`its record is ${value.length} bytes, below the ${RECORD_HEADER_BYTES}-byte header`);

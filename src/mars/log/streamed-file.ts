@@ -238,9 +238,9 @@ function writeError(subject: string, cause: unknown): LogError {
   const code = (cause as { code?: string } | null)?.code;
   const hint =
     code === "ENOSPC"
-      ? "The disk under the pier is full: free space, then start again."
+      ? "The disk under the pier is full: free space, then start again"
       : code === "EACCES" || code === "EPERM"
-        ? "Check the pier's permissions: mars must own it."
-        : "Check `dmesg` and the disk under the pier, then start again.";
+        ? "Check the pier's permissions: mars must own it"
+        : "Check `dmesg` and the disk under the pier, then start again";
   return new LogError(LogErrorCode.write, `${subject}: ${(cause as Error)?.message ?? String(cause)}. ${hint}`, { cause });
 }

@@ -15,7 +15,7 @@
 import { BigAtom, atomFromBytes } from "../atom.ts";
 import { Cell } from "../cell.ts";
 import type { Noun } from "../noun.ts";
-import { ShmFormatError, ShmFormatErrorCode } from "./error.ts";
+import { NounErrorCode, ShmFormatError } from "../errors.ts";
 import {
   SHM_ATOM_ALIGN_BYTES,
   SHM_ATOM_ENTRY_HEADER_BYTES,
@@ -79,28 +79,28 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
   const w = new ByteWindows(source);
   const total = w.total;
   if (total < SHM_HEADER_BYTES) {
-    throw new ShmFormatError(ShmFormatErrorCode.truncated, total, `the buffer is ${total} bytes, shorter than the ${SHM_HEADER_BYTES}-byte header`);
+    throw new ShmFormatError(NounErrorCode.flat.truncated, total, `the buffer is ${total} bytes, shorter than the ${SHM_HEADER_BYTES}-byte header`);
   }
   const magic = w.u32(SHM_MAGIC_AT);
   if (magic !== SHM_MAGIC) {
-    throw new ShmFormatError(ShmFormatErrorCode.badMagic, SHM_MAGIC_AT, `it starts with ${hex(magic)}, not "PLEA" (${hex(SHM_MAGIC)}); this is not a Plea raw noun, or it was never finished`);
+    throw new ShmFormatError(NounErrorCode.flat.badMagic, SHM_MAGIC_AT, `it starts with ${hex(magic)}, not "PLEA" (${hex(SHM_MAGIC)}); this is not a Plea raw noun, or it was never finished`);
   }
   const versionWord = w.u32(SHM_VERSION_AT);
   const version = versionWord & 0xffff;
   if (version !== SHM_FORMAT_VERSION) {
-    throw new ShmFormatError(ShmFormatErrorCode.badVersion, SHM_VERSION_AT, `it was written in format version ${version}; this build reads version ${SHM_FORMAT_VERSION}. Run urth and mars from the same Plea build.`);
+    throw new ShmFormatError(NounErrorCode.flat.badVersion, SHM_VERSION_AT, `it was written in format version ${version}; this build reads version ${SHM_FORMAT_VERSION}. Run urth and mars from the same Plea build`);
   }
   const headerBytes = versionWord >>> 16;
   if (headerBytes !== SHM_HEADER_BYTES) {
-    throw new ShmFormatError(ShmFormatErrorCode.badHeader, SHM_HEADER_BYTES_AT, `the header length is ${headerBytes}; version ${SHM_FORMAT_VERSION} writes ${SHM_HEADER_BYTES}`);
+    throw new ShmFormatError(NounErrorCode.flat.badHeader, SHM_HEADER_BYTES_AT, `the header length is ${headerBytes}; version ${SHM_FORMAT_VERSION} writes ${SHM_HEADER_BYTES}`);
   }
   const flags = w.u32(SHM_FLAGS_AT);
   if (flags !== 0) {
-    throw new ShmFormatError(ShmFormatErrorCode.badHeader, SHM_FLAGS_AT, `the flags are ${hex(flags)}; version ${SHM_FORMAT_VERSION} writes 0`);
+    throw new ShmFormatError(NounErrorCode.flat.badHeader, SHM_FLAGS_AT, `the flags are ${hex(flags)}; version ${SHM_FORMAT_VERSION} writes 0`);
   }
   const reserved = w.u32(SHM_RESERVED_AT);
   if (reserved !== 0) {
-    throw new ShmFormatError(ShmFormatErrorCode.badHeader, SHM_RESERVED_AT, `the reserved field is ${hex(reserved)}; version ${SHM_FORMAT_VERSION} writes 0`);
+    throw new ShmFormatError(NounErrorCode.flat.badHeader, SHM_RESERVED_AT, `the reserved field is ${hex(reserved)}; version ${SHM_FORMAT_VERSION} writes 0`);
   }
   const rootLo = w.u32(SHM_ROOT_AT);
   const rootHi = w.u32(SHM_ROOT_AT + 4);
@@ -110,24 +110,24 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
   // Compare in halves first: a high half at or above 2^21 is beyond any buffer (and a double).
   const dataBytes = dataHi < SHM_NUMBER_HI_LIMIT ? dataHi * TWO_32 + dataLo : Infinity;
   if (dataBytes > room) {
-    throw new ShmFormatError(ShmFormatErrorCode.truncated, SHM_DATA_BYTES_AT, `the data section is ${dataBytes === Infinity ? `${hex(dataHi)}${hex(dataLo).slice(2).padStart(8, "0")}` : dataBytes} bytes but only ${room} bytes follow the header`);
+    throw new ShmFormatError(NounErrorCode.flat.truncated, SHM_DATA_BYTES_AT, `the data section is ${dataBytes === Infinity ? `${hex(dataHi)}${hex(dataLo).slice(2).padStart(8, "0")}` : dataBytes} bytes but only ${room} bytes follow the header`);
   }
   if (dataBytes % 8 !== 0) {
-    throw new ShmFormatError(ShmFormatErrorCode.badHeader, SHM_DATA_BYTES_AT, `the data section is ${dataBytes} bytes, not a whole number of 8-byte words`);
+    throw new ShmFormatError(NounErrorCode.flat.badHeader, SHM_DATA_BYTES_AT, `the data section is ${dataBytes} bytes, not a whole number of 8-byte words`);
   }
 
   const rootTag = rootHi >>> 30;
   if (rootTag === SHM_TAG_INVALID) {
-    throw new ShmFormatError(ShmFormatErrorCode.badValue, SHM_ROOT_AT, `the root value ${value64(rootLo, rootHi)} has the invalid tag 01`);
+    throw new ShmFormatError(NounErrorCode.flat.badValue, SHM_ROOT_AT, `the root value ${value64(rootLo, rootHi)} has the invalid tag 01`);
   }
   if (rootTag === SHM_TAG_DIRECT) {
     if (dataBytes !== 0) {
-      throw new ShmFormatError(ShmFormatErrorCode.badRoot, SHM_ROOT_AT, `the root is a direct atom but the data section holds ${dataBytes} bytes; a direct root has no entries`);
+      throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root is a direct atom but the data section holds ${dataBytes} bytes; a direct root has no entries`);
     }
     return directAtom(rootLo, rootHi);
   }
   if (dataBytes === 0) {
-    throw new ShmFormatError(ShmFormatErrorCode.badRoot, SHM_ROOT_AT, `the root ${value64(rootLo, rootHi)} names an entry but the data section is empty`);
+    throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root ${value64(rootLo, rootHi)} names an entry but the data section is empty`);
   }
 
   const end = SHM_HEADER_BYTES + dataBytes;
@@ -137,11 +137,11 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
 
   const rootOff = (rootHi & 0x3fffffff) * TWO_32 + rootLo;
   if (rootOff !== lastOff) {
-    throw new ShmFormatError(ShmFormatErrorCode.badRoot, SHM_ROOT_AT, `the root names data offset ${rootOff}, but the last entry (the root, in post-order) is at data offset ${lastOff}`);
+    throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root names data offset ${rootOff}, but the last entry (the root, in post-order) is at data offset ${lastOff}`);
   }
   const root = decoder.nouns[count - 1];
   if ((rootTag === SHM_TAG_CELL) !== root instanceof Cell) {
-    throw new ShmFormatError(ShmFormatErrorCode.badRoot, SHM_ROOT_AT, `the root is tagged as ${rootTag === SHM_TAG_CELL ? "a cell" : "an atom"} but its entry is ${root instanceof Cell ? "a cell" : "an atom"}`);
+    throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root is tagged as ${rootTag === SHM_TAG_CELL ? "a cell" : "an atom"} but its entry is ${root instanceof Cell ? "a cell" : "an atom"}`);
   }
   return root;
 }
@@ -166,23 +166,23 @@ function countEntries(w: ByteWindows, end: number): number {
 function entryEnd(w: ByteWindows, pos: number, lo: number, hi: number, end: number): number {
   if ((lo | hi) === 0) {
     if (pos + SHM_CELL_ENTRY_BYTES > end) {
-      throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos, `the cell entry runs past the end of the data section at byte ${end}`);
+      throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the cell entry runs past the end of the data section at byte ${end}`);
     }
     return pos + SHM_CELL_ENTRY_BYTES;
   }
   if (hi !== 0 || lo > SHM_ATOM_WORDS_MAX) {
-    throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos, `the atom entry claims ${value64(lo, hi)} words; an atom has at most ${SHM_ATOM_WORDS_MAX}`);
+    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry claims ${value64(lo, hi)} words; an atom has at most ${SHM_ATOM_WORDS_MAX}`);
   }
   if (pos + SHM_ATOM_ENTRY_HEADER_BYTES > end) {
-    throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos, `the atom entry runs past the end of the data section at byte ${end}`);
+    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry runs past the end of the data section at byte ${end}`);
   }
   const gap = w.u32(pos + 12);
   if (gap % 8 !== 0 || gap >= SHM_ATOM_ALIGN_BYTES) {
-    throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos + 12, `the atom's gap is ${gap} bytes; a gap is a multiple of 8 below ${SHM_ATOM_ALIGN_BYTES}`);
+    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos + 12, `the atom's gap is ${gap} bytes; a gap is a multiple of 8 below ${SHM_ATOM_ALIGN_BYTES}`);
   }
   const next = pos + SHM_ATOM_ENTRY_HEADER_BYTES + gap + lo * 8;
   if (next > end) {
-    throw new ShmFormatError(ShmFormatErrorCode.badEntry, pos, `the atom entry of ${lo} words (gap ${gap}) runs to byte ${next}, past the end of the data section at byte ${end}`);
+    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry of ${lo} words (gap ${gap}) runs to byte ${next}, past the end of the data section at byte ${end}`);
   }
   return next;
 }
@@ -269,10 +269,10 @@ class ShmDecoder {
       const next = entryEnd(w, pos, lenLo, lenHi, end);
       const isCell = (lenLo | lenHi) === 0;
       if (isCell && pad !== 0) {
-        throw new ShmFormatError(ShmFormatErrorCode.badPadding, pos + 12, `the cell's pad field is ${hex(pad)}, not 0`);
+        throw new ShmFormatError(NounErrorCode.flat.badPadding, pos + 12, `the cell's pad field is ${hex(pad)}, not 0`);
       }
       if (mug > SHM_MUG_MAX) {
-        throw new ShmFormatError(ShmFormatErrorCode.badMug, pos + 8, `the mug ${hex(mug)} is above 31 bits`);
+        throw new ShmFormatError(NounErrorCode.flat.badMug, pos + 8, `the mug ${hex(mug)} is above 31 bits`);
       }
       if (isCell) {
         const head = this.resolve(w.u32(pos + 16), w.u32(pos + 20), pos + 16, off);
@@ -303,18 +303,18 @@ class ShmDecoder {
     const wlo = w.u32(lastAt);
     const whi = w.u32(lastAt + 4);
     if ((wlo | whi) === 0) {
-      throw new ShmFormatError(ShmFormatErrorCode.atomNotCanonical, lastAt, `the atom's last word is zero; atom words carry no trailing zero word`);
+      throw new ShmFormatError(NounErrorCode.flat.atomNotCanonical, lastAt, `the atom's last word is zero; atom words carry no trailing zero word`);
     }
     if (words === 1 && whi < SHM_DIRECT_HI_LIMIT) {
-      throw new ShmFormatError(ShmFormatErrorCode.atomNotCanonical, pos, `the atom entry holds ${value64(wlo, whi)}, which is below 2^62 and must be written as a direct value`);
+      throw new ShmFormatError(NounErrorCode.flat.atomNotCanonical, pos, `the atom entry holds ${value64(wlo, whi)}, which is below 2^62 and must be written as a direct value`);
     }
     const byteLength = (words - 1) * 8 + (whi !== 0 ? 8 - (Math.clz32(whi) >> 3) : 4 - (Math.clz32(wlo) >> 3));
     const expected = shmWordsGap(pos, byteLength);
     if (gap !== expected) {
-      throw new ShmFormatError(ShmFormatErrorCode.atomNotCanonical, pos + 12, `the gap of an atom of ${byteLength} bytes at byte ${pos} is ${expected}, not ${gap}`);
+      throw new ShmFormatError(NounErrorCode.flat.atomNotCanonical, pos + 12, `the gap of an atom of ${byteLength} bytes at byte ${pos} is ${expected}, not ${gap}`);
     }
     for (let i = pos + SHM_ATOM_ENTRY_HEADER_BYTES; i < start; i += 4) {
-      if (w.u32(i) !== 0) throw new ShmFormatError(ShmFormatErrorCode.badPadding, i, `the gap before the atom's words is not zero`);
+      if (w.u32(i) !== 0) throw new ShmFormatError(NounErrorCode.flat.badPadding, i, `the gap before the atom's words is not zero`);
     }
     let a: Noun;
     const view = w.viewOf(start, byteLength);
@@ -337,11 +337,11 @@ class ShmDecoder {
     const tag = hi >>> 30;
     if (tag === SHM_TAG_DIRECT) return directAtom(lo, hi);
     if (tag === SHM_TAG_INVALID) {
-      throw new ShmFormatError(ShmFormatErrorCode.badValue, at, `the value ${value64(lo, hi)} has the invalid tag 01`);
+      throw new ShmFormatError(NounErrorCode.flat.badValue, at, `the value ${value64(lo, hi)} has the invalid tag 01`);
     }
     const off = (hi & 0x3fffffff) * TWO_32 + lo;
     if (off >= self || off % 8 !== 0) {
-      throw new ShmFormatError(ShmFormatErrorCode.badReference, at, `the value names data offset ${off}, which is not an entry before this one (at data offset ${self})`);
+      throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value names data offset ${off}, which is not an entry before this one (at data offset ${self})`);
     }
     let j: number;
     if (this.index !== undefined) {
@@ -350,11 +350,11 @@ class ShmDecoder {
       j = search(this.offsets!, this.built, off);
     }
     if (j < 0) {
-      throw new ShmFormatError(ShmFormatErrorCode.badReference, at, `the value names data offset ${off}, which is inside an entry, not at its start`);
+      throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value names data offset ${off}, which is inside an entry, not at its start`);
     }
     const n = this.nouns[j];
     if ((tag === SHM_TAG_CELL) !== n instanceof Cell) {
-      throw new ShmFormatError(ShmFormatErrorCode.badReference, at, `the value is tagged as ${tag === SHM_TAG_CELL ? "a cell" : "an atom"} but data offset ${off} holds ${n instanceof Cell ? "a cell" : "an atom"}`);
+      throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value is tagged as ${tag === SHM_TAG_CELL ? "a cell" : "an atom"} but data offset ${off} holds ${n instanceof Cell ? "a cell" : "an atom"}`);
     }
     return n;
   }
@@ -385,7 +385,7 @@ function directAtom(lo: number, hi: number): Noun {
 }
 
 function changed(pos: number): ShmFormatError {
-  return new ShmFormatError(ShmFormatErrorCode.changed, pos, `the entries changed between the two passes over them; the peer must finish writing before the reader starts`);
+  return new ShmFormatError(NounErrorCode.flat.changed, pos, `the entries changed between the two passes over them; the peer must finish writing before the reader starts`);
 }
 
 function hex(n: number): string {

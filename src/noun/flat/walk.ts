@@ -341,5 +341,5 @@ function grow8(a: Uint8Array): Uint8Array {
 }
 
 export function tooSmall(capacity: number, needed: number): RangeError {
-  return new RangeError(`The target holds ${capacity} bytes; the noun needs at least ${needed}. Size it with shmSize.`);
+  return new RangeError(`The target holds ${capacity} bytes; the noun needs at least ${needed}. Size it with shmSize`);
 }

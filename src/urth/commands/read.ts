@@ -1,21 +1,15 @@
 /** The read-only commands: `cat`, `ls`, `status`, `log` (they work beside a running `run`). */
-import { PleaError } from "../../error.ts";
+import { isPleaError, PleaError } from "../../error.ts";
 import { ExitCode, parseCount } from "../cli.ts";
 import { clayPathArg } from "../clay-path.ts";
 import { formatBytes } from "../format.ts";
 import { readLog } from "../log-view.ts";
 import { replyError, sessionCat, sessionLs, withPier, type LsEntry } from "../pier-view.ts";
 import { checkPierVersion, resolvePierDir } from "../pier.ts";
-import { OutputClosed, stdoutWriter } from "./common.ts";
+import { UrthErrorCode } from "../errors.ts";
+import { stdoutWriter } from "./common.ts";
 
 type Values = Record<string, string | boolean | undefined>;
-
-export const CatErrorCode = {
-  /** The bytes written differ from the size the file was announced with. */
-  short: "cat_short",
-} as const;
-
-export class CatError extends PleaError {}
 
 /**
  * `cat` either writes the whole file, byte-exact, of the version it started on and exits 0, or
@@ -38,7 +32,7 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
       (s) => sessionCat(s, clayPathArg(arg), out, (n) => void (size = n), arg),
       { op: "cat", path: arg },
       (reply) => {
-        if (!reply.ok && reply.code !== "not_found") throw replyError(reply);
+        if (!reply.ok && reply.code !== UrthErrorCode.control.notFound) throw replyError(reply);
         if (reply.ok) size = reply.size as number;
         return reply.ok;
       },
@@ -46,14 +40,14 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
     );
   } catch (e) {
     // `urth cat BIG | head`: the reader has what it wanted. withPier has let go of the pier.
-    if (e instanceof OutputClosed) return ExitCode.ok;
+    if (isPleaError(e, UrthErrorCode.output.closed)) return ExitCode.ok;
     throw e;
   }
   if (!found) {
     process.stderr.write(`urth: no committed file at ${arg}\n`);
     return ExitCode.notFound;
   }
-  if (written !== size) throw new CatError(CatErrorCode.short, `cat wrote ${written} of the ${size} bytes of ${arg}; the output is incomplete. Run cat again`);
+  if (written !== size) throw new PleaError(UrthErrorCode.output.catShort, `cat wrote ${written} of the ${size} bytes of ${arg}; the output is incomplete. Run cat again`);
   return ExitCode.ok;
 }
 

@@ -122,7 +122,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   void s.mars.exited.then((code) => {
     if (stopping) return;
     marsDied = true;
-    say(`urth: mars exited unexpectedly (status ${code}) while urth was running; stopping. Start urth again to resume from the last durable event.`);
+    say(`urth: mars exited unexpectedly (status ${code}) while urth was running; stopping. Start urth again to resume from the last durable event`);
     stopRequested();
   });
   await stopped;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { atom, atomFromBytes, cell, type Noun } from "../../../src/noun/index.ts";
-import { readShm, shmSize, writeShm, ShmFormatError, ShmFormatErrorCode } from "../../../src/noun/index.ts";
+import { readShm, shmSize, writeShm, NounErrorCode, ShmFormatError } from "../../../src/noun/index.ts";
 import { int, randomNoun, rng } from "./flat-test-support.ts";
 import { equals } from "../../../src/noun/equals.ts";
 import { TEST_TIMEOUT_MS } from "../../setup.ts";
@@ -38,7 +38,7 @@ function setU64(buf: Uint8Array, at: number, lo: number, hi: number): Uint8Array
 }
 
 /** Asserts readShm throws ShmFormatError with `code` at byte `offset`. */
-function rejects(buf: Uint8Array | Uint8Array[], code: string, offset: number): ShmFormatError {
+function rejects(buf: Uint8Array | Uint8Array[], code: ShmFormatError["code"], offset: number): ShmFormatError {
   let error: unknown;
   try {
     readShm(buf);
@@ -77,7 +77,7 @@ function withGap(buf: Uint8Array, at: number, gap: number): Uint8Array {
   return out;
 }
 
-const C = ShmFormatErrorCode;
+const C = NounErrorCode.flat;
 
 describe("readShm rejects each kind of bad header", () => {
   test("a buffer shorter than the header is truncated", () => {
