@@ -290,6 +290,12 @@ describe("the control socket (item 13)", () => {
     // 200 KiB in one write, newline included: refused, not answered as a status request.
     const long = text(await raw(socket, [enc(`{"op":"status","pad":"${"x".repeat(200 * 1024)}"}\n`)]));
     expect(JSON.parse(long)).toEqual({ ok: false, code: "control_protocol", message: "The request is longer than 65536 bytes; a request is one short JSON line" });
+    // A client still sending when it is refused (70 KiB, then the rest 200 ms later) still reads the
+    // refusal: the server drops what follows instead of closing on unread bytes, which resets the
+    // connection (ECONNRESET, no answer) before the client has read it.
+    const pad = `{"op":"status","pad":"${"x".repeat(200 * 1024)}"}\n`;
+    const slow = text(await raw(socket, [enc(pad.slice(0, 70 * 1024)), enc(pad.slice(70 * 1024))]));
+    expect(JSON.parse(slow)).toMatchObject({ ok: false, code: "control_protocol" });
     // The same without a newline.
     const endless = text(await raw(socket, [enc(`{"op":"status","pad":"${"x".repeat(200 * 1024)}`)]));
     expect(JSON.parse(endless)).toMatchObject({ ok: false, code: "control_protocol" });
