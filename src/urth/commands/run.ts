@@ -7,7 +7,7 @@
  * `--debounce` ms after the last change; changes during a commit schedule the next one.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { ExitCode, parseBytes, parseCount } from "../cli.ts";
+import { ExitCode, parseBytes, parseCount, parseShmKindOption } from "../cli.ts";
 import { controlHandler } from "../control-handler.ts";
 import { commitLine, skippedLines } from "../format.ts";
 import { resolvePierDir } from "../pier.ts";
@@ -21,6 +21,7 @@ export const DEBOUNCE_MS_DEFAULT = 1000;
 export async function runCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const shmKind = parseShmKindOption(values["shm-kind"]);
   const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string);
   let stopRequested: () => void = () => {};
   let stopping = false;
@@ -36,7 +37,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let session: Session | undefined;
   let s: Session;
   try {
-    s = await Session.open(root, { pleaThresholdBytes: threshold, control: controlHandler(() => session, () => stopRequested()) });
+    s = await Session.open(root, { pleaThresholdBytes: threshold, shmKind, control: controlHandler(() => session, () => stopRequested()) });
   } catch (e) {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
