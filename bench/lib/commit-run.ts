@@ -159,7 +159,8 @@ export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
   const json = lastJsonLine(stdout);
   if (json === undefined) throw new Error(`\`${command}\` printed no JSON line on stdout:\n${tail(stdout)}`);
   if (json.path !== options.path) {
-    throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold?`);
+    // A plea mars refused (a named segment that does not fit the directory) goes through the pipe.
+    throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold, or did mars refuse the segment?\n${tail(stderr)}`);
   }
   if (options.path === "plea" && options.expectShmKind !== undefined && json.shmKind !== options.expectShmKind) {
     throw new Error(`\`${command}\` asked for ${json.shmKind ?? "unknown"} segments, not ${options.expectShmKind}: does urth honour --shm-kind?`);
