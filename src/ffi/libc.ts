@@ -183,9 +183,14 @@ export function fstatSize(fd: number, subject: string): number {
   return Number(statBuffer[STAT_SIZE_OFFSET / 8]);
 }
 
-/** memfd_create(2) flags: close on exec (never leak into a child), and allow seals to be added. */
+/**
+ * memfd_create(2) flags: close on exec (never leak into a child), allow seals to be added, and
+ * (Linux 6.3 and later; EINVAL before) seal it against ever being made executable, which a kernel
+ * with vm.memfd_noexec = 2 requires.
+ */
 export const MFD_CLOEXEC = 1;
 export const MFD_ALLOW_SEALING = 2;
+export const MFD_NOEXEC_SEAL = 8;
 
 /** fcntl(2) commands for seals, and the seals (linux/fcntl.h). */
 export const F_ADD_SEALS = 1033;
@@ -195,6 +200,7 @@ export const F_SEAL_SHRINK = 2;
 export const F_SEAL_GROW = 4;
 export const F_SEAL_WRITE = 8;
 export const F_SEAL_FUTURE_WRITE = 16;
+export const F_SEAL_EXEC = 32;
 
 /**
  * memfd_create(2): an anonymous shared-memory file, not bounded by the size of /dev/shm and with

@@ -32,6 +32,8 @@ import {
   memfdCreate,
   MFD_ALLOW_SEALING,
   MFD_CLOEXEC,
+  MFD_NOEXEC_SEAL,
+  F_SEAL_EXEC,
   O_RDONLY,
   O_RDWR,
 } from "./libc.ts";
@@ -40,7 +42,10 @@ import { mapMemfd, type Segment, SEGMENT_BYTES_MAX, SHM_WINDOW_BYTES_MAX } from 
 import { processStartTime } from "./shm-name.ts";
 import { Errno, SysError, sysErrorFromNode } from "./sys-error.ts";
 
-/** The seals a memfd segment carries: it can neither shrink nor grow, and no seal can be added or removed. */
+/**
+ * The seals a memfd segment carries: it can neither shrink nor grow, and no seal can be added or
+ * removed. (Where the kernel knows MFD_NOEXEC_SEAL it also carries F_SEAL_EXEC.)
+ */
 export const MEMFD_SEALS = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 
 /** A peer maps a memfd only if it carries this seal: without it, a truncation could SIGBUS the peer. */
@@ -62,6 +67,7 @@ export function sealNames(seals: number): string {
   if (seals & F_SEAL_GROW) names.push("grow");
   if (seals & F_SEAL_WRITE) names.push("write");
   if (seals & F_SEAL_FUTURE_WRITE) names.push("future-write");
+  if (seals & F_SEAL_EXEC) names.push("exec");
   return names.length === 0 ? "none" : names.join(", ");
 }
 
@@ -140,7 +146,7 @@ export function createMemfd(label: string, length: number, options: CreateMemfdO
   }
   const subject = `Cannot create memfd segment "${label}" of ${length} bytes`;
   if (length > 0 && options.checkMemory !== false) checkMemory(length, subject);
-  const fd = memfdCreate(label, MFD_CLOEXEC | MFD_ALLOW_SEALING, subject);
+  const fd = createSealable(label, subject);
   try {
     if (length > 0) {
       ftruncate(fd, length, subject);
@@ -156,6 +162,16 @@ export function createMemfd(label: string, length: number, options: CreateMemfdO
     throw e;
   }
   return new Memfd(fd, label, length);
+}
+
+/** memfd_create with MFD_NOEXEC_SEAL where the kernel knows it (6.3+), without it where it does not. */
+function createSealable(label: string, subject: string): number {
+  try {
+    return memfdCreate(label, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL, subject);
+  } catch (e) {
+    if (!(e instanceof SysError && e.errno === Errno.EINVAL)) throw e;
+    return memfdCreate(label, MFD_CLOEXEC | MFD_ALLOW_SEALING, subject);
+  }
 }
 
 /** MemAvailable from /proc/meminfo, in bytes, or undefined if it cannot be read. */
