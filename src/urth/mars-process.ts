@@ -10,8 +10,9 @@
  *
  * A poke takes the plea path when its raw size reaches the threshold, in a segment of the kind
  * chosen at spawn (src/urth/shm-kind.ts: a memfd where urth can open mars's, else a named one); a
- * pipe poke goes whole or streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every pending writ with
- * `MarsExited` (no hang, no crash), and then the pier's orphaned segments are swept.
+ * pipe poke goes whole or streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every
+ * pending writ with `MarsExited` (no hang, no crash), and then the pier's orphaned segments are
+ * swept.
  */
 import { openPeerMemfd, openSegment, processStartTime, SegmentError, SegmentErrorCode, sweepOrphans, SysError, type Segment, type SegmentInfo } from "../ffi/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
@@ -44,8 +45,6 @@ export interface MarsOptions {
   main?: string;
   /** The kind of segment to ask for (`--shm-kind`); default $PLEA_SHM_KIND, else `auto` (the probe decides). */
   shmKind?: ShmKindChoice;
-  /** Where a forced kind came from, for `urth status` (default `--shm-kind` or the variable). */
-  shmKindSource?: string;
 }
 
 /** A send the plea machine may hold behind a plea. */
@@ -83,7 +82,7 @@ export class MarsProcess {
     this.pleaThresholdBytes = options.pleaThresholdBytes ?? PLEA_THRESHOLD_BYTES_DEFAULT;
     this.onLog = options.onLog ?? ((line) => process.stderr.write(`mars: ${line}\n`));
     const choice = options.shmKind ?? shmKindChoiceFromEnv();
-    const source = options.shmKindSource ?? (options.shmKind === undefined ? SHM_KIND_ENV : "--shm-kind");
+    const source = options.shmKind === undefined ? SHM_KIND_ENV : "--shm-kind";
     const probe = choice === "auto" ? ShmProbe.prepare() : undefined;
     try {
       this.child = new MarsChild({
@@ -231,7 +230,7 @@ export class MarsProcess {
         return;
       case "ask":
         a.item.onProgress?.({ phase: "asking", path: "plea", bytes: a.asked });
-        this.sendOrDie(taskToNoun(a.kind === "memfd" ? { type: "plea", kind: "memfd", length: a.asked } : { type: "plea", length: a.asked }));
+        this.sendOrDie(taskToNoun({ type: "plea", kind: a.kind, length: a.asked }));
         return;
       case "fill":
         a.item.onProgress?.({ phase: "filling", path: "plea", bytes: a.item.size });
