@@ -4,15 +4,18 @@
  *
  *   npx bun bench/commit.ts [--sizes 1m,16m,256m,1g,2g] [--paths pipe,plea] [--runs 3]
  *                           [--warmup 1] [--no-many] [--many-files 100000] [--big]
- *                           [--keep-cache] [--out bench/results] [--urth src/urth/main.ts]
+ *                           [--shm-kind auto|memfd|named] [--keep-cache] [--out bench/results]
+ *                           [--urth src/urth/main.ts]
  *   npx bun bench/commit.ts --render bench/results/commit.json    (tables and chart again, no runs)
  *
  * Each run is what an operator does: a fresh pier in a temporary directory, the input hard-linked
  * into its mount (`<pier>/base/`) from a cache of random files generated once per size, and one
  * `urth commit --json` whose memory (urth and mars) is sampled from /proc until it exits
- * (bench/lib/memory-sampler.ts). The path is forced per run with `--plea-threshold`.
- * Baselines run in the same invocation, per size: memcpy, a bare write into a fresh segment, and
- * `dd conv=fdatasync` (bench/lib/baselines.ts).
+ * (bench/lib/memory-sampler.ts). The path is forced per run with `--plea-threshold`, the kind of
+ * segment with `--shm-kind` (auto: urth's probe decides, as for an operator).
+ * Baselines run in the same invocation, per size: memcpy, a bare write into a fresh segment of the
+ * same kind, and `dd conv=fdatasync` (bench/lib/baselines.ts). PLEA_SHM_DIR points named segments
+ * at another directory, such as a 64 MiB tmpfs for the container case.
  *
  * Prints markdown tables on stdout (progress on stderr) and writes bench/results/commit.json (raw
  * results, machine, date, command line) and bench/results/commit.svg. Temporary piers, cached
@@ -23,7 +26,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { namespaceForPier, shmDirectory } from "../src/ffi/index.ts";
+import { namespaceForPier, processStartTime, shmDirectory } from "../src/ffi/index.ts";
+import { parseShmKindChoice, ShmProbe, type ShmKindChoice } from "../src/urth/shm-kind.ts";
 import { measureDd, runMemoryBaselines } from "./lib/baselines.ts";
 import { Cleanup } from "./lib/cleanup.ts";
 import { type CommitJson, type CommitPath, runCommit } from "./lib/commit-run.ts";
@@ -62,6 +66,9 @@ const USAGE = `usage: npx bun bench/commit.ts [options]
   --no-many         skip the many-files case (${MANY_FILES_DEFAULT.toLocaleString("en")} files of 1 KiB in one commit)
   --many-files N    how many files the many-files case commits (default ${MANY_FILES_DEFAULT})
   --big             add 5 GiB through plea in one commit (two files of 2.5 GiB), if memory allows
+  --shm-kind KIND   the segments plea uses: auto (urth's probe decides; default), memfd or named;
+                    the fresh-segment baseline uses the same kind. PLEA_SHM_DIR=DIR puts named
+                    segments in DIR (a 64 MiB tmpfs there is Docker's default /dev/shm)
   --no-baselines    skip memcpy, fresh-segment and dd baselines
   --keep-cache      keep the generated inputs in ${defaultCacheDir()} for the next run
   --out DIR         where commit.json and commit.svg go (default bench/results)
@@ -82,6 +89,7 @@ interface Options {
   keepCache: boolean;
   out: string;
   urth: string;
+  shmKind: ShmKindChoice;
 }
 
 function fail(message: string): never {
@@ -112,6 +120,7 @@ function parseOptions(argv: string[]): Options {
         big: { type: "boolean" },
         "no-baselines": { type: "boolean" },
         "keep-cache": { type: "boolean" },
+        "shm-kind": { type: "string" },
         out: { type: "string" },
         urth: { type: "string" },
         render: { type: "string" },
@@ -134,6 +143,12 @@ function parseOptions(argv: string[]): Options {
   }
   const paths = (v.paths ?? PATHS_DEFAULT).split(",").map((p) => p.trim());
   for (const p of paths) if (p !== "pipe" && p !== "plea") fail(`--paths takes pipe, plea or both; got "${p}".`);
+  let shmKind: ShmKindChoice = "auto";
+  try {
+    if (v["shm-kind"] !== undefined) shmKind = parseShmKindChoice(v["shm-kind"], "--shm-kind");
+  } catch (e) {
+    fail(`${(e as Error).message}.`);
+  }
   return {
     render: v.render === undefined ? undefined : resolve(v.render),
     sizes,
@@ -147,6 +162,7 @@ function parseOptions(argv: string[]): Options {
     keepCache: v["keep-cache"] === true,
     out: resolve(v.out ?? join(import.meta.dir, "results")),
     urth: resolve(v.urth ?? join(import.meta.dir, "..", "src", "urth", "main.ts")),
+    shmKind,
   };
 }
 
@@ -172,7 +188,26 @@ function trimmed(memory: MemoryReport, keep: boolean): MemoryReport {
   return keep ? memory : { ...memory, timeline: undefined };
 }
 
-async function runCase(spec: CaseSpec, options: Options, cleanup: Cleanup, tmpRoot: string, shmDir: string): Promise<CaseResult[]> {
+/**
+ * The kind urth's plea runs will use: the forced one, or for auto what urth's own probe decides
+ * (src/urth/shm-kind.ts) against a child that holds the probe's memfd as mars would.
+ */
+async function resolveShmKind(choice: ShmKindChoice): Promise<{ kind: "named" | "memfd"; reason: string }> {
+  if (choice !== "auto") return { kind: choice, reason: "forced by --shm-kind" };
+  const probe = ShmProbe.prepare();
+  if (probe.fd === undefined) return probe.decide(0, undefined);
+  const child = Bun.spawn(["cat"], { stdio: ["pipe", "ignore", "ignore", probe.fd] });
+  try {
+    const startTime = processStartTime(child.pid);
+    return probe.decide(child.pid, typeof startTime === "number" ? startTime : undefined);
+  } finally {
+    probe.dispose();
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+}
+
+async function runCase(spec: CaseSpec, options: Options, cleanup: Cleanup, tmpRoot: string, shmDir: string, shmKind: "named" | "memfd"): Promise<CaseResult[]> {
   const results = new Map<CommitPath, CaseResult>();
   for (const path of spec.paths) {
     results.set(path, { id: spec.id, kind: spec.kind, label: spec.label, payloadBytes: spec.payloadBytes, files: spec.files, path, runs: [], failures: [], summary: { phases: {} } });
@@ -188,7 +223,7 @@ async function runCase(spec: CaseSpec, options: Options, cleanup: Cleanup, tmpRo
     try {
       spec.fill(join(pier, "base"));
       const inputCachedBytes = spec.probe ? cachedBytes(spec.probe) : undefined;
-      const run = await runCommit({ urthMain: options.urth, pier, path, cleanup, shmDir, keepTimeline });
+      const run = await runCommit({ urthMain: options.urth, pier, path, cleanup, shmDir, keepTimeline, shmKind: options.shmKind, expectShmKind: shmKind });
       const m = run.memory;
       progress(
         `  ${spec.label} ${path}${measured ? "" : " (warm-up)"}: commit ${run.json.ms.toFixed(0)} ms, ` +
@@ -222,10 +257,10 @@ async function runCase(spec: CaseSpec, options: Options, cleanup: Cleanup, tmpRo
   return [...results.values()];
 }
 
-async function baselinesFor(file: string, size: number, options: Options, tmpRoot: string, namespace: string): Promise<BaselineResult> {
-  progress(`  baselines for ${formatBytes(size)}: memcpy, fresh segment, dd`);
+async function baselinesFor(file: string, size: number, options: Options, tmpRoot: string, namespace: string, shmKind: "named" | "memfd"): Promise<BaselineResult> {
+  progress(`  baselines for ${formatBytes(size)}: memcpy, fresh ${shmKind} segment, dd`);
   try {
-    const memory = await runMemoryBaselines(file, size, options.runs, namespace);
+    const memory = await runMemoryBaselines(file, size, options.runs, namespace, shmKind);
     const dd = measureDd(file, tmpRoot, options.runs);
     return {
       size,
@@ -243,7 +278,7 @@ async function baselinesFor(file: string, size: number, options: Options, tmpRoo
 }
 
 /** Why `--big` cannot run here, or undefined. Assumes its inputs are not cached yet (the safe side). */
-function bigSkipReason(shmDir: string, tmpRoot: string, cacheDir: string): string | undefined {
+function bigSkipReason(shmDir: string, tmpRoot: string, cacheDir: string, shmKind: "named" | "memfd"): string | undefined {
   const payload = BIG_FILE_BYTES * BIG_FILES;
   const have = room(shmDir, tmpRoot);
   const memNeed = BIG_MEMORY_FACTOR * payload + BIG_MARGIN_BYTES;
@@ -252,7 +287,8 @@ function bigSkipReason(shmDir: string, tmpRoot: string, cacheDir: string): strin
   const diskNeed = 2 * payload + BIG_MARGIN_BYTES;
   const reasons: string[] = [];
   if (have.memAvailableBytes < memNeed) reasons.push(`MemAvailable is ${formatBytes(have.memAvailableBytes)}, it needs ${formatBytes(memNeed)}`);
-  if (have.shmFreeBytes < shmNeed) reasons.push(`${shmDir} has ${formatBytes(have.shmFreeBytes)} free, it needs ${formatBytes(shmNeed)}`);
+  // A memfd is bounded by memory (checked above), not by the directory.
+  if (shmKind === "named" && have.shmFreeBytes < shmNeed) reasons.push(`${shmDir} has ${formatBytes(have.shmFreeBytes)} free, it needs ${formatBytes(shmNeed)}`);
   if (have.diskFreeBytes < diskNeed) reasons.push(`${tmpRoot} has ${formatBytes(have.diskFreeBytes)} free (inputs in ${cacheDir}), it needs ${formatBytes(diskNeed)}`);
   return reasons.length ? reasons.join("; ") : undefined;
 }
@@ -275,7 +311,9 @@ async function main(): Promise<void> {
   if (!options.keepCache) cleanup.addDir(cacheDir);
   const baselineNamespace = namespaceForPier(join(tmpRoot, "baselines"));
   cleanup.addNamespace(baselineNamespace);
+  const shm = await resolveShmKind(options.shmKind);
   progress(`Benchmark: urth commit, ${options.paths.join(" and ")}; ${options.runs} runs after ${options.warmup} warm-up per case.`);
+  progress(`Segments: ${shm.kind} (${options.shmKind === "auto" ? "auto: " : ""}${shm.reason})${shm.kind === "named" ? ` in ${shmDir}` : ""}.`);
   progress(`Machine: ${machine.cores} cores, ${formatBytes(machine.memTotalBytes)}, load ${machine.loadAtStart.join(" ")}; temporary piers in ${tmpRoot}.`);
 
   const cases: CaseResult[] = [];
@@ -285,7 +323,7 @@ async function main(): Promise<void> {
     for (const size of options.sizes) {
       progress(`${formatBytes(size)}: generating the input in ${cacheDir}`);
       const file = randomFile(cacheDir, size);
-      if (options.baselines) baselines.push(await baselinesFor(file, size, options, tmpRoot, baselineNamespace));
+      if (options.baselines) baselines.push(await baselinesFor(file, size, options, tmpRoot, baselineNamespace, shm.kind));
       const spec: CaseSpec = {
         id: `single-${size}`,
         kind: "single",
@@ -296,7 +334,7 @@ async function main(): Promise<void> {
         probe: file,
         fill: (mount) => linkFile(file, mount, "payload.bin"),
       };
-      cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir)));
+      cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir, shm.kind)));
     }
 
     if (options.many) {
@@ -312,12 +350,12 @@ async function main(): Promise<void> {
         paths: options.paths,
         fill: (mount) => linkTree(tree, mount),
       };
-      cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir)));
+      cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir, shm.kind)));
     }
 
     if (options.big) {
       const payload = BIG_FILE_BYTES * BIG_FILES;
-      const reason = options.paths.includes("plea") ? bigSkipReason(shmDir, tmpRoot, cacheDir) : "it runs through plea, and --paths excludes plea";
+      const reason = options.paths.includes("plea") ? bigSkipReason(shmDir, tmpRoot, cacheDir, shm.kind) : "it runs through plea, and --paths excludes plea";
       if (reason !== undefined) {
         const note = `--big skipped: ${reason}.`;
         notes.push(note);
@@ -325,7 +363,7 @@ async function main(): Promise<void> {
       } else {
         progress(`${formatBytes(payload)} in two files: generating the inputs in ${cacheDir}`);
         const files = Array.from({ length: BIG_FILES }, (_, i) => randomFile(cacheDir, BIG_FILE_BYTES, `part${i}`));
-        if (options.baselines) baselines.push(await baselinesFor(files[0], payload, options, tmpRoot, baselineNamespace));
+        if (options.baselines) baselines.push(await baselinesFor(files[0], payload, options, tmpRoot, baselineNamespace, shm.kind));
         const spec: CaseSpec = {
           id: `big-${payload}`,
           kind: "big",
@@ -336,7 +374,7 @@ async function main(): Promise<void> {
           probe: files[0],
           fill: (mount) => files.forEach((f, i) => linkFile(f, mount, `part${i}.bin`)),
         };
-        cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir)));
+        cases.push(...(await runCase(spec, options, cleanup, tmpRoot, shmDir, shm.kind)));
       }
     }
   } finally {
@@ -347,6 +385,7 @@ async function main(): Promise<void> {
   const loadAtEnd = currentLoad();
   const leftBehind = cases.flatMap((c) => c.runs).reduce((s, r) => s + r.leftSegments.length, 0);
   notes.push(
+    `Plea's segments: ${shm.kind} (${options.shmKind === "auto" ? "auto: " : ""}${shm.reason}); the fresh-segment baseline makes the same kind${shm.kind === "named" ? `, in ${shmDir}` : ""}.${shmDir !== "/dev/shm" ? ` PLEA_SHM_DIR=${shmDir} (${formatBytes(machine.shmTotalBytes)}).` : ""}`,
     "Inputs are generated once per size and hard-linked into each pier's mount: the file already sits on disk, warm in the page cache, as an operator's file does when they commit it.",
     `Measured on a shared machine (${machine.cores} cores; load ${machine.loadAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at the end): figures are noisy.`,
   );

@@ -2,9 +2,10 @@
  * The physical limits a commit is measured against, in the same benchmark run (issue 8):
  *
  * - memcpy: `Uint8Array.set` between two already-faulted buffers: the ceiling for moving bytes.
- * - a bare write into a fresh segment: createSegment (shm_open, ftruncate, fallocate) and one
- *   `Uint8Array.set` pass over the new mapping, page faults included. This is what plea's fill
- *   cannot avoid; its delivery target is at most 1.5x of it.
+ * - a bare write into a fresh segment: createSegment (shm_open, ftruncate, fallocate), or for
+ *   memfd segments createMemfd (memfd_create, ftruncate, fallocate, seals) and its mapping, and
+ *   one `Uint8Array.set` pass over the new mapping, page faults included. This is what plea's fill
+ *   cannot avoid; its delivery target is at most 1.5x of it. The kind is the commits' kind.
  * - the file read straight into a fresh segment (`readSync` into the mapping): the same, with the
  *   source in the page cache instead of the heap (what urth's fill does, without any protocol).
  * - `dd if=FILE of=TMP bs=1M conv=fdatasync`: the disk's cost of making the bytes durable, for
@@ -18,7 +19,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createSegment, nextSegmentName } from "../../src/ffi/index.ts";
+import { createMemfd, createSegment, nextSegmentName, type Segment } from "../../src/ffi/index.ts";
 import { GIB } from "./format.ts";
 
 /** Largest heap buffer the memory baselines use as a source (and memcpy as a target). */
@@ -52,8 +53,28 @@ function cycle(size: number, src: Uint8Array, write: (pos: number, bytes: Uint8A
   for (let pos = 0; pos < size; pos += src.length) write(pos, src.length <= size - pos ? src : src.subarray(0, size - pos));
 }
 
+/** The kinds of segment the fresh-segment baselines can make: the commits' kind. */
+export type BaselineKind = "named" | "memfd";
+
+/** A fresh segment of `kind` mapped for writing, and how to remove it (unlink, or close the memfd). */
+function freshSegment(kind: BaselineKind, namespace: string, size: number): { segment: Segment; remove: () => void } {
+  const name = nextSegmentName(namespace);
+  if (kind === "named") {
+    const segment = createSegment(name, size);
+    return { segment, remove: () => (segment.close(), segment.unlink()) };
+  }
+  const memfd = createMemfd(name.slice(1), size);
+  try {
+    const segment = memfd.map("write");
+    return { segment, remove: () => (segment.close(), memfd.close()) };
+  } catch (e) {
+    memfd.close();
+    throw e;
+  }
+}
+
 /** Runs in the child: measures `runs` timed passes of each memory baseline after a warm-up. */
-export function measureMemoryBaselines(file: string, size: number, runs: number, namespace: string): MemoryBaselines {
+export function measureMemoryBaselines(file: string, size: number, runs: number, namespace: string, kind: BaselineKind = "named"): MemoryBaselines {
   const fd = openSync(file, "r");
   const fileBytes = fstatSync(fd).size;
   const chunk = Math.min(size, BASELINE_CHUNK_BYTES_MAX, fileBytes);
@@ -70,7 +91,7 @@ export function measureMemoryBaselines(file: string, size: number, runs: number,
       if (timed) result.memcpyMs.push(performance.now() - t);
 
       t = performance.now();
-      const fresh = createSegment(nextSegmentName(namespace), size);
+      const { segment: fresh, remove: removeFresh } = freshSegment(kind, namespace, size);
       try {
         const created = performance.now();
         cycle(size, src, (pos, bytes) => fresh.write(pos, bytes));
@@ -81,20 +102,18 @@ export function measureMemoryBaselines(file: string, size: number, runs: number,
           result.freshTotalMs.push(written - t);
         }
       } finally {
-        fresh.close();
-        fresh.unlink();
+        removeFresh();
       }
 
       // A payload of several files (--big) is larger than the one file given: no file read then.
       if (fileBytes < size) continue;
       t = performance.now();
-      const target = createSegment(nextSegmentName(namespace), size);
+      const { segment: target, remove: removeTarget } = freshSegment(kind, namespace, size);
       try {
         for (const [i, window] of target.windows.entries()) readInto(fd, window, i * target.windowBytes);
         if (timed) result.fileToSegmentMs.push(performance.now() - t);
       } finally {
-        target.close();
-        target.unlink();
+        removeTarget();
       }
     }
     return result;
@@ -104,9 +123,9 @@ export function measureMemoryBaselines(file: string, size: number, runs: number,
 }
 
 /** Runs the memory baselines in a child process and returns what it printed. */
-export async function runMemoryBaselines(file: string, size: number, runs: number, namespace: string): Promise<MemoryBaselines> {
+export async function runMemoryBaselines(file: string, size: number, runs: number, namespace: string, kind: BaselineKind = "named"): Promise<MemoryBaselines> {
   const proc = Bun.spawn(
-    [process.execPath, import.meta.path, "--file", file, "--size", String(size), "--runs", String(runs), "--namespace", namespace],
+    [process.execPath, import.meta.path, "--file", file, "--size", String(size), "--runs", String(runs), "--namespace", namespace, "--kind", kind],
     { stdout: "pipe", stderr: "pipe" },
   );
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -139,13 +158,14 @@ export function measureDd(file: string, dir: string, runs: number): number[] {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { file: { type: "string" }, size: { type: "string" }, runs: { type: "string" }, namespace: { type: "string" } },
+    options: { file: { type: "string" }, size: { type: "string" }, runs: { type: "string" }, namespace: { type: "string" }, kind: { type: "string" } },
     strict: true,
   });
   if (!values.file || !values.size || !values.runs || !values.namespace) {
-    console.error("usage: bun bench/lib/baselines.ts --file F --size BYTES --runs N --namespace NS");
+    console.error("usage: bun bench/lib/baselines.ts --file F --size BYTES --runs N --namespace NS [--kind named|memfd]");
     process.exit(2);
   }
-  const result = measureMemoryBaselines(values.file, Number(values.size), Number(values.runs), values.namespace);
+  const kind = values.kind === "memfd" ? "memfd" : "named";
+  const result = measureMemoryBaselines(values.file, Number(values.size), Number(values.runs), values.namespace, kind);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

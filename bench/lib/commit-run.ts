@@ -59,6 +59,8 @@ export interface CommitJson {
   bytes: number;
   ms: number;
   pids?: { urth?: number; mars?: number };
+  /** The kind of segment the session's pleas asked for (urth since issue 14). */
+  shmKind?: "named" | "memfd";
   phases?: Record<string, number>;
 }
 
@@ -80,6 +82,10 @@ export interface CommitRunOptions {
   cleanup: Cleanup;
   shmDir: string;
   keepTimeline?: boolean;
+  /** `--shm-kind` for urth: auto (its probe decides), memfd or named. */
+  shmKind?: "auto" | "named" | "memfd";
+  /** The kind a plea run must have used (auto resolved); a run that used another fails. */
+  expectShmKind?: "named" | "memfd";
 }
 
 /**
@@ -119,6 +125,7 @@ export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
     onDescendant: (pid) => cleanup.addPid(pid, pier),
   });
   const argv = [process.execPath, options.urthMain, "commit", "--pier", pier, "--plea-threshold", String(PLEA_THRESHOLD_FOR[options.path]), "--json"];
+  if (options.shmKind !== undefined && options.shmKind !== "auto") argv.push("--shm-kind", options.shmKind);
   const t0 = performance.now();
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   cleanup.addPid(proc.pid, pier);
@@ -152,7 +159,11 @@ export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
   const json = lastJsonLine(stdout);
   if (json === undefined) throw new Error(`\`${command}\` printed no JSON line on stdout:\n${tail(stdout)}`);
   if (json.path !== options.path) {
-    throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold?`);
+    // A plea mars refused (a named segment that does not fit the directory) goes through the pipe.
+    throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold, or did mars refuse the segment?\n${tail(stderr)}`);
+  }
+  if (options.path === "plea" && options.expectShmKind !== undefined && json.shmKind !== options.expectShmKind) {
+    throw new Error(`\`${command}\` asked for ${json.shmKind ?? "unknown"} segments, not ${options.expectShmKind}: does urth honour --shm-kind?`);
   }
   return { json, wallMs, memory, samplerNiceApplied: priority.applied, leftSegments };
 }

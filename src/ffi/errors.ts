@@ -20,6 +20,10 @@ export const FfiErrorCode = {
     outOfRange: "segment_out_of_range",
     /** The segment was closed: its views are detached and it maps nothing. */
     closed: "segment_closed",
+    /** A memfd offered as a segment is not sealed against shrinking (or is sealed against writing). */
+    unsealed: "segment_unsealed",
+    /** The process that holds a memfd segment is gone (its pid may belong to another process now). */
+    peerGone: "segment_peer_gone",
   },
 } as const;
 

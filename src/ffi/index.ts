@@ -12,6 +12,10 @@
  *   `[Symbol.dispose]`.
  * - Names: `segmentName`, `nextSegmentName`, `legacyNamespaceForPier`, `parseSegmentName`.
  * - Orphans: `listSegments(namespace?)`, `sweepOrphans(namespaces)`: this user's objects only.
+ * - memfd segments: `createMemfd(label, length)` (sealed against shrinking and growing; `Memfd`
+ *   with `fd`, `map(mode)`, `close()`), `openPeerMemfd(pid, fd, { mode, length, startTime? })`
+ *   through /proc/<pid>/fd/<fd> after checking the seals and size, `probePeerMemfd`,
+ *   `listMemfdSegments(pid, namespace)`.
  * - Errors: `SysError` (code = errno name), plain `PleaError`s with a code from
  *   `FfiErrorCode` (errors.ts).
  */
@@ -26,7 +30,22 @@ export {
   SEGMENT_BYTES_MAX,
   SEGMENT_MODE,
 } from "./shm.ts";
-export type { CreateSegmentOptions, OpenSegmentOptions, SegmentOptions, SegmentMode } from "./shm.ts";
+export type { CreateSegmentOptions, OpenSegmentOptions, SegmentOptions, SegmentMode, SegmentKind } from "./shm.ts";
+export {
+  checkPeerMemfd,
+  createMemfd,
+  listMemfdSegments,
+  Memfd,
+  MEMFD_LABEL_BYTES_MAX,
+  MEMFD_SEALS,
+  MEMFD_SEALS_REQUIRED,
+  memfdPath,
+  memAvailableBytes,
+  openPeerMemfd,
+  probePeerMemfd,
+  sealNames,
+} from "./memfd.ts";
+export type { CreateMemfdOptions, MemfdInfo, OpenPeerMemfdOptions } from "./memfd.ts";
 export { PAGE_BYTES } from "./libc.ts";
 export type { Madvice } from "./libc.ts";
 export { SHM_DIR_DEFAULT, SHM_DIR_ENV, shmDirectory, shmSpace, segmentPath } from "./shm-dir.ts";

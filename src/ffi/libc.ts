@@ -52,7 +52,19 @@ const core = dlopen("libc.so.6", {
   fstat: { args: [i32, pointer], returns: i32 },
   getpagesize: { args: [], returns: i32 },
   flock: { args: [i32, i32], returns: i32 },
+  // fcntl(2) is variadic; every command Plea uses takes one int, which the x86-64 and arm64
+  // calling conventions pass exactly as a fixed third argument.
+  fcntl: { args: [i32, i32, i32], returns: i32 },
 }).symbols;
+
+/** memfd_create(3) is in glibc since 2.27; without it memfd segments are simply unavailable. */
+const memfdSymbols = (() => {
+  try {
+    return dlopen("libc.so.6", { memfd_create: { args: [pointer, u32], returns: i32 } }).symbols;
+  } catch {
+    return undefined;
+  }
+})();
 
 const shmSymbols = {
   shm_open: { args: [pointer, i32, u32], returns: i32 },
@@ -169,6 +181,49 @@ export function fstatSize(fd: number, subject: string): number {
   }
   if (core.fstat(fd, ptr(statBuffer)) !== 0) throw new SysError("fstat", lastErrno(), subject);
   return Number(statBuffer[STAT_SIZE_OFFSET / 8]);
+}
+
+/**
+ * memfd_create(2) flags: close on exec (never leak into a child), allow seals to be added, and
+ * (Linux 6.3 and later; EINVAL before) seal it against ever being made executable, which a kernel
+ * with vm.memfd_noexec = 2 requires.
+ */
+export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+export const MFD_NOEXEC_SEAL = 8;
+
+/** fcntl(2) commands for seals, and the seals (linux/fcntl.h). */
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 1;
+export const F_SEAL_SHRINK = 2;
+export const F_SEAL_GROW = 4;
+export const F_SEAL_WRITE = 8;
+export const F_SEAL_FUTURE_WRITE = 16;
+export const F_SEAL_EXEC = 32;
+
+/**
+ * memfd_create(2): an anonymous shared-memory file, not bounded by the size of /dev/shm and with
+ * no name anyone can open or squat. `label` shows in /proc/<pid>/fd and /proc/<pid>/maps only.
+ * ENOSYS when this C library or kernel lacks it.
+ */
+export function memfdCreate(label: string, flags: number, subject: string): number {
+  if (memfdSymbols === undefined) throw new SysError("memfd_create", Errno.ENOSYS, subject, { advice: "This C library has no memfd_create (glibc 2.27 or later has it); Plea uses named segments instead" });
+  const fd = memfdSymbols.memfd_create(cString(label), flags);
+  if (fd < 0) throw new SysError("memfd_create", lastErrno(), subject);
+  return fd;
+}
+
+/** fcntl(F_ADD_SEALS): EPERM once F_SEAL_SEAL is set, EINVAL for a file that cannot be sealed. */
+export function addSeals(fd: number, seals: number, subject: string): void {
+  if (core.fcntl(fd, F_ADD_SEALS, seals) !== 0) throw new SysError("fcntl(F_ADD_SEALS)", lastErrno(), subject);
+}
+
+/** fcntl(F_GET_SEALS): the seals of `fd`; EINVAL for a file that does not support seals (not shmem). */
+export function getSeals(fd: number, subject: string): number {
+  const seals = core.fcntl(fd, F_GET_SEALS, 0);
+  if (seals < 0) throw new SysError("fcntl(F_GET_SEALS)", lastErrno(), subject);
+  return seals;
 }
 
 /** flock(2) operations. */

@@ -18,8 +18,9 @@
  *   SHM_WINDOW_BYTES_MAX bytes; `read`/`write` cross window borders (through ByteWindows,
  *   src/byte-windows.ts, the one walk across borders, which the flat noun format uses too),
  *   `subarray` does not.
- * - A peer that truncates the object under a mapping still makes the next touch of a lost page
- *   SIGBUS. No mapping flag prevents that; it is a documented limit, not a handled case.
+ * - A peer that truncates a named object under a mapping still makes the next touch of a lost
+ *   page SIGBUS. No mapping flag prevents that; it is a documented limit, not a handled case. A
+ *   memfd segment (memfd.ts) is sealed against shrinking, which closes that hole.
  *
  * Do not `transfer()` a window's buffer yourself or hand it to a transfer list: the segment could
  * no longer detach the new buffer (its memory then stays mapped until that buffer is collected).
@@ -98,6 +99,12 @@ export interface OpenSegmentOptions extends SegmentOptions {
 /** How a segment was mapped: "create" and "write" share writes with the peer, "read" does not. */
 export type SegmentMode = "create" | "write" | "read";
 
+/**
+ * What backs a segment: a named POSIX object in /dev/shm (this file), or a sealed memfd its
+ * creator holds and its peer opens through /proc (memfd.ts; docs/shm-segments.md, "memfd segments").
+ */
+export type SegmentKind = "named" | "memfd";
+
 function checkName(name: string): void {
   if (!isValidSegmentName(name)) {
     throw new PleaError(
@@ -135,6 +142,7 @@ const CONSTRUCT: unique symbol = Symbol("Segment");
 /** An open, mapped segment. Make one with `createSegment` or `openSegment`. */
 export class Segment implements Disposable {
   readonly name: string;
+  readonly kind: SegmentKind;
   readonly length: number;
   readonly mode: SegmentMode;
   readonly windowBytes: number;
@@ -160,10 +168,12 @@ export class Segment implements Disposable {
     address: number,
     windowBytes: number,
     dir: string | undefined,
+    kind: SegmentKind,
   ) {
     // A Segment made from an arbitrary address would hand out views of memory nobody mapped.
-    assert(token === CONSTRUCT, "a Segment is made by createSegment or openSegment only");
+    assert(token === CONSTRUCT, "a Segment is made by createSegment, openSegment or the memfd calls only");
     this.name = name;
+    this.kind = kind;
     this.length = length;
     this.mode = mode;
     this.windowBytes = windowBytes;
@@ -265,10 +275,15 @@ export class Segment implements Disposable {
   /**
    * Removes the name, so no other process can open it; mappings stay valid until closed.
    * Idempotent, and a name already removed by the peer is fine. Returns whether this call
-   * removed it.
+   * removed it. A memfd mapping has no name: false, and nothing happens (its creator closes the
+   * descriptor instead, `Memfd.close()`).
    */
   unlink(): boolean {
     if (this.#unlinked) return false;
+    if (this.kind === "memfd") {
+      this.#unlinked = true;
+      return false;
+    }
     const removed = unlinkObject(this.name, this.dir, `Cannot remove segment "${this.name}"`);
     this.#unlinked = true;
     return removed;
@@ -336,10 +351,20 @@ function viewOfMapping(address: number, bytes: number): ArrayBuffer {
   return (toArrayBuffer as unknown as ToArrayBufferWithDeallocator)(address, 0, bytes, bytes, MUNMAP_ADDRESS);
 }
 
-function mapObject(fd: number, name: string, length: number, mode: SegmentMode, windowBytes: number, dir: string | undefined): Segment {
+function mapObject(fd: number, name: string, length: number, mode: SegmentMode, windowBytes: number, dir: string | undefined, kind: SegmentKind = "named"): Segment {
   const flags = mode === "read" ? MAP_PRIVATE : MAP_SHARED;
   const address = mmap(length, PROT_READ | PROT_WRITE, flags, fd, `Cannot map segment "${name}" (${length} bytes)`);
-  return new Segment(CONSTRUCT, name, length, mode, address, windowBytes, dir);
+  return new Segment(CONSTRUCT, name, length, mode, address, windowBytes, dir, kind);
+}
+
+/**
+ * @internal For memfd.ts: maps `length` bytes of the memfd `fd` (which the caller still owns and
+ * closes) as a Segment: "read" private copy-on-write, "write" and "create" shared.
+ */
+export function mapMemfd(fd: number, name: string, length: number, mode: SegmentMode, windowBytes = SHM_WINDOW_BYTES_MAX): Segment {
+  checkLength(name, length);
+  checkWindowBytes(windowBytes);
+  return mapObject(fd, name, length, mode, windowBytes, undefined, "memfd");
 }
 
 /**

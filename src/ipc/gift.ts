@@ -11,9 +11,11 @@
  *     [%sync eve=@ mug=@]                                            after a snapshot
  *     [%slog pri=@ tank]   [%flog cord]                              log lines (unsolicited)
  *     [%plea nam=@t len=@ud]                                         answer to %plea: the segment
+ *     [%plea %memfd fd=@ud len=@ud]                                  answer to %plea %memfd: mars's descriptor
  *     [%plea %fail goof]                                             answer to %plea: no segment
  *
- * The two plea replies differ in shape: after the name comes an atom (len) or a cell (goof).
+ * The plea replies differ in shape: after the name comes an atom (len); after `%memfd` or `%fail`
+ * a cell (`[fd len]` or a goof).
  */
 import { assert, PleaError } from "../error.ts";
 import { BigAtom, cell, cord, isCell, list, tuple, type Cell, type Noun } from "../noun/index.ts";
@@ -36,6 +38,9 @@ export const SHIP_BYTES_MAX = 16;
 
 /** Longest segment name in a `%plea` reply: NAME_MAX. */
 export const PLEA_NAME_BYTES_MAX = 255;
+
+/** Largest descriptor in a `[%plea %memfd fd len]` reply: a C `int`. */
+export const PLEA_FD_MAX = 2 ** 31 - 1;
 
 /** A scry result: `[mark noun]`. */
 export interface Cask {
@@ -63,7 +68,9 @@ export type Gift =
   | { readonly type: "sync"; readonly eve: number; readonly mug: number }
   | { readonly type: "slog"; readonly priority: number; readonly tank: Noun }
   | { readonly type: "flog"; readonly text: string }
-  | { readonly type: "plea"; readonly ok: true; readonly name: string; readonly length: number }
+  | { readonly type: "plea"; readonly ok: true; readonly kind?: "named"; readonly name: string; readonly length: number }
+  /** Plea's `[%plea %memfd fd len]`: descriptor `fd` of mars, a sealed memfd (docs/shm-segments.md). */
+  | { readonly type: "plea"; readonly ok: true; readonly kind: "memfd"; readonly fd: number; readonly length: number }
   | { readonly type: "plea"; readonly ok: false; readonly goof: Goof };
 
 export type GiftType = Gift["type"];
@@ -99,6 +106,10 @@ export function giftToNoun(g: Gift): Noun {
     case "plea":
       if (!g.ok) return tuple(TAG.plea, TAG.fail, goofToNoun(g.goof));
       checkNumber(g.length, Number.MAX_SAFE_INTEGER, "length");
+      if (g.kind === "memfd") {
+        checkNumber(g.fd, PLEA_FD_MAX, "fd");
+        return tuple(TAG.plea, TAG.memfd, g.fd, g.length);
+      }
       assert(g.name.length > 0, "a plea reply names its segment");
       return tuple(TAG.plea, cord(g.name), g.length);
   }
@@ -190,6 +201,10 @@ export function parseGift(n: Noun): Gift {
     case TAG.plea: {
       const p = readCell(tail, "Gift %plea");
       if (isCell(p.tail)) {
+        if (p.head === TAG.memfd) {
+          const m = p.tail;
+          return { type: "plea", ok: true, kind: "memfd", fd: readNumber(m.head, PLEA_FD_MAX, "Gift %plea %memfd, fd"), length: readNumber(m.tail, Number.MAX_SAFE_INTEGER, "Gift %plea %memfd, len") };
+        }
         if (p.head !== TAG.fail) throw unknownTag("Gift %plea failure", p.head);
         return { type: "plea", ok: false, goof: readGoof(p.tail, "Gift %plea %fail") };
       }

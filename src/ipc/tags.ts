@@ -33,6 +33,7 @@ export const TAG = {
   open: tag("open"),
   idle: tag("idle"),
   fail: tag("fail"),
+  memfd: tag("memfd"),
 } as const;
 
 /** How a head atom reads in an error message: `%poke` for a short text, else its size. */

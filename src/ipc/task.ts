@@ -9,7 +9,8 @@
  *     [%sync %save ~]                                     snapshot now, answered [%sync eve mug]
  *     [%quiz %quac ~]   [%quiz %quic ~]                   memory report / counters
  *     [%exit ~]                                           commit, save, exit 0, no answer
- *     [%plea len=@ud]                                     ask for a segment of len bytes
+ *     [%plea len=@ud]                                     ask for a named segment of len bytes
+ *     [%plea %memfd len=@ud]                              ask for a memfd segment of len bytes
  *     [%done ~]                                           the segment holds the poke: take it
  *     [%drop ~]                                           urth could not fill it: forget it
  */
@@ -37,7 +38,8 @@ export type Task =
   | { readonly type: "sync"; readonly kind: "save" }
   | { readonly type: "quiz"; readonly kind: "quac" | "quic" }
   | { readonly type: "exit" }
-  | { readonly type: "plea"; readonly length: number }
+  /** `kind` absent or "named": the seed's `[%plea len]`; "memfd": Plea's `[%plea %memfd len]`. */
+  | { readonly type: "plea"; readonly length: number; readonly kind?: "named" | "memfd" }
   | { readonly type: "done" }
   | { readonly type: "drop" };
 
@@ -66,7 +68,7 @@ export function taskToNoun(t: Task): Noun {
       return cell(TAG.exit, 0);
     case "plea":
       assert(Number.isSafeInteger(t.length) && t.length >= 0, `plea length ${t.length} is a byte count`);
-      return cell(TAG.plea, t.length);
+      return t.kind === "memfd" ? tuple(TAG.plea, TAG.memfd, t.length) : cell(TAG.plea, t.length);
     case "done":
       return cell(TAG.done, 0);
     case "drop":
@@ -144,8 +146,11 @@ export function parseTask(n: Noun): Task {
     case TAG.exit:
       readNull(tail, "Task %exit");
       return { type: "exit" };
-    case TAG.plea:
-      return { type: "plea", length: readNumber(tail, PLEA_LENGTH_MAX, "Task %plea, len") };
+    case TAG.plea: {
+      if (!isCell(tail)) return { type: "plea", length: readNumber(tail, PLEA_LENGTH_MAX, "Task %plea, len") };
+      if (tail.head !== TAG.memfd) throw unknownTag("Task %plea", tail.head);
+      return { type: "plea", kind: "memfd", length: readNumber(tail.tail, PLEA_LENGTH_MAX, "Task %plea %memfd, len") };
+    }
     case TAG.done:
       readNull(tail, "Task %done");
       return { type: "done" };

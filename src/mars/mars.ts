@@ -27,7 +27,7 @@ import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
 import { answerLogPeek } from "./log-peek.ts";
 import { daNow } from "../noun/da.ts";
-import { PleaSegments } from "./plea-segments.ts";
+import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -55,7 +55,7 @@ export class Mars {
   eve: number;
   private readonly d: MarsDeps;
   private readonly mappings = new MappingRegistry<Segment>();
-  private readonly plea = new MarsPlea<Segment>();
+  private readonly plea = new MarsPlea<PleaSegment>();
   private readonly segments: PleaSegments;
 
   constructor(deps: MarsDeps) {
@@ -91,24 +91,26 @@ export class Mars {
   }
 
   /** Steps the plea machine and performs what it says, in order. */
-  private async step(input: MarsPleaInput<Segment>, t: Timing): Promise<"exit" | undefined> {
+  private async step(input: MarsPleaInput<PleaSegment>, t: Timing): Promise<"exit" | undefined> {
     for (const a of this.plea.step(input)) {
       if ((await this.perform(a, t)) === "exit") return "exit";
     }
     return undefined;
   }
 
-  private async perform(a: MarsPleaAction<Segment>, t: Timing): Promise<"exit" | undefined> {
+  private async perform(a: MarsPleaAction<PleaSegment>, t: Timing): Promise<"exit" | undefined> {
     switch (a.do) {
       case "handle":
         return this.handleNow(a.task, t.arrivedAtMs);
       case "create": {
-        const c = this.segments.create(a.length);
-        return this.step(c.ok ? { type: "created", segment: c.segment, name: c.name, length: c.length } : { type: "create-failed", message: c.message }, t);
+        const c = this.segments.create(a.length, a.kind);
+        return this.step(c.ok ? { type: "created", segment: c.segment, granted: c.granted, length: c.length } : { type: "create-failed", message: c.message }, t);
       }
-      case "grant":
-        await this.send({ type: "plea", ok: true, name: a.name, length: a.length });
+      case "grant": {
+        const g = a.granted;
+        await this.send(g.kind === "memfd" ? { type: "plea", ok: true, kind: "memfd", fd: g.fd, length: a.length } : { type: "plea", ok: true, name: g.name, length: a.length });
         return undefined;
+      }
       case "refuse":
         // The operator should learn why a large event did not take shared memory (a full
         // /dev/shm is a deployment problem): mars says so, whatever urth does next.
@@ -117,7 +119,7 @@ export class Mars {
         return undefined;
       case "take": {
         const t0 = performance.now();
-        let input: MarsPleaInput<Segment>;
+        let input: MarsPleaInput<PleaSegment>;
         try {
           input = { type: "taken", noun: this.segments.take(a.segment) };
         } catch (e) {

@@ -1,18 +1,26 @@
 /**
  * The segment work mars does for its plea machine (src/plea/mars.ts performs none of it): create
- * a fresh segment, take one urth filled, remove one still waiting.
+ * a fresh segment of the kind urth asked for, take one urth filled, remove one still waiting.
  *
- * mars creates each segment (`O_EXCL`, fallocated, so a full /dev/shm is an error here and never a
- * SIGBUS later) and names it to urth. On `%done` it maps it privately, unlinks the name at once and
- * decodes it with large atoms as zero-copy views owned by the mapping; the MappingRegistry keeps
- * the mapping for exactly as long as the state references those views (docs/plea.md).
+ * A named segment is created `O_EXCL` and fallocated in /dev/shm (so a full /dev/shm is an error
+ * here and never a SIGBUS later) and granted by its name. A memfd segment is fallocated and sealed
+ * against shrinking and growing, and granted by its descriptor, which mars keeps open until the
+ * plea is taken or dropped: urth opens it through /proc/<mars pid>/fd/<fd> meanwhile
+ * (docs/shm-segments.md). On `%done` mars maps the segment privately, removes it at once (unlinks
+ * the name, or closes the descriptor) and decodes it with large atoms as zero-copy views owned by
+ * the mapping; the MappingRegistry keeps the mapping for exactly as long as the state references
+ * those views (docs/plea.md).
  */
 import { PleaError } from "../error.ts";
-import { createSegment, nextSegmentName, openSegment, type Segment } from "../ffi/index.ts";
+import { createMemfd, createSegment, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
 import { readShm, type Noun } from "../noun/index.ts";
 import type { MappingRegistry } from "../plea/mapping-registry.ts";
+import type { SegmentKind, SegmentRef } from "../plea/segment-ref.ts";
 
-export type Created = { ok: true; segment: Segment; name: string; length: number } | { ok: false; message: string };
+/** A segment mars made and holds until it is taken or removed. */
+export type PleaSegment = { readonly kind: "named"; readonly segment: Segment } | { readonly kind: "memfd"; readonly memfd: Memfd };
+
+export type Created = { ok: true; segment: PleaSegment; granted: SegmentRef; length: number } | { ok: false; message: string };
 
 export class PleaSegments {
   constructor(
@@ -21,12 +29,19 @@ export class PleaSegments {
     private readonly dir: string | undefined,
   ) {}
 
-  /** A fresh segment of at least `length` bytes, or why there is none (nothing is left behind). */
-  create(length: number): Created {
+  /** A fresh segment of `kind` of at least `length` bytes, or why there is none (nothing is left behind). */
+  create(length: number, kind: SegmentKind): Created {
     const name = nextSegmentName(this.namespace);
     try {
+      if (kind === "memfd") {
+        // The label is the name a named segment would have had: it shows in /proc/<pid>/fd and
+        // maps, so `urth status` and an operator can tell whose it is.
+        if (length < 1) return { ok: false, message: `A segment of ${length} bytes is invalid: a segment holds 1 to ${SEGMENT_BYTES_MAX} bytes` };
+        const memfd = createMemfd(name.slice(1), length);
+        return { ok: true, segment: { kind: "memfd", memfd }, granted: { kind: "memfd", fd: memfd.fd }, length: memfd.length };
+      }
       const segment = createSegment(name, length, { dir: this.dir });
-      return { ok: true, segment, name, length: segment.length };
+      return { ok: true, segment: { kind: "named", segment }, granted: { kind: "named", name }, length: segment.length };
     } catch (e) {
       if (e instanceof PleaError || e instanceof RangeError) return { ok: false, message: e.message };
       throw e;
@@ -34,16 +49,20 @@ export class PleaSegments {
   }
 
   /**
-   * Maps `segment` privately, unlinks its name, and decodes the noun it holds with large atoms as
-   * zero-copy views. The mapping joins the registry (released once nothing refers to it). Throws
-   * for a segment that does not decode; the name and that mapping are gone either way.
+   * Maps `segment` privately, removes it (its name or descriptor), and decodes the noun it holds
+   * with large atoms as zero-copy views. The mapping joins the registry (released once nothing
+   * refers to it). Throws for a segment that does not decode; the segment is removed and that
+   * mapping gone either way.
    */
-  take(segment: Segment): Noun {
+  take(segment: PleaSegment): Noun {
     let reader: Segment | undefined;
     try {
-      reader = openSegment(segment.name, { mode: "read", length: segment.length, dir: this.dir });
+      reader =
+        segment.kind === "named"
+          ? openSegment(segment.segment.name, { mode: "read", length: segment.segment.length, dir: this.dir })
+          : segment.memfd.map("read");
     } finally {
-      // Unlink first thing: from here on, nothing of this plea can outlive mars in /dev/shm.
+      // Remove first thing: from here on, nothing of this plea can outlive mars or its mapping.
       this.remove(segment);
     }
     this.mappings.add(reader);
@@ -55,9 +74,13 @@ export class PleaSegments {
     }
   }
 
-  /** Unlinks the segment's name and unmaps mars's writable mapping of it. */
-  remove(segment: Segment): void {
-    segment.unlink();
-    segment.close();
+  /** Unlinks a named segment and unmaps mars's mapping of it; closes a memfd's descriptor. */
+  remove(segment: PleaSegment): void {
+    if (segment.kind === "memfd") {
+      segment.memfd.close();
+      return;
+    }
+    segment.segment.unlink();
+    segment.segment.close();
   }
 }

@@ -18,6 +18,7 @@
 import { assert } from "../error.ts";
 import { parseTask, type Task } from "../ipc/task.ts";
 import type { Cell, Noun } from "../noun/index.ts";
+import type { SegmentKind, SegmentRef } from "./segment-ref.ts";
 
 /** The goof motes mars sends about a plea (docs/ipc.md). */
 export const PleaMote = {
@@ -30,7 +31,7 @@ export const PleaMote = {
 /** `S` is the driver's handle on a segment it made. `held` lists the tasks held, in order. */
 export type MarsPleaState<S> =
   | { readonly kind: "idle" }
-  | { readonly kind: "creating"; readonly length: number; readonly held: Task[] }
+  | { readonly kind: "creating"; readonly length: number; readonly segment: SegmentKind; readonly held: Task[] }
   | { readonly kind: "waiting"; readonly segment: S; readonly held: Task[] }
   | { readonly kind: "taking"; readonly held: Task[] }
   | { readonly kind: "closed" };
@@ -38,8 +39,8 @@ export type MarsPleaState<S> =
 export type MarsPleaInput<S> =
   /** A task from urth, whatever it is: the machine tells the plea messages from the rest. */
   | { readonly type: "task"; readonly task: Task }
-  /** The `create` asked for made `segment`, named `name`, of `length` bytes. */
-  | { readonly type: "created"; readonly segment: S; readonly name: string; readonly length: number }
+  /** The `create` asked for made `segment`, which urth opens as `granted`, of `length` bytes. */
+  | { readonly type: "created"; readonly segment: S; readonly granted: SegmentRef; readonly length: number }
   /** The `create` asked for failed (ENOSPC, no /dev/shm, a length too large); nothing was left. */
   | { readonly type: "create-failed"; readonly message: string }
   /** The `take` asked for mapped and decoded the segment (its name is gone). */
@@ -57,10 +58,13 @@ export type MarsPleaInput<S> =
 export type MarsPleaAction<S> =
   /** Not a plea message: handle the task now. */
   | { readonly do: "handle"; readonly task: Task }
-  /** Create a fresh segment of at least `length` bytes (`O_EXCL`, fallocated); step `created` or `create-failed`. */
-  | { readonly do: "create"; readonly length: number }
-  /** Reply `[%plea nam len]`. */
-  | { readonly do: "grant"; readonly name: string; readonly length: number }
+  /**
+   * Create a fresh segment of `kind` of at least `length` bytes (named: `O_EXCL`; memfd: sealed;
+   * both fallocated); step `created` or `create-failed`.
+   */
+  | { readonly do: "create"; readonly length: number; readonly kind: SegmentKind }
+  /** Reply `[%plea nam len]` or `[%plea %memfd fd len]`. */
+  | { readonly do: "grant"; readonly granted: SegmentRef; readonly length: number }
   /** Say why on stderr and reply `[%plea %fail goof]` to the `[%plea length]` asked. */
   | { readonly do: "refuse"; readonly length: number; readonly mote: string; readonly message: string }
   /** Map the segment privately, unlink its name at once, decode it zero-copy; step `taken` or `take-failed`. */
@@ -96,7 +100,7 @@ export class MarsPlea<S> {
       case "created": {
         const c = this.expect(s, "creating", input.type);
         this.current = { kind: "waiting", segment: input.segment, held: c.held };
-        return [{ do: "grant", name: input.name, length: input.length }];
+        return [{ do: "grant", granted: input.granted, length: input.length }];
       }
       case "create-failed": {
         const c = this.expect(s, "creating", input.type);
@@ -127,9 +131,11 @@ export class MarsPlea<S> {
     switch (s.kind) {
       case "idle":
         switch (task.type) {
-          case "plea":
-            this.current = { kind: "creating", length: task.length, held: [] };
-            return [{ do: "create", length: task.length }];
+          case "plea": {
+            const kind = task.kind ?? "named";
+            this.current = { kind: "creating", length: task.length, segment: kind, held: [] };
+            return [{ do: "create", length: task.length, kind }];
+          }
           case "done":
           case "drop":
             return this.outOfState([], `%${task.type} with no plea waiting`);

@@ -8,7 +8,8 @@
  *                         |                  --fill-failed--> idle   (send %drop, reject the writ)
  *                         --refusal--> measuring --jam-fits--> idle   (send it through the pipe)
  *                                                --jam-too-big / jam-failed--> idle   (reject)
- *   a reply out of its state, or a grant that breaks the contract --> dead   (kill mars)
+ *   a reply out of its state, or a grant that breaks the contract (smaller than asked, not a
+ *   plea- name, or another kind of segment than asked) --> dead   (kill mars)
  *
  * Only one plea is between `%plea` and becoming a poke at a time: every send asked for meanwhile
  * (later writs, a later plea) is held, and released in order once the plea is a poke or settled.
@@ -23,6 +24,7 @@ import { isValidSegmentName } from "../ffi/shm-name.ts";
 import { NEWT_BODY_BYTES_MAX } from "../ipc/newt.ts";
 import { shmSize, type JamMeasure, type Noun } from "../noun/index.ts";
 import { PleaErrorCode } from "./errors.ts";
+import { grantText, segmentRefText, type SegmentKind, type SegmentRef } from "./segment-ref.ts";
 
 /** Events whose raw size reaches this go through shared memory (the seed's threshold). */
 export const PLEA_THRESHOLD_BYTES_DEFAULT = 256 * 1024 * 1024;
@@ -39,8 +41,8 @@ export function routeTask(task: Noun, thresholdBytes: number): Route {
   return { path: size >= thresholdBytes ? "plea" : "pipe", size };
 }
 
-/** A send waiting behind a plea: a task, or another plea (`asked`: its raw size). */
-export type UrthPleaHeld<P, T> = { readonly type: "task"; readonly item: T } | { readonly type: "plea"; readonly item: P; readonly asked: number };
+/** A send waiting behind a plea: a task, or another plea (`asked`: its raw size; `kind`: the segment it asks for). */
+export type UrthPleaHeld<P, T> = { readonly type: "task"; readonly item: T } | { readonly type: "plea"; readonly item: P; readonly asked: number; readonly kind: SegmentKind };
 
 /**
  * `P` is the driver's handle on a plea poke (its writ), `T` on any other send. `held` lists the
@@ -48,8 +50,8 @@ export type UrthPleaHeld<P, T> = { readonly type: "task"; readonly item: T } | {
  */
 export type UrthPleaState<P, T> =
   | { readonly kind: "idle" }
-  | { readonly kind: "asking"; readonly item: P; readonly asked: number; readonly held: UrthPleaHeld<P, T>[] }
-  | { readonly kind: "filling"; readonly item: P; readonly asked: number; readonly held: UrthPleaHeld<P, T>[] }
+  | { readonly kind: "asking"; readonly item: P; readonly asked: number; readonly segment: SegmentKind; readonly held: UrthPleaHeld<P, T>[] }
+  | { readonly kind: "filling"; readonly item: P; readonly asked: number; readonly segment: SegmentKind; readonly held: UrthPleaHeld<P, T>[] }
   | { readonly kind: "measuring"; readonly item: P; readonly mote: string; readonly held: UrthPleaHeld<P, T>[] }
   | { readonly kind: "dead" };
 
@@ -58,10 +60,10 @@ export type UrthPleaStateKind = UrthPleaState<unknown, unknown>["kind"];
 export type UrthPleaInput<P, T> =
   /** Any task but a plea poke is to be sent. */
   | { readonly type: "task"; readonly item: T }
-  /** A poke whose raw size reached the threshold is to be sent; `asked` is that size. */
-  | { readonly type: "plea"; readonly item: P; readonly asked: number }
-  /** mars's `[%plea nam len]`. */
-  | { readonly type: "granted"; readonly name: string; readonly length: number }
+  /** A poke whose raw size reached the threshold is to be sent; `asked` is that size, `kind` the segment urth asks for. */
+  | { readonly type: "plea"; readonly item: P; readonly asked: number; readonly kind: SegmentKind }
+  /** mars's `[%plea nam len]` or `[%plea %memfd fd len]`. */
+  | { readonly type: "granted"; readonly segment: SegmentRef; readonly length: number }
   /** mars's `[%plea %fail goof]`; `mote` says why. */
   | { readonly type: "refused"; readonly mote: string }
   /** The `fill` asked for wrote `bytes` into the segment and unmapped it. */
@@ -83,10 +85,10 @@ export type UrthPleaInput<P, T> =
 export type UrthPleaAction<P, T> =
   /** Send this task now. */
   | { readonly do: "send"; readonly item: T }
-  /** Send `[%plea asked]` for this plea poke. */
-  | { readonly do: "ask"; readonly item: P; readonly asked: number }
-  /** Open the segment mars named for writing, write the task into it, unmap it; step `filled` or `fill-failed`. */
-  | { readonly do: "fill"; readonly item: P; readonly name: string; readonly length: number }
+  /** Send `[%plea asked]` (a named segment) or `[%plea %memfd asked]` for this plea poke. */
+  | { readonly do: "ask"; readonly item: P; readonly asked: number; readonly kind: SegmentKind }
+  /** Open the segment mars granted for writing, write the task into it, unmap it; step `filled` or `fill-failed`. */
+  | { readonly do: "fill"; readonly item: P; readonly segment: SegmentRef; readonly length: number }
   /** Send `[%done ~]`: the writ now waits for mars's `%poke` reply (path plea). */
   | { readonly do: "done"; readonly item: P; readonly bytes: number }
   /** Send `[%drop ~]`: mars forgets the segment. */
@@ -124,23 +126,28 @@ export class UrthPlea<P, T> {
         return [];
       case "plea":
         if (s.kind === "idle") {
-          this.current = { kind: "asking", item: input.item, asked: input.asked, held: [] };
-          return [{ do: "ask", item: input.item, asked: input.asked }];
+          this.current = { kind: "asking", item: input.item, asked: input.asked, segment: input.kind, held: [] };
+          return [{ do: "ask", item: input.item, asked: input.asked, kind: input.kind }];
         }
         if (s.kind === "dead") return [];
-        s.held.push({ type: "plea", item: input.item, asked: input.asked });
+        s.held.push({ type: "plea", item: input.item, asked: input.asked, kind: input.kind });
         return [];
-      case "granted":
+      case "granted": {
         if (s.kind === "dead") return [];
-        if (s.kind !== "asking") return this.outOfState(s.kind, `[%plea ${JSON.stringify(input.name)} ${input.length}]`);
-        if (!isValidSegmentName(input.name)) {
-          return this.fail(`mars named the segment ${JSON.stringify(input.name)}, which is not a plea- segment name; urth refuses to open it and stops mars`);
+        const granted = input.segment;
+        if (s.kind !== "asking") return this.outOfState(s.kind, grantText(granted, input.length));
+        if (granted.kind !== s.segment) {
+          return this.fail(`mars granted a ${granted.kind} segment (${segmentRefText(granted)}) when urth asked for a ${s.segment} one; urth refuses to open it and stops mars`);
+        }
+        if (granted.kind === "named" && !isValidSegmentName(granted.name)) {
+          return this.fail(`mars named the segment ${JSON.stringify(granted.name)}, which is not a plea- segment name; urth refuses to open it and stops mars`);
         }
         if (input.length < s.asked) {
           return this.fail(`mars granted a segment of ${input.length} bytes for an event of up to ${s.asked} bytes; urth stops mars`);
         }
-        this.current = { kind: "filling", item: s.item, asked: s.asked, held: s.held };
-        return [{ do: "fill", item: s.item, name: input.name, length: input.length }];
+        this.current = { kind: "filling", item: s.item, asked: s.asked, segment: s.segment, held: s.held };
+        return [{ do: "fill", item: s.item, segment: granted, length: input.length }];
+      }
       case "refused":
         if (s.kind === "dead") return [];
         if (s.kind !== "asking") return this.outOfState(s.kind, `[%plea %fail %${input.mote}]`);

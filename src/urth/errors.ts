@@ -75,6 +75,10 @@ export const UrthErrorCode = {
     pathClash: "mount_path_clash",
   },
   /** The commands' own output. */
+  shmKind: {
+    /** `--shm-kind` or PLEA_SHM_KIND names no kind of segment (memfd, named, auto). */
+    invalid: "shm_kind_invalid",
+  },
   output: {
     /** `cat` wrote fewer bytes than the file's size: the output is incomplete. */
     catShort: "cat_short",

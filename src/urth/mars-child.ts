@@ -25,6 +25,8 @@ export interface MarsChildOptions {
   args?: readonly string[];
   /** Extra environment. */
   env?: Record<string, string | undefined>;
+  /** A descriptor of urth's that mars gets as its descriptor 3 (the memfd probe, src/urth/shm-kind.ts). */
+  fd3?: number;
   /** Each line mars writes to stderr. */
   onLog: (line: string) => void;
   /** Each gift mars sends, in order. */
@@ -46,12 +48,12 @@ export class MarsChild {
 
   constructor(options: MarsChildOptions) {
     this.options = options;
-    this.proc = Bun.spawn([process.execPath, options.main ?? MARS_MAIN_PATH, "--pier", options.pier, ...(options.args ?? [])], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, ...options.env },
-    });
+    const argv = [process.execPath, options.main ?? MARS_MAIN_PATH, "--pier", options.pier, ...(options.args ?? [])];
+    const env = { ...process.env, ...options.env };
+    this.proc =
+      options.fd3 === undefined
+        ? Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env })
+        : Bun.spawn(argv, { stdio: ["pipe", "pipe", "pipe", options.fd3], env });
     this.pid = this.proc.pid;
     this.writer = new FrameWriter(this.proc.stdin as unknown as ByteSink, { name: "mars's stdin" });
     // Drained before the exit is reported: mars's last line (why it refused to start) is in the tail.

@@ -8,23 +8,28 @@
  *   into a segment, dropped, sent through the pipe instead, or refused. This class performs what
  *   it says, and nothing else decides the plea path.
  *
- * A poke takes the plea path when its raw size reaches the threshold; a pipe poke goes whole or
- * streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every pending writ with
- * `MarsExited` (no hang, no crash), and then the pier's orphaned segments are swept.
+ * A poke takes the plea path when its raw size reaches the threshold, in a segment of the kind
+ * chosen at spawn (src/urth/shm-kind.ts: a memfd where urth can open mars's, else a named one); a
+ * pipe poke goes whole or streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every
+ * pending writ with `MarsExited` (no hang, no crash), and then the pier's orphaned segments are
+ * swept.
  */
-import { openSegment, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { openPeerMemfd, openSegment, processStartTime, sweepOrphans, SysError, type Segment, type SegmentInfo } from "../ffi/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { isPleaError } from "../error.ts";
+import { FfiErrorCode } from "../ffi/errors.ts";
 import { IpcErrorCode } from "../ipc/errors.ts";
 import type { Gift } from "../ipc/gift.ts";
 import { tankToText } from "../ipc/goof.ts";
 import { taskToNoun, type PeekRequest, type Task } from "../ipc/task.ts";
 import { measureJam, writeShm, type Cell, type JamMeasure, type Noun } from "../noun/index.ts";
+import type { SegmentRef } from "../plea/segment-ref.ts";
 import { PLEA_THRESHOLD_BYTES_DEFAULT, routeTask, UrthPlea, type UrthPleaAction, type UrthPleaInput } from "../plea/urth.ts";
 import { MarsChild } from "./mars-child.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { sendPokeByPipe } from "./pipe-poke.ts";
+import { forcedShmKind, shmKindChoiceFromEnv, SHM_KIND_ENV, ShmProbe, type ShmKindChoice, type ShmKindDecision } from "./shm-kind.ts";
 import { WritQueue, type PeekResult, type PokeProgress, type PokeResult, type PokeWrit, type Writ } from "./writ-queue.ts";
 
 export { MARS_MAIN_PATH } from "./mars-child.ts";
@@ -41,16 +46,29 @@ export interface MarsOptions {
   args?: string[];
   /** mars's entry point (default src/mars/main.ts; tests run a scripted peer). */
   main?: string;
+  /** The kind of segment to ask for (`--shm-kind`); default $PLEA_SHM_KIND, else `auto` (the probe decides). */
+  shmKind?: ShmKindChoice;
 }
 
 /** A send the plea machine may hold behind a plea. */
 type Send = () => void;
+
+/** A memfd fill that failed because mars is gone: the writ waits for mars's exit to reject it. */
+class MarsGone extends Error {
+  constructor(cause: unknown) {
+    super("mars exited while urth opened its segment", { cause });
+  }
+}
 
 export class MarsProcess {
   readonly pier: string;
   readonly namespace: string;
   readonly pleaThresholdBytes: number;
   readonly pid: number;
+  /** mars's start time (field 22 of /proc/<pid>/stat), checked after each memfd open: the pid is still mars. */
+  readonly startTime: number | undefined;
+  /** The kind of segment urth asks for, how it was chosen and why. */
+  readonly shm: ShmKindDecision;
   /** Resolves with mars's exit code once it has exited (never rejects). */
   readonly exited: Promise<number>;
   /** Orphaned segments removed after mars exited. */
@@ -66,16 +84,29 @@ export class MarsProcess {
     this.namespace = segmentNamespace(options.pier);
     this.pleaThresholdBytes = options.pleaThresholdBytes ?? PLEA_THRESHOLD_BYTES_DEFAULT;
     this.onLog = options.onLog ?? ((line) => process.stderr.write(`mars: ${line}\n`));
-    this.child = new MarsChild({
-      pier: options.pier,
-      main: options.main,
-      args: options.args,
-      env: options.env,
-      onLog: this.onLog,
-      onGift: (g) => this.onGift(g),
-      onUnreadable: (message, cause) => this.fatal(message, cause),
-    });
+    const choice = options.shmKind ?? shmKindChoiceFromEnv();
+    const source = options.shmKind === undefined ? SHM_KIND_ENV : "--shm-kind";
+    const probe = choice === "auto" ? ShmProbe.prepare() : undefined;
+    try {
+      this.child = new MarsChild({
+        pier: options.pier,
+        main: options.main,
+        args: options.args,
+        env: options.env,
+        fd3: probe?.fd,
+        onLog: this.onLog,
+        onGift: (g) => this.onGift(g),
+        onUnreadable: (message, cause) => this.fatal(message, cause),
+      });
+    } catch (e) {
+      // mars was never spawned: urth's copy of the probe goes now (`decide` closes it otherwise).
+      probe?.dispose();
+      throw e;
+    }
     this.pid = this.child.pid;
+    const startTime = processStartTime(this.pid);
+    this.startTime = typeof startTime === "number" ? startTime : undefined;
+    this.shm = probe ? probe.decide(this.pid, this.startTime) : forcedShmKind(choice as Exclude<ShmKindChoice, "auto">, source);
     this.exited = this.child.exited.then((code) => {
       this.onExit(code);
       return code;
@@ -120,7 +151,7 @@ export class MarsProcess {
       const route = routeTask(task, this.pleaThresholdBytes);
       const writ: PokeWrit = { kind: "poke", reply: route.path === "plea" ? "plea" : "poke", path: route.path, task, size: route.size, resolve, reject, onProgress: options.onProgress };
       this.writs.push(writ);
-      this.drive(route.path === "plea" ? { type: "plea", item: writ, asked: route.size } : { type: "task", item: () => this.sendByPipe(writ, undefined) });
+      this.drive(route.path === "plea" ? { type: "plea", item: writ, asked: route.size, kind: this.shm.kind } : { type: "task", item: () => this.sendByPipe(writ, undefined) });
     });
   }
 
@@ -202,13 +233,13 @@ export class MarsProcess {
         return;
       case "ask":
         a.item.onProgress?.({ phase: "asking", path: "plea", bytes: a.asked });
-        this.sendOrDie(taskToNoun({ type: "plea", length: a.asked }));
+        this.sendOrDie(taskToNoun({ type: "plea", kind: a.kind, length: a.asked }));
         return;
       case "fill":
         a.item.onProgress?.({ phase: "filling", path: "plea", bytes: a.item.size });
         // A fill fails when a file changed or vanished; the segment is unmapped either way.
         this.driveWith(
-          () => ({ type: "filled", bytes: fillSegment(a.name, a.length, a.item) }),
+          () => ({ type: "filled", bytes: fillSegment(this.openGranted(a.segment, a.length), a.item) }),
           (error) => ({ type: "fill-failed", error }),
         );
         return;
@@ -235,15 +266,48 @@ export class MarsProcess {
         this.sendByPipe(a.item, a.jam);
         return;
       case "reject":
+        if (a.error instanceof MarsGone) {
+          // The fill failed because mars died: its exit rejects this writ, and every other, with
+          // MarsExited, exactly as when a named segment's fill outlives mars and %done fails.
+          this.child.kill();
+          return;
+        }
         this.failWrit(a.item, a.error);
         return;
       case "release":
-        for (const h of a.held) this.drive(h.type === "task" ? { type: "task", item: h.item } : { type: "plea", item: h.item, asked: h.asked });
+        for (const h of a.held) this.drive(h.type === "task" ? { type: "task", item: h.item } : { type: "plea", item: h.item, asked: h.asked, kind: h.kind });
         return;
       case "protocol":
         this.fatal(a.message);
         return;
     }
+  }
+
+  /**
+   * Maps the segment mars granted for writing: a named one by its name; a memfd through
+   * /proc/<mars pid>/fd/<fd>, after checking that the pid is still mars and the memfd is sealed
+   * against shrinking (docs/shm-segments.md).
+   */
+  private openGranted(segment: SegmentRef, length: number): Segment {
+    if (segment.kind === "named") return openSegment(segment.name, { mode: "write", length });
+    try {
+      return openPeerMemfd(this.pid, segment.fd, { mode: "write", length, startTime: this.startTime });
+    } catch (e) {
+      // mars's descriptors go with mars, a moment before its pid becomes a zombie: a descriptor
+      // that is not there (ENOENT) means mars is dying, or granted one it does not hold. Either
+      // way mars is stopped, and its exit rejects the writ; it is not a failed fill.
+      const missing = (e instanceof SysError && e.code === "ENOENT") || (isPleaError(e, FfiErrorCode.segment.peerGone));
+      if (missing || !this.marsAlive()) {
+        this.onLog(`urth cannot open memfd ${segment.fd} of mars (${(e as Error).message}); stopping mars`);
+        throw new MarsGone(e);
+      }
+      throw e;
+    }
+  }
+
+  /** Whether mars is still the process urth spawned (not gone, not a zombie, its pid not reused). */
+  private marsAlive(): boolean {
+    return this.startTime !== undefined && processStartTime(this.pid) === this.startTime;
   }
 
   // -- sending ------------------------------------------------------------------------------
@@ -288,7 +352,9 @@ export class MarsProcess {
     if (answer.kind === "protocol") return this.fatal(answer.message);
     if (answer.kind === "plea") {
       const p = answer.gift;
-      this.drive(p.ok ? { type: "granted", name: p.name, length: p.length } : { type: "refused", mote: p.goof.mote });
+      if (!p.ok) return this.drive({ type: "refused", mote: p.goof.mote });
+      const segment: SegmentRef = p.kind === "memfd" ? { kind: "memfd", fd: p.fd } : { kind: "named", name: p.name };
+      this.drive({ type: "granted", segment, length: p.length });
     }
   }
 
@@ -322,11 +388,10 @@ export class MarsProcess {
 }
 
 /**
- * Writes the plea poke's task into the segment mars named (file-backed atoms are read straight
- * into it) and unmaps it, whatever happens. Returns the bytes written.
+ * Writes the plea poke's task into the segment mars granted, mapped for writing (file-backed atoms
+ * are read straight into it) and unmaps it, whatever happens. Returns the bytes written.
  */
-function fillSegment(name: string, length: number, w: PokeWrit): number {
-  const segment = openSegment(name, { mode: "write", length });
+function fillSegment(segment: Segment, w: PokeWrit): number {
   let done = 0;
   try {
     return writeShm(w.task, segment, {

@@ -9,7 +9,7 @@
  */
 import { mug } from "../noun/index.ts";
 import { daNow } from "../noun/da.ts";
-import { listSegments, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
+import { listMemfdSegments, listSegments, sweepOrphans, type SegmentInfo } from "../ffi/index.ts";
 import { legacySegmentNamespaces, segmentNamespace } from "../pier/segment-namespace.ts";
 import { commitMount, type CommitOptions, type CommitSummary, type Committed } from "./commit.ts";
 import { ControlServer, type ControlHandler } from "./control.ts";
@@ -22,6 +22,8 @@ import { ensurePier, type PierPaths } from "./pier.ts";
 
 export interface SessionOptions {
   pleaThresholdBytes?: number;
+  /** The kind of segment plea asks for (`--shm-kind`); default $PLEA_SHM_KIND, else auto (the probe decides). */
+  shmKind?: MarsOptions["shmKind"];
   onLog?: (line: string) => void;
   /** Serve the control socket (run and commit do; tests may not). Default true. */
   control?: ControlHandler | false;
@@ -105,7 +107,7 @@ export class Session {
       const say = options.onLog ?? ((line: string) => process.stderr.write(`mars: ${line}\n`));
       let early: string[] | undefined = [];
       const onLog = (line: string) => (early ? early.push(line) : say(line));
-      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, onLog, env: options.marsEnv });
+      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, shmKind: options.shmKind, onLog, env: options.marsEnv });
       for (const line of early) say(line);
       early = undefined;
       const files = await listFiles(mars);
@@ -150,7 +152,14 @@ export class Session {
       files: totals.files,
       bytes: totals.bytes,
       lastCommit: this.lastCommit ?? null,
-      segments: listSegments(this.namespace).map((s) => ({ name: s.name, bytes: s.bytes, creator: s.creator })),
+      // The kind plea asks for, how it was chosen (auto: the probe at start) and why.
+      shm: { ...this.mars.shm },
+      // Named segments are listed in /dev/shm (left over ones too); memfds in flight, which have no
+      // name there, among mars's descriptors.
+      segments: [
+        ...listSegments(this.namespace).map((s) => ({ kind: "named", name: s.name, bytes: s.bytes, creator: s.creator })),
+        ...listMemfdSegments(this.mars.pid, this.namespace).map((m) => ({ kind: "memfd", name: m.name, bytes: m.bytes, creator: "alive" })),
+      ],
     };
   }
 

@@ -6,9 +6,12 @@
  */
 import { openSync, closeSync, ftruncateSync, readFileSync } from "node:fs";
 import {
+  createMemfd,
   createSegment,
   FfiErrorCode,
+  memfdPath,
   nextSegmentName,
+  openPeerMemfd,
   openSegment,
   segmentPath,
 } from "../../src/ffi/index.ts";
@@ -135,6 +138,44 @@ switch (command) {
     console.log("truncated; touching a lost page");
     console.log(reader.windows[0][8 * 4096]);
     console.log("survived a touch of a truncated page");
+    break;
+  }
+  // memfd-hold LENGTH SEED: mars's side of a memfd segment. Creates it sealed, fills the pattern,
+  // maps it privately as mars does to take it, prints its descriptor, and waits for a line on
+  // stdin (a peer meanwhile tries to shrink it); then reads every page of its mapping.
+  case "memfd-hold": {
+    const [length, seed] = [Number(args[0]), Number(args[1])];
+    const memfd = createMemfd("plea-fixture-hold", length);
+    using writer = memfd.map("write");
+    for (let pos = 0; pos < length; pos += CHUNK_BYTES) writer.write(pos, pattern(pos, Math.min(CHUNK_BYTES, length - pos), seed));
+    using reader = memfd.map("read");
+    console.log(`fd ${memfd.fd}`);
+    for await (const _ of console) break;
+    const bad = firstMismatch(reader.windows[0], 0, seed);
+    if (bad >= 0) fail(`byte ${bad} differs from the pattern`);
+    console.log(`read ${length} bytes after the peer's attempts`);
+    memfd.close();
+    break;
+  }
+  // memfd-shrink PID FD LENGTH SEED: a peer of the same user (urth, or anyone) opens the memfd
+  // through /proc, tries to truncate it and to grow it (both EPERM: sealed), then maps it for
+  // writing as urth does and reads every page.
+  case "memfd-shrink": {
+    const [pid, fd, length, seed] = [Number(args[0]), Number(args[1]), Number(args[2]), Number(args[3])];
+    const raw = openSync(memfdPath(pid, fd), "r+");
+    for (const [what, size] of [["shrink", 0], ["shrink", length / 2], ["grow", length * 2]] as const) {
+      try {
+        ftruncateSync(raw, size);
+        fail(`ftruncate to ${size} succeeded on a sealed memfd`);
+      } catch (e) {
+        console.log(`${what} to ${size}: ${(e as { code?: string }).code}`);
+      }
+    }
+    closeSync(raw);
+    using segment = openPeerMemfd(pid, fd, { mode: "write", length });
+    const bad = firstMismatch(segment.windows[0], 0, seed);
+    if (bad >= 0) fail(`byte ${bad} differs from the pattern`);
+    console.log(`read ${length} bytes through a peer mapping`);
     break;
   }
   // create-and-wait NAMESPACE: creates a segment, prints its name, and waits to be killed.

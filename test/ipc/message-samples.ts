@@ -25,6 +25,7 @@ export const TASK_SAMPLES: readonly Task[] = [
   { type: "plea", length: 5 * 2 ** 30 },
   { type: "done" },
   { type: "drop" },
+  { type: "plea", kind: "memfd", length: 5 * 2 ** 30 },
 ];
 
 const bigShip = atomFromBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]));
@@ -50,4 +51,6 @@ export const GIFT_SAMPLES: readonly Gift[] = [
   { type: "plea", ok: true, name: "/plea-ab12-4242-99-1", length: 300 * 2 ** 20 },
   { type: "plea", ok: true, name: "fail", length: 1 },
   { type: "plea", ok: false, goof: goof("plea-fail", "Cannot create segment: ENOSPC") },
+  { type: "plea", ok: true, kind: "memfd", fd: 11, length: 300 * 2 ** 20 },
+  { type: "plea", ok: true, name: "memfd", length: 2 },
 ];

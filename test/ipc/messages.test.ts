@@ -90,6 +90,21 @@ describe("round trips", () => {
     expect(parseGift(giftToNoun({ type: "plea", ok: true, name: "fail", length: 1 }))).toEqual({ type: "plea", ok: true, name: "fail", length: 1 });
   });
 
+  test("the memfd plea messages are [%plea %memfd len] and [%plea %memfd fd len]; the seed's [%plea len] and [%plea nam len] are unchanged", () => {
+    // Plea's extension: the task and the grant carry the %memfd tag where the seed's have a number or a name.
+    expect(taskToNoun({ type: "plea", kind: "memfd", length: 4096 })).toEqual(tuple(TAG.plea, TAG.memfd, 4096));
+    expect(parseTask(tuple(TAG.plea, TAG.memfd, 4096))).toEqual({ type: "plea", kind: "memfd", length: 4096 });
+    expect(giftToNoun({ type: "plea", ok: true, kind: "memfd", fd: 9, length: 4096 })).toEqual(tuple(TAG.plea, TAG.memfd, 9, 4096));
+    expect(parseGift(tuple(TAG.plea, TAG.memfd, 9, 4096))).toEqual({ type: "plea", ok: true, kind: "memfd", fd: 9, length: 4096 });
+    // The seed's: byte for byte what they were (kind "named" or absent builds the same noun).
+    expect(taskToNoun({ type: "plea", length: 4096 })).toEqual(cell(TAG.plea, 4096));
+    expect(taskToNoun({ type: "plea", kind: "named", length: 4096 })).toEqual(cell(TAG.plea, 4096));
+    expect(parseTask(cell(TAG.plea, 4096))).toEqual({ type: "plea", length: 4096 });
+    expect(giftToNoun({ type: "plea", ok: true, name: "/plea-a-1-2-3", length: 4096 })).toEqual(tuple(TAG.plea, cord("/plea-a-1-2-3"), 4096));
+    // A segment named "memfd" is a named grant: after its name comes an atom, not a cell.
+    expect(parseGift(tuple(TAG.plea, cord("memfd"), 2))).toEqual({ type: "plea", ok: true, name: "memfd", length: 2 });
+  });
+
   test("%live %meld with an argument vere does not understand means neither per nor ford, as in vere", () => {
     expect(parseTask(tuple(TAG.live, TAG.meld, 0))).toEqual({ type: "live", kind: "meld", per: false, ford: false });
     expect(parseTask(tuple(TAG.live, TAG.meld, 7, 0))).toEqual({ type: "live", kind: "meld", per: false, ford: false });
@@ -127,7 +142,9 @@ describe("malformed messages", () => {
       [tuple(TAG.sync, TAG.save, cell(0, 0)), IpcErrorCode.protocol.badShape, "%sync"],
       [tuple(TAG.quiz, TAG.exit, 0), IpcErrorCode.protocol.unknownTag, "%quiz"],
       [cell(TAG.exit, 1), IpcErrorCode.protocol.badShape, "%exit"],
-      [cell(TAG.plea, cell(1, 2)), IpcErrorCode.protocol.badShape, "%plea"],
+      [cell(TAG.plea, cell(1, 2)), IpcErrorCode.protocol.unknownTag, "%plea"],
+      [tuple(TAG.plea, TAG.memfd, cell(1, 2)), IpcErrorCode.protocol.badShape, "%plea %memfd, len"],
+      [tuple(TAG.plea, TAG.memfd, atomFromBytes(new Uint8Array(9).fill(1))), IpcErrorCode.protocol.outOfRange, "%plea %memfd, len"],
       [cell(TAG.plea, atomFromBytes(new Uint8Array(9).fill(1))), IpcErrorCode.protocol.outOfRange, "len"],
     ];
     for (const [noun, code, where] of cases) {
@@ -156,6 +173,10 @@ describe("malformed messages", () => {
     expect(protocolCode(() => parseGift(tuple(TAG.quiz, TAG.quic, list([cell(TAG.open, 1)]))))).toBe(IpcErrorCode.protocol.badShape);
     expect(protocolCode(() => parseGift(tuple(TAG.plea, 0, 5)))).toBe(IpcErrorCode.protocol.outOfRange);
     expect(protocolCode(() => parseGift(tuple(TAG.plea, cord("nope"), cell(cord("exit"), 0))))).toBe(IpcErrorCode.protocol.unknownTag);
+    // A memfd grant's descriptor is a C int; its length a safe integer.
+    expect(protocolCode(() => parseGift(tuple(TAG.plea, TAG.memfd, 2 ** 31, 5)))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseGift(tuple(TAG.plea, TAG.memfd, cell(1, 2), 5)))).toBe(IpcErrorCode.protocol.badShape);
+    expect(protocolCode(() => parseGift(tuple(TAG.plea, TAG.memfd, 3, atomFromBytes(new Uint8Array(9).fill(1)))))).toBe(IpcErrorCode.protocol.outOfRange);
     expect(protocolCode(() => parseGift(tuple(TAG.peek, 1, cell(atomFromBytes(new Uint8Array(300).fill(65)), 0))))).toBe(IpcErrorCode.protocol.outOfRange);
   });
 

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { listSegments, SHM_DIR_ENV } from "../../src/ffi/index.ts";
+import { listMemfdSegments, listSegments, SHM_DIR_ENV } from "../../src/ffi/index.ts";
 import { atomFromBytes, equals, FileAtom, FileAtomError, NounErrorCode } from "../../src/noun/index.ts";
 import type { PokeProgress } from "../../src/urth/mars-process.ts";
 import { deskTotals, listFiles, readFile } from "../../src/urth/peeks.ts";
@@ -53,7 +53,8 @@ afterAll(() => {
  */
 async function refusedPleaGoesThroughThePipe(shmDir: string, reason: RegExp, bytes = 6 * MIB): Promise<void> {
   const { pier } = tempPier();
-  const { mars, log } = await startMars({ pier, pleaThresholdBytes: MIB, env: { [SHM_DIR_ENV]: shmDir } });
+  // Named segments: those live in the directory (a memfd is not bounded by it, see container.test.ts).
+  const { mars, log } = await startMars({ pier, pleaThresholdBytes: MIB, env: { [SHM_DIR_ENV]: shmDir }, shmKind: "named" });
   const desk = new ExpectedDesk();
   const big: Change[] = [{ path: "/big/bin", bytes: pseudoRandomBytes(bytes, 5) }];
   const note: Change[] = [{ path: "/note/txt", bytes: new TextEncoder().encode("after the big one") }];
@@ -95,7 +96,7 @@ describe("mars cannot make the segment", () => {
       process.env[SHM_DIR_ENV] = tmpfs.dir;
       try {
         const { pier } = tempPier();
-        const { mars } = await startMars({ pier, pleaThresholdBytes: MIB });
+        const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, shmKind: "named" });
         const bytes = pseudoRandomBytes(2 * MIB, 6);
         expect(await mars.poke(ovum([{ path: "/fits/bin", bytes }]))).toEqual({ ok: true, effects: [], path: "plea", eve: 1 });
         expect(readdirSync(tmpfs.dir!)).toEqual([]);
@@ -126,12 +127,12 @@ describe("mars cannot make the segment", () => {
   );
 });
 
-describe("urth cannot fill the segment", () => {
+describe.each(["named", "memfd"] as const)("urth cannot fill the segment, %s segments", (kind) => {
   test(
     "a file-backed atom whose file changed or vanished after the ovum was built fails its poke with FileAtomError; mars drops the segment and stays usable",
     async () => {
       const { pier, namespace } = tempPier();
-      const { mars } = await startMars({ pier, pleaThresholdBytes: MIB });
+      const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, shmKind: kind });
       const desk = new ExpectedDesk();
       const changedPath = tempFile(pseudoRandomBytes(2 * MIB, 1), "changed.bin");
       const vanishedPath = tempFile(pseudoRandomBytes(2 * MIB, 2), "vanished.bin");
@@ -162,6 +163,7 @@ describe("urth cannot fill the segment", () => {
         expect(await totals).toEqual(totalsBefore);
         expect(await notePoke).toEqual({ ok: true, effects: [], path: "pipe", eve: ++eve });
         expect(listSegments(namespace)).toEqual([]);
+        expect(listMemfdSegments(mars.pid, namespace)).toEqual([]);
       }
       // A failed fill with another plea and a peek right behind it: the plea goes next (the
       // plea path itself still works), then the peek.

@@ -1,11 +1,11 @@
 /**
  * mars keeps a plea's mapping exactly as long as its state holds zero-copy views into it, seen
- * from outside through /proc/<mars pid>/maps: the segment's name is unlinked at once (the mapping
- * shows as "(deleted)"), and the mapping goes when the event that replaces or deletes the file
- * is committed.
+ * from outside through /proc/<mars pid>/maps, for both kinds of segment: the segment is removed at
+ * once (a named one's name is unlinked, a memfd's descriptor closed; the mapping shows as
+ * "(deleted)"), and the mapping goes when the event that replaces or deletes the file is committed.
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { listSegments } from "../../src/ffi/index.ts";
+import { listMemfdSegments, listSegments } from "../../src/ffi/index.ts";
 import { atomFromBytes, equals } from "../../src/noun/index.ts";
 import { readFile } from "../../src/urth/peeks.ts";
 import type { MarsProcess } from "../../src/urth/mars-process.ts";
@@ -21,7 +21,7 @@ function mappedSegments(pid: number, namespace: string): string[] {
   const names = new Set<string>();
   for (const line of segmentMappings(pid, namespace)) {
     expect(line).toEndWith("(deleted)");
-    names.add(/\/(plea-[a-z0-9-]+)/.exec(line)![1]);
+    names.add(/\/(?:memfd:)?(plea-[a-z0-9-]+)/.exec(line)![1]);
   }
   return [...names];
 }
@@ -32,17 +32,19 @@ async function openMappings(mars: MarsProcess): Promise<number> {
   return g.open;
 }
 
-describe("the lifetime of a mapping in mars", () => {
+describe.each(["named", "memfd"] as const)("the lifetime of a mapping in mars, %s segments", (kind) => {
   test(
     "a plea's mapping lives while the state references its large atom and is released when a later event replaces or deletes the file",
     async () => {
       const { pier, namespace } = tempPier();
-      const { mars } = await startMars({ pier, pleaThresholdBytes: MIB });
+      const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, shmKind: kind });
       const first = pseudoRandomBytes(4 * MIB, 1);
       const r1 = await mars.poke(ovum([{ path: "/big/bin", bytes: first }, { path: "/small/txt", bytes: new TextEncoder().encode("x") }]));
       expect(r1).toMatchObject({ ok: true, path: "plea", eve: 1 });
-      // The name is gone from /dev/shm at once; the pages live on in mars's mapping.
+      // The name is gone from /dev/shm at once (a memfd's descriptor closed); the pages live on in
+      // mars's mapping.
       expect(listSegments(namespace)).toEqual([]);
+      expect(listMemfdSegments(mars.pid, namespace)).toEqual([]);
       const [firstSegment, ...others] = mappedSegments(mars.pid, namespace);
       expect(others).toEqual([]);
       expect(firstSegment).toBeDefined();

@@ -15,6 +15,7 @@ import { taskToNoun, type Task } from "../../src/ipc/task.ts";
 import type { Cell } from "../../src/noun/index.ts";
 import { MarsExited } from "../../src/urth/mars-exited.ts";
 import { UrthErrorCode } from "../../src/urth/errors.ts";
+import type { SegmentKind } from "../../src/plea/segment-ref.ts";
 import { MARS_MAIN_PATH } from "../../src/urth/mars-process.ts";
 import { deskTotals } from "../../src/urth/peeks.ts";
 import { cleanUp, leftoverSegments, MIB, ovum, pseudoRandomBytes, rejection, startMars, tempPier, TEST_TIMEOUT_MS, trackChild, WAIT_BOUND_MS } from "./plea-test-support.ts";
@@ -91,16 +92,18 @@ describe("mars: a plea message out of its state is a protocol error", () => {
 });
 
 describe("urth: a plea reply out of its state, or a grant that breaks the contract, kills mars", () => {
-  const cases: Array<[string, string, RegExp]> = [
-    ["small-grant", "a grant smaller than the event", /mars granted a segment of \d+ bytes for an event of up to \d+ bytes/],
-    ["foreign-grant", "a grant naming something that is not a plea- segment", /mars named the segment "\/etc\/passwd", which is not a plea- segment name/],
+  const cases: Array<[string, SegmentKind, string, RegExp]> = [
+    ["small-grant", "named", "a grant smaller than the event", /mars granted a segment of \d+ bytes for an event of up to \d+ bytes/],
+    ["foreign-grant", "named", "a grant naming something that is not a plea- segment", /mars named the segment "\/etc\/passwd", which is not a plea- segment name/],
+    ["other-kind", "named", "a memfd grant when urth asked for a named segment", /mars granted a memfd segment \(memfd 0\) when urth asked for a named one/],
+    ["other-kind", "memfd", "a named grant when urth asked for a memfd", /mars granted a named segment \("\/plea-00000000-1-1"\) when urth asked for a memfd one/],
   ];
-  for (const [scenario, what, message] of cases) {
+  for (const [scenario, kind, what, message] of cases) {
     test(
       `${what}: the poke and the writs behind it reject with MarsExited mars_protocol, and urth never opens the segment`,
       async () => {
         const { pier } = tempPier();
-        const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, main: SCRIPTED_MARS, args: [scenario] });
+        const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, main: SCRIPTED_MARS, args: [scenario], shmKind: kind });
         const writs = [mars.poke(ovum([{ path: "/big/bin", bytes: pseudoRandomBytes(2 * MIB, 1) }])), deskTotals(mars), mars.save()];
         for (const e of await Promise.all(writs.map(rejection))) {
           expect(e).toBeInstanceOf(MarsExited);
@@ -119,7 +122,7 @@ describe("urth: a plea reply out of its state, or a grant that breaks the contra
     "a %plea grant answering a peek: urth kills mars, and every writ rejects with MarsExited mars_protocol",
     async () => {
       const { pier } = tempPier();
-      const { mars } = await startMars({ pier, main: SCRIPTED_MARS, args: ["grant-anything"] });
+      const { mars } = await startMars({ pier, main: SCRIPTED_MARS, args: ["grant-anything"], shmKind: "named" });
       const writs = [deskTotals(mars), mars.poke(ovum([{ path: "/a/txt", bytes: new TextEncoder().encode("a") }]))];
       for (const e of await Promise.all(writs.map(rejection))) {
         expect(e).toBeInstanceOf(MarsExited);

@@ -183,7 +183,10 @@ export function processGone(pid: number): boolean {
   return processStartTime(pid) === undefined;
 }
 
-/** The lines of /proc/<pid>/maps that map a segment of `namespace` (shown as "(deleted)" once unlinked). */
+/**
+ * The lines of /proc/<pid>/maps that map a segment of `namespace`: a named one (`/dev/shm/plea-...`)
+ * or a memfd (`/memfd:plea-...`), shown as "(deleted)" once unlinked (a memfd always is).
+ */
 export function segmentMappings(pid: number, namespace: string): string[] {
   let maps: string;
   try {
@@ -191,7 +194,7 @@ export function segmentMappings(pid: number, namespace: string): string[] {
   } catch {
     return [];
   }
-  return maps.split("\n").filter((line) => line.includes(`/plea-${namespace}-`));
+  return maps.split("\n").filter((line) => line.includes(`/plea-${namespace}-`) || line.includes(`/memfd:plea-${namespace}-`));
 }
 
 /** The phases a poke went through, as "phase/path", repeats in a row (progress ticks) collapsed. */

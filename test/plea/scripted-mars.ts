@@ -5,7 +5,8 @@
  *
  * - `small-grant`: answers `[%plea len]` with a grant of len-1 bytes;
  * - `foreign-grant`: answers `[%plea len]` with a grant naming a file that is not a segment;
- * - `grant-anything`: answers any task with a `%plea` grant, asked for or not.
+ * - `grant-anything`: answers any task with a `%plea` grant, asked for or not;
+ * - `other-kind`: answers `[%plea len]` with a memfd grant and `[%plea %memfd len]` with a named one.
  *
  * It creates no segment: urth must stop it before it would open one.
  */
@@ -25,6 +26,9 @@ for (let frame = await reader.next(); frame !== undefined; frame = await reader.
     await writer.send(giftToNoun({ type: "plea", ok: true, name: "/plea-00000000-1-1", length: asked - 1 }));
   } else if (scenario === "foreign-grant" && task.type === "plea") {
     await writer.send(giftToNoun({ type: "plea", ok: true, name: "/etc/passwd", length: asked }));
+  } else if (scenario === "other-kind" && task.type === "plea") {
+    // Descriptor 0 is its stdin: urth must refuse the grant before it opens anything.
+    await writer.send(giftToNoun(task.kind === "memfd" ? { type: "plea", ok: true, name: "/plea-00000000-1-1", length: asked } : { type: "plea", ok: true, kind: "memfd", fd: 0, length: asked }));
   } else if (scenario === "grant-anything") {
     await writer.send(giftToNoun({ type: "plea", ok: true, name: "/plea-00000000-1-1", length: asked }));
   } else {

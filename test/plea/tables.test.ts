@@ -116,8 +116,8 @@ function urthIn(state: string): UrthPlea<string, string> {
   const held = () => [{ type: "task" as const, item: "t0" }];
   const states: Record<string, UrthPleaState<string, string>> = {
     idle: { kind: "idle" },
-    asking: { kind: "asking", item: "p1", asked: ASKED, held: held() },
-    filling: { kind: "filling", item: "p1", asked: ASKED, held: held() },
+    asking: { kind: "asking", item: "p1", asked: ASKED, segment: "named", held: held() },
+    filling: { kind: "filling", item: "p1", asked: ASKED, segment: "named", held: held() },
     measuring: { kind: "measuring", item: "p1", mote: "plea-create", held: held() },
     dead: { kind: "dead" },
   };
@@ -126,10 +126,11 @@ function urthIn(state: string): UrthPlea<string, string> {
 
 const URTH_INPUTS: Record<string, UrthPleaInput<string, string>> = {
   task: { type: "task", item: "t1" },
-  plea: { type: "plea", item: "p2", asked: ASKED },
-  grant: { type: "granted", name: "/plea-0123abcd-1-2", length: ASKED },
-  "grant-small": { type: "granted", name: "/plea-0123abcd-1-2", length: ASKED - 1 },
-  "grant-foreign": { type: "granted", name: "/etc-passwd", length: ASKED },
+  plea: { type: "plea", item: "p2", asked: ASKED, kind: "named" },
+  grant: { type: "granted", segment: { kind: "named", name: "/plea-0123abcd-1-2" }, length: ASKED },
+  "grant-small": { type: "granted", segment: { kind: "named", name: "/plea-0123abcd-1-2" }, length: ASKED - 1 },
+  // The machine in `asking` asked for a named segment: a memfd grant is as foreign as a bad name.
+  "grant-foreign": { type: "granted", segment: { kind: "named", name: "/etc-passwd" }, length: ASKED },
   refusal: { type: "refused", mote: "plea-create" },
   filled: { type: "filled", bytes: ASKED },
   "fill-failed": { type: "fill-failed", error: new Error("a file changed") },
@@ -163,7 +164,7 @@ function marsIn(state: string): MarsPlea<string> {
   const held = () => [peekTask];
   const states: Record<string, MarsPleaState<string>> = {
     idle: { kind: "idle" },
-    creating: { kind: "creating", length: ASKED, held: held() },
+    creating: { kind: "creating", length: ASKED, segment: "named", held: held() },
     waiting: { kind: "waiting", segment: "s1", held: held() },
     taking: { kind: "taking", held: held() },
     closed: { kind: "closed" },
@@ -176,7 +177,7 @@ const MARS_INPUTS: Record<string, MarsPleaInput<string>> = {
   done: { type: "task", task: { type: "done" } },
   drop: { type: "task", task: { type: "drop" } },
   task: { type: "task", task: { type: "live", kind: "pack" } },
-  created: { type: "created", segment: "s2", name: "/plea-0123abcd-1-2", length: ASKED },
+  created: { type: "created", segment: "s2", granted: { kind: "named", name: "/plea-0123abcd-1-2" }, length: ASKED },
   "create-failed": { type: "create-failed", message: "ENOSPC" },
   taken: { type: "taken", noun: taskToNoun(pokeTask) },
   "taken-other": { type: "taken", noun: taskToNoun(peekTask) },

@@ -121,7 +121,7 @@ describe("beside a running urth", () => {
     expect(ls).toEqual({ code: 0, stdout: `           2  a.txt\n     8388608  big.bin\n`, stderr: "" });
     expect(status.code).toBe(0);
     expect(status.stderr).toBe("");
-    expect(status.stdout).toMatch(new RegExp(`^pier        ${pier} \\(urth running\\)\nevent       1\nmug         0x[0-9a-f]+\nfiles       2\nbytes       8\\.00 MiB \\(8388610\\)\nlast commit \\S+ via pipe\nsegments    none\n$`));
+    expect(status.stdout).toMatch(new RegExp(`^pier        ${pier} \\(urth running\\)\nevent       1\nmug         0x[0-9a-f]+\nfiles       2\nbytes       8\\.00 MiB \\(8388610\\)\nlast commit \\S+ via pipe\nshm kind    (memfd|named) \\(auto: [^\n]+\\)\nsegments    none\n$`));
     expect(JSON.parse(log.stdout)).toMatchObject([{ eve: 1, kind: "into", path: "pipe" }]);
     expect(await urth(["ls", "nothing/here", "--pier", pier])).toEqual({ code: 5, stdout: "", stderr: "urth: no committed files under nothing/here\n" });
 

@@ -1,5 +1,5 @@
 /** `urth commit`: commit what changed in the mount once, wait until durable, print, exit. */
-import { parseBytes } from "../cli.ts";
+import { parseBytes, parseShmKindOption } from "../cli.ts";
 import type { CommitSummary } from "../commit.ts";
 import { controlHandler } from "../control-handler.ts";
 import { commitLine, skippedLines } from "../format.ts";
@@ -12,8 +12,9 @@ import { sweptLines } from "./common.ts";
 export async function commitCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const shmKind = parseShmKindOption(values["shm-kind"]);
   let session: Session | undefined;
-  const s = await Session.open(root, { pleaThresholdBytes: threshold, control: controlHandler(() => session, () => {}) });
+  const s = await Session.open(root, { pleaThresholdBytes: threshold, shmKind, control: controlHandler(() => session, () => {}) });
   session = s;
   for (const line of sweptLines(s.sweptAtStart)) process.stderr.write(`${line}\n`);
   const progress = commitProgress();
@@ -62,6 +63,8 @@ async function commitJson(s: CommitSummary, session: Session): Promise<Record<st
     bytes: s.bytes,
     ms: s.ms,
     pids: { urth: process.pid, mars: session.mars.pid },
+    // The kind of segment a plea of this session asks for (docs/shm-segments.md, "Choosing the kind").
+    shmKind: session.mars.shm.kind,
     phases,
     skipped: s.skipped,
   };

@@ -89,7 +89,7 @@ export async function statusCommand(values: Values): Promise<number> {
     process.stdout.write(JSON.stringify(status) + "\n");
     return ExitCode.ok;
   }
-  const st = status as { pier: string; eve: number; mug: number; files: number; bytes: number; running: boolean; lastCommit: { at: string; summary: { path: string } } | null; segments: { name: string; bytes: number; creator: string }[] };
+  const st = status as { pier: string; eve: number; mug: number; files: number; bytes: number; running: boolean; lastCommit: { at: string; summary: { path: string } } | null; shm?: { kind: string; choice: string; reason: string }; segments: { name: string; bytes: number; creator: string }[] };
   const lines = [
     `pier        ${st.pier}${st.running ? " (urth running)" : ""}`,
     `event       ${st.eve}`,
@@ -97,6 +97,7 @@ export async function statusCommand(values: Values): Promise<number> {
     `files       ${st.files}`,
     `bytes       ${formatBytes(st.bytes)} (${st.bytes})`,
     `last commit ${st.lastCommit ? `${st.lastCommit.at} via ${st.lastCommit.summary.path}` : "none this session"}`,
+    `shm kind    ${st.shm ? `${st.shm.kind} (${st.shm.choice === "auto" ? "auto: " : ""}${st.shm.reason})` : "unknown"}`,
     `segments    ${st.segments.length === 0 ? "none" : st.segments.map((g) => `${g.name} ${formatBytes(g.bytes)} (${g.creator})`).join(", ")}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");

@@ -7,7 +7,7 @@
  * `--debounce` ms after the last change; changes during a commit schedule the next one.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { ExitCode, parseBytes, parseCount } from "../cli.ts";
+import { ExitCode, parseBytes, parseCount, parseShmKindOption } from "../cli.ts";
 import { controlHandler } from "../control-handler.ts";
 import { exitCodeFor, exitCodeForMars } from "../exit-code.ts";
 import { commitLine, skippedLines } from "../format.ts";
@@ -31,6 +31,7 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export async function runCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const shmKind = parseShmKindOption(values["shm-kind"]);
   const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string, DEBOUNCE_MS_MAX, "the timer's limit, about 24.8 days");
   let stopRequested: () => void = () => {};
   let stopping = false;
@@ -49,7 +50,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let session: Session | undefined;
   let s: Session;
   try {
-    s = await Session.open(root, { pleaThresholdBytes: threshold, control: controlHandler(() => session, () => stopRequested()) });
+    s = await Session.open(root, { pleaThresholdBytes: threshold, shmKind, control: controlHandler(() => session, () => stopRequested()) });
   } catch (e) {
     offSignals();
     throw e;
