@@ -13,6 +13,8 @@ import { listMemfdSegments, listSegments, sweepOrphans, type SegmentInfo } from 
 import { legacySegmentNamespaces, segmentNamespace } from "../pier/segment-namespace.ts";
 import { commitMount, type CommitOptions, type CommitSummary, type Committed } from "./commit.ts";
 import { ControlServer, type ControlHandler } from "./control.ts";
+import { isMarsRefusal } from "./exit-code.ts";
+import { MarsExited } from "./mars-exited.ts";
 import { MarsProcess, type MarsOptions } from "./mars-process.ts";
 import { readMountCache } from "./mount-cache.ts";
 import { clayKey } from "./mount-scan.ts";
@@ -99,13 +101,14 @@ export class Session {
     const paths = ensurePier(root);
     const lock = await takeLock(paths, root, options);
     let mars: MarsProcess | undefined;
+    // mars's lines, held until it is ready (below).
+    let early: string[] | undefined = [];
+    const say = options.onLog ?? ((line: string) => process.stderr.write(`mars: ${line}\n`));
     try {
       // Orphans of older versions carry the namespace they derived from the pier's path.
       const swept = sweepOrphans([segmentNamespace(root), ...legacySegmentNamespaces(root)]);
       // mars's lines wait until it is ready: if it refuses to start, its reason is shown once, as
       // urth's own message (main.ts), not also as it arrives.
-      const say = options.onLog ?? ((line: string) => process.stderr.write(`mars: ${line}\n`));
-      let early: string[] | undefined = [];
       const onLog = (line: string) => (early ? early.push(line) : say(line));
       mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, shmKind: options.shmKind, onLog, env: options.marsEnv });
       for (const line of early) say(line);
@@ -124,6 +127,10 @@ export class Session {
       if (options.control !== false && options.control !== undefined) s.control = ControlServer.listen(paths.socket, options.control);
       return s;
     } catch (e) {
+      // A mars that died before it was ready, other than by refusing the pier or its log (whose one
+      // line is urth's message, exit-code.ts), is heard here: its lines come first, once.
+      if (early && !(e instanceof MarsExited && isMarsRefusal(e))) for (const line of early) say(line);
+      early = undefined;
       if (mars) await mars.kill();
       lock.release();
       throw e;

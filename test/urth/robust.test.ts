@@ -336,6 +336,34 @@ describe("exit statuses and error messages (item 14)", () => {
     expect(exitCodeFor(new TypeError("x is not a function"))).toBe(ExitCode.failed);
   });
 
+  test("a writer's mars that dies before it is ready, not by refusing the pier: its own line first, once, then urth's (review)", async () => {
+    const { pier, mount } = tempPier();
+    writeFileSync(join(mount, "a.txt"), "a\n");
+    expect((await urth(["commit", "--pier", pier])).code).toBe(0);
+    // A file where mars's snapshot directory should be: mars fails at start with EEXIST (status 1).
+    rmSync(join(pier, ".urb/chk"), { recursive: true });
+    writeFileSync(join(pier, ".urb/chk"), "");
+    const r = await urth(["commit", "--pier", pier]);
+    const lines = stderrLines(r.stderr);
+    expect(r.code).toBe(ExitCode.marsExited);
+    // Before: only "urth: mars exited with status 1 before it was ready"; mars's reason was held
+    // back until ready and then dropped.
+    expect(lines.filter((l) => l.startsWith("mars: ") && /EEXIST.*chk/.test(l)).length).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.startsWith("urth: "))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^urth: mars exited/);
+  }, 60_000);
+
+  test("a damaged segment namespace is a damaged pier (7); a bad PLEA_SHM_KIND is a usage error (2) (review)", async () => {
+    const { pier, mount } = tempPier();
+    writeFileSync(join(mount, "a.txt"), "a\n");
+    expect((await urth(["commit", "--pier", pier])).code).toBe(0);
+    expect((await urth(["status", "--pier", pier], { env: { PLEA_SHM_KIND: "posix" } })).code).toBe(ExitCode.usage);
+    writeFileSync(join(pier, ".urb/shm-namespace"), "not hex\n");
+    const r = await urth(["status", "--pier", pier]);
+    expect(r.code).toBe(ExitCode.pier);
+    expect(stderrLines(r.stderr)).toEqual([expect.stringMatching(/^urth: .*shm-namespace/)]);
+  }, 60_000);
+
   test("ExitCode, urth --help and docs/urth.md list the same statuses with the same meanings", () => {
     const docs = readFileSync(join(REPO, "docs/urth.md"), "utf8");
     const section = docs.slice(docs.indexOf("## Exit statuses"), docs.indexOf("\n## ", docs.indexOf("## Exit statuses") + 1));
