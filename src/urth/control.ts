@@ -90,6 +90,10 @@ export class ControlServer {
           s.data.drained = undefined;
           d?.();
         },
+        // Only a refused client has a timeout (CONTROL_DISCARD_SECONDS_MAX): cut it off.
+        timeout(s) {
+          s.terminate();
+        },
         error() {},
       },
     });

@@ -5,6 +5,7 @@
  */
 import { isPleaError, PleaError } from "../error.ts";
 import { ExitCode, UsageError } from "./cli.ts";
+import { PierErrorCode } from "../pier/errors.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { PierLocked } from "./pier-lock.ts";
@@ -33,9 +34,9 @@ export function isMarsRefusal(e: MarsExited): boolean {
 
 /** urth's exit status for a failure that ends a command. */
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof UsageError) return ExitCode.usage;
+  if (e instanceof UsageError || isPleaError(e, UrthErrorCode.shmKind.invalid)) return ExitCode.usage;
   if (e instanceof PierLocked) return ExitCode.locked;
-  if (isPleaError(e, UrthErrorCode.pier)) return ExitCode.pier;
+  if (isPleaError(e, UrthErrorCode.pier) || isPleaError(e, PierErrorCode.namespaceInvalid)) return ExitCode.pier;
   if (e instanceof MarsExited) return exitCodeForMars(e.signal === null ? e.exitCode : null);
   return ExitCode.failed;
 }

@@ -13,7 +13,7 @@ import { LOG_PEEK_EVENTS_MAX } from "../ipc/peek-path.ts";
 import type { ControlReply } from "./control.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { eventInfos } from "./peeks.ts";
-import { withPier } from "./pier-view.ts";
+import { replyError, withPier } from "./pier-view.ts";
 import type { Session } from "./session.ts";
 
 /**
@@ -102,7 +102,7 @@ export async function readLog(root: string, limit: number | undefined): Promise<
     },
     { op: "log", limit: limit ?? null },
     (reply) => {
-      if (!reply.ok) throw new Error(reply.message ?? "the running urth failed");
+      if (!reply.ok) throw replyError(reply);
       return lines.end();
     },
     (chunk) => lines.push(chunk),
