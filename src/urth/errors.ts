@@ -74,11 +74,12 @@ export const UrthErrorCode = {
     /** Two files in the mount map to the same Clay path. */
     pathClash: "mount_path_clash",
   },
-  /** The commands' own output. */
+  /** The kind of shared memory the plea path takes (shm-kind.ts). */
   shmKind: {
     /** `--shm-kind` or PLEA_SHM_KIND names no kind of segment (memfd, named, auto). */
     invalid: "shm_kind_invalid",
   },
+  /** The commands' own output. */
   output: {
     /** `cat` wrote fewer bytes than the file's size: the output is incomplete. */
     catShort: "cat_short",

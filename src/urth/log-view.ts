@@ -4,8 +4,9 @@
  * asks the running urth over the control socket when one holds the pier, or else a session of its
  * own (docs/urth.md).
  *
- * Through the socket the reply `{"ok":true}` is followed by one JSON line per event and a last line
- * `{"end":N}` with their count, so a holder that dies part-way is an error, never a short list.
+ * Through the socket the reply `{"ok":true,"stream":true}` opens a framed stream
+ * (control-stream.ts) that holds one JSON line per event and `{"end":N}` with their count, then the
+ * stream's last line: a holder that dies part-way is an error, never a short list.
  */
 import { PleaError } from "../error.ts";
 import { eventInfoFromJson, type EventInfo } from "../ipc/event-info.ts";
