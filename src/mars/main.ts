@@ -7,7 +7,7 @@
  * (src/mars/mars.ts). On EOF (urth is gone) or `%exit`: remove any plea segment still waiting,
  * close the log, exit 0. A task it cannot parse: say so on stderr, clean up, exit 1, as vere.
  * A log it refuses at start: one line on stderr, exit 7; another mars on the log: exit 3
- * (exit-status.ts).
+ * (exit-status.ts). SIGINT, SIGTERM and SIGHUP are ignored: urth alone stops mars.
  */
 import { parseArgs } from "node:util";
 import { isPleaError } from "../error.ts";
@@ -28,6 +28,12 @@ import { wallMs } from "../wall-clock.ts";
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
+
+// urth alone stops mars (`%exit`, or EOF when urth is gone). A terminal's Ctrl-C, a hang-up or a
+// `kill` of the whole process group reaches mars too, and mars dying mid-event made `urth run`
+// exit 4 instead of finishing the commit in flight: these signals are ignored here. SIGKILL still
+// ends mars, and its log is safe against that (docs/event-log.md).
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => {});
 
 // stdout carries frames only.
 console.log = (...args: unknown[]) => say(args.map(String).join(" "));

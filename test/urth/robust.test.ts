@@ -259,6 +259,25 @@ describe("SIGHUP (item 12)", () => {
   }, 90_000);
 });
 
+describe("a signal to the whole process group (Ctrl-C in a terminal)", () => {
+  test("reaches mars too: mars ignores it, and run finishes the commit in flight and exits 0", async () => {
+    const { dir, pier, mount } = tempPier();
+    const run = await startRun(pier, ["--debounce", "100"]);
+    const mars = childrenOf(run.proc.pid);
+    expect(mars).toHaveLength(1);
+    placeFile(dir, join(mount, "big.bin"), pseudoRandomBytes(80 * 1024 * 1024, 13));
+    await run.waitForLine("stderr", /^commit: 80\.0 MiB via pipe: sending through the pipe$/, "the commit to be in flight");
+    // What a terminal's Ctrl-C, a hang-up or `kill -- -PGID` does: every process of the group gets
+    // it. Before, mars died of it mid-event and run exited 4.
+    for (const signal of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.kill(mars[0], signal);
+    run.proc.kill("SIGINT");
+    expect(await run.exited()).toBe(0);
+    expect(run.stdoutLines).toEqual([expect.stringMatching(/^event 1: 1 added, 0 changed, 0 deleted, 80\.0 MiB via pipe in /)]);
+    expect(alive(mars[0])).toBe(false);
+    expect(await urth(["commit", "--pier", pier])).toMatchObject({ code: 0, stdout: "nothing to commit\n" });
+  }, 90_000);
+});
+
 describe("the control socket (item 13)", () => {
   /** Writes `parts` to the socket, each after a pause so they arrive as separate reads; returns the answer. */
   async function raw(socket: string, parts: Uint8Array[]): Promise<Uint8Array> {
