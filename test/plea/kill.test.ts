@@ -29,10 +29,10 @@ import {
   pseudoRandomBytes,
   rejection,
   startMars,
+  startWaitingUrth,
   tempPier,
   TEST_TIMEOUT_MS,
   trackChild,
-  trackGrandchild,
   waitUntil,
   WAIT_BOUND_MS,
 } from "./plea-test-support.ts";
@@ -42,7 +42,6 @@ setDefaultTimeout(TEST_TIMEOUT_MS);
 afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments().map((s) => s.name)).toEqual([]));
 
-const URTH_FIXTURE = join(import.meta.dir, "urth-fixture.ts");
 
 function small(i: number) {
   return ovum([{ path: `/small/s${i}/txt`, bytes: new TextEncoder().encode(`small ${i}`) }]);
@@ -312,28 +311,18 @@ for (const kind of KINDS) {
         "mars, orphaned, notices EOF on its stdin, removes its segment and exits",
         async () => {
           const { pier, namespace } = tempPier();
-          const urth = trackChild(Bun.spawn([process.execPath, URTH_FIXTURE, pier, kind], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
-          let text = "";
-          const reading = (async () => {
-            const decoder = new TextDecoder();
-            for await (const chunk of urth.stderr) text += decoder.decode(chunk, { stream: true });
-          })();
-          await waitUntil(() => /ready \d+\n/.test(text) || urth.exitCode !== null, "the fixture to say ready");
-          const ready = /ready (\d+)\n/.exec(text);
-          if (!ready) throw new Error(`the fixture exited without getting ready: ${text}`);
-          const marsPid = Number(ready[1]);
-          trackGrandchild(marsPid);
+          const { urth, marsPid, stderr, read } = await startWaitingUrth([pier, kind]);
           // mars granted the segment and waits for %done.
           if (kind === "memfd") expect(listMemfdSegments(marsPid, namespace).map((m) => m.bytes)).toEqual([expect.any(Number)]);
           else expect(listSegments(namespace).map((s) => [s.pid, s.creator])).toEqual([[marsPid, "alive"]]);
 
           urth.kill("SIGKILL");
           expect(await urth.exited).toBe(137);
-          await reading;
+          await read;
           // A SIGKILLed parent does not take its child with it: mars must see EOF and clean up.
           await waitUntil(() => listSegments(namespace).length === 0 && listMemfdSegments(marsPid, namespace).length === 0, "mars to remove its segment");
           await waitUntil(() => processGone(marsPid), "mars to exit");
-          expect(text).not.toContain("poke failed");
+          expect(stderr()).not.toContain("poke failed");
         },
         TEST_TIMEOUT_MS,
       );

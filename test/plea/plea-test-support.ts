@@ -272,3 +272,35 @@ function compareSegments(a: string[], b: string[]): number {
   }
   return a.length - b.length;
 }
+
+/** The urth stand-in (urth-fixture.ts) that asks for a plea and then waits, holding the grant. */
+export const URTH_FIXTURE = join(import.meta.dir, "urth-fixture.ts");
+
+/** A running urth-fixture whose mars has granted a segment; `stderr()` is what it said so far. */
+export interface WaitingUrth {
+  urth: ReturnType<typeof Bun.spawn>;
+  marsPid: number;
+  stderr(): string;
+  /** Resolves once the fixture's stderr is read to its end. */
+  read: Promise<void>;
+}
+
+/**
+ * Starts urth-fixture.ts with `args` (the pier, the segment kind, optionally the segment's size)
+ * and waits until it says `ready MARS_PID`: mars has granted the segment and waits for %done.
+ * Both processes are tracked for clean-up.
+ */
+export async function startWaitingUrth(args: string[]): Promise<WaitingUrth> {
+  const urth = trackChild(Bun.spawn([process.execPath, URTH_FIXTURE, ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
+  let text = "";
+  const read = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of urth.stderr as ReadableStream<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+  })();
+  await waitUntil(() => /ready \d+\n/.test(text) || urth.exitCode !== null, "the fixture to say ready");
+  const ready = /ready (\d+)\n/.exec(text);
+  if (!ready) throw new Error(`the fixture exited without getting ready: ${text}`);
+  const marsPid = Number(ready[1]);
+  trackGrandchild(marsPid);
+  return { urth, marsPid, stderr: () => text, read };
+}

@@ -27,10 +27,10 @@ import {
   pseudoRandomBytes,
   rejection,
   startMars,
+  startWaitingUrth,
   tempPier,
   TEST_TIMEOUT_MS,
   trackChild,
-  trackGrandchild,
   waitUntil,
 } from "./plea-test-support.ts";
 
@@ -45,7 +45,6 @@ const SEGMENT_BYTES = 128 * MIB;
 /** How far other processes may move Shmem during a check. */
 const SHMEM_NOISE_BYTES_MAX = 32 * MIB;
 
-const URTH_FIXTURE = join(import.meta.dir, "urth-fixture.ts");
 const KINDS: readonly SegmentKind[] = ["named", "memfd"];
 
 /** The machine's Shmem from /proc/meminfo, in bytes: tmpfs files, named segments and memfds alike. */
@@ -96,17 +95,7 @@ for (const kind of KINDS) {
       async () => {
         const { pier, namespace } = tempPier();
         const before = shmemBytes();
-        const urth = trackChild(Bun.spawn([process.execPath, URTH_FIXTURE, pier, kind, String(SEGMENT_BYTES)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
-        let text = "";
-        const reading = (async () => {
-          const decoder = new TextDecoder();
-          for await (const chunk of urth.stderr) text += decoder.decode(chunk, { stream: true });
-        })();
-        await waitUntil(() => /ready \d+\n/.test(text) || urth.exitCode !== null, "the fixture to say ready");
-        const ready = /ready (\d+)\n/.exec(text);
-        if (!ready) throw new Error(`the fixture exited without getting ready: ${text}`);
-        const marsPid = Number(ready[1]);
-        trackGrandchild(marsPid);
+        const { urth, marsPid, read } = await startWaitingUrth([pier, kind, String(SEGMENT_BYTES)]);
         // The fixture holds its 128 MiB event on its heap, not in Shmem; mars holds the segment.
         const during = shmemBytes();
         expectSegmentSeen(before, during);
@@ -116,7 +105,7 @@ for (const kind of KINDS) {
 
         urth.kill("SIGKILL");
         expect(await urth.exited).toBe(137);
-        await reading;
+        await read;
         await waitUntil(() => processGone(marsPid), "mars to see EOF and exit");
         await shmemBackTo(before);
         expect(listSegments(namespace)).toEqual([]);

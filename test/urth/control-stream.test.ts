@@ -9,20 +9,11 @@ import { UrthErrorCode } from "../../src/urth/errors.ts";
 import { CONTROL_REQUEST_BYTES_MAX, parseControlRequest, RequestLineReader } from "../../src/urth/control-request.ts";
 import { pieceHead, ReplyReader, type ReplyEvent } from "../../src/urth/control-stream.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { concat } from "../ipc/random.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** Feeds `bytes` to a new reader in two reads cut at `cut`; returns the events and the file bytes. */
 function read(bytes: Uint8Array, cut: number): { events: ReplyEvent[]; file: Uint8Array; reader: ReplyReader } {

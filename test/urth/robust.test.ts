@@ -27,6 +27,7 @@ import { pierPaths } from "../../src/urth/pier.ts";
 import { UsageError } from "../../src/urth/cli.ts";
 import { cleanUp, leftoverSegments, MAIN, pseudoRandomBytes, REPO, startRun, stderrLines, tempDir, tempPier, urth, waitFor } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { concat } from "../ipc/random.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
@@ -57,16 +58,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Runs a bash script with positional arguments; returns its stdout and stderr. */
