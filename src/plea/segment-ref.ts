@@ -4,8 +4,10 @@
  * urth, its parent, opens through /proc/<mars pid>/fd/<fd> (docs/shm-segments.md).
  */
 
-/** The kinds of segment a plea may ask for: urth chooses one at start (a probe, or `--shm-kind`). */
-export type SegmentKind = "named" | "memfd";
+import type { SegmentKind } from "../ffi/shm.ts";
+
+/** The kinds of segment a plea may ask for (src/ffi/shm.ts): urth chooses one at start (a probe, or `--shm-kind`). */
+export type { SegmentKind };
 
 export type SegmentRef = { readonly kind: "named"; readonly name: string } | { readonly kind: "memfd"; readonly fd: number };
 

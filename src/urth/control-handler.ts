@@ -35,15 +35,10 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         if (!found && !started) await out.reply({ ok: false, code: UrthErrorCode.control.notFound, message: `No committed file at ${req.path}` });
         return;
       }
-      case "log": {
-        const limit = req.limit;
-        if (limit !== null && !(Number.isInteger(limit) && limit >= 0)) {
-          await out.reply({ ok: false, code: UrthErrorCode.control.protocol, message: `A log request's limit is a whole number or null; got ${JSON.stringify(limit)}` });
-          return;
-        }
-        await serveLog(s, limit ?? undefined, out);
+      case "log":
+        // parseControlRequest (control-request.ts) checked the limit: null or a whole number.
+        await serveLog(s, req.limit ?? undefined, out);
         return;
-      }
       case "stop":
         await out.reply({ ok: true });
         onStop();
