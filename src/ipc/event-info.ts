@@ -45,7 +45,7 @@ export function eventInfoToNoun(info: EventInfo): Noun {
 
 /** Reads one INFO cord from mars (checked: a protocol error, `IpcErrorCode.protocol`, names what is wrong). */
 export function readEventInfo(n: Noun, where = "INFO"): EventInfo {
-  if (!(typeof n === "number" || (n instanceof BigAtom && n.bytes.length <= EVENT_INFO_BYTES_MAX))) {
+  if (!(typeof n === "number" || (n instanceof BigAtom && n.byteLength <= EVENT_INFO_BYTES_MAX))) {
     throw bad(`${where}: expected a cord of at most ${EVENT_INFO_BYTES_MAX} bytes, got ${describeNoun(n)}`);
   }
   let v: unknown;

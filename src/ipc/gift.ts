@@ -140,8 +140,8 @@ export function parseGift(n: Noun): Gift {
       const q = readCell(p.tail, "Gift %ripe, [[who fake] eve mug]");
       const id = readCell(q.head, "Gift %ripe, [who fake]");
       const who = readAtom(id.head, "Gift %ripe, who");
-      if (typeof who !== "number" && who.bytes.length > SHIP_BYTES_MAX) {
-        throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %ripe, who: a ship of ${who.bytes.length} bytes is above its limit of ${SHIP_BYTES_MAX}`);
+      if (typeof who !== "number" && who.byteLength > SHIP_BYTES_MAX) {
+        throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %ripe, who: a ship of ${who.byteLength} bytes is above its limit of ${SHIP_BYTES_MAX}`);
       }
       const fake = readLoobean(id.tail, "Gift %ripe, fake");
       const r = readCell(q.tail, "Gift %ripe, [eve mug]");
@@ -209,7 +209,7 @@ export function parseGift(n: Noun): Gift {
         return { type: "plea", ok: false, goof: readGoof(p.tail, "Gift %plea %fail") };
       }
       const name = readAtom(p.head, "Gift %plea, nam");
-      if (name === 0 || (typeof name !== "number" && name.bytes.length > PLEA_NAME_BYTES_MAX)) {
+      if (name === 0 || (typeof name !== "number" && name.byteLength > PLEA_NAME_BYTES_MAX)) {
         throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %plea, nam: a segment name must be 1 to ${PLEA_NAME_BYTES_MAX} bytes`);
       }
       return { type: "plea", ok: true, name: readCord(name, "Gift %plea, nam"), length: readNumber(p.tail, Number.MAX_SAFE_INTEGER, "Gift %plea, len") };

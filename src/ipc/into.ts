@@ -176,7 +176,7 @@ export function isTas(n: Noun): boolean {
 }
 
 export function byteLength(a: number | BigAtom): number {
-  if (typeof a !== "number") return a.bytes.length;
+  if (typeof a !== "number") return a.byteLength;
   let n = 0;
   for (let v = a; v > 0; v = Math.floor(v / 256)) n++;
   return n;

@@ -89,7 +89,7 @@ export function parseLogPeekPath(path: Noun): LogPeek {
 /** An event number as a decimal knot: '1' to '9007199254740991', no leading zeros. */
 function eventKnot(n: Noun, what: string): number {
   // 16 digits at most: a longer atom is refused before it is decoded.
-  if (!(typeof n === "number" || (n instanceof BigAtom && n.bytes.length <= 16))) {
+  if (!(typeof n === "number" || (n instanceof BigAtom && n.byteLength <= 16))) {
     throw bad(`the ${what} of a /plea peek is a decimal knot; got ${describeNoun(n)}`);
   }
   const text = cordToString(n);

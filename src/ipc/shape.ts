@@ -17,7 +17,7 @@ export const MOTE_BYTES_MAX = 256;
 export function describeNoun(n: Noun): string {
   if (isCell(n)) return "a cell";
   if (typeof n === "number") return `the atom ${n}`;
-  if (n instanceof BigAtom) return `an atom of ${n.bytes.length} bytes`;
+  if (n instanceof BigAtom) return `an atom of ${n.byteLength} bytes`;
   return "a file-backed atom";
 }
 
@@ -43,7 +43,7 @@ export function readNumber(n: Noun, max: number, where: string): number {
     throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: ${n} is above its limit of ${max}`);
   }
   if (n instanceof BigAtom) {
-    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: an atom of ${n.bytes.length} bytes is above its limit of ${max}`);
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: an atom of ${n.byteLength} bytes is above its limit of ${max}`);
   }
   throw bad(where, "an atom", n);
 }
@@ -67,8 +67,8 @@ export function loobean(b: boolean): number {
 /** A mote (`@tas`) or other short cord, as text. */
 export function readMote(n: Noun, where: string): string {
   const a = readAtom(n, where);
-  if (typeof a !== "number" && a.bytes.length > MOTE_BYTES_MAX) {
-    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: a mote of ${a.bytes.length} bytes is above its limit of ${MOTE_BYTES_MAX}`);
+  if (typeof a !== "number" && a.byteLength > MOTE_BYTES_MAX) {
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: a mote of ${a.byteLength} bytes is above its limit of ${MOTE_BYTES_MAX}`);
   }
   return cordToString(a);
 }

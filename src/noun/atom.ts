@@ -20,24 +20,102 @@ export const DIRECT_ATOM_MAX = Number.MAX_SAFE_INTEGER;
 /** Largest atom in bytes: one JS typed array (and one `toArrayBuffer` view) holds at most 2^32. */
 export const ATOM_BYTES_MAX = 2 ** 32;
 
+/**
+ * Where a large atom's bytes live when they are not held in the heap or a segment: a blob file of
+ * the pier's blob store (docs/blob-store.md), mapped only when something reads the bytes. The
+ * noun library knows nothing of files: it asks the source for the length, for a name that says
+ * whether two sources hold equal bytes, and for the bytes themselves when it must have them.
+ */
+export interface AtomBytesSource {
+  /** Exact byte length: the last byte is nonzero. */
+  readonly byteLength: number;
+  /** Bit length (met 0), known without reading the bytes. */
+  readonly bitLength: number;
+  /**
+   * A collision-resistant name of the bytes (a digest): equal names mean equal bytes and
+   * different names different bytes, so two sourced atoms compare without reading either.
+   */
+  readonly contentKey: string;
+  /**
+   * The bytes, checked (a read-only view, e.g. a mapping). Throws a typed error naming the
+   * source when they cannot be had intact: never wrong bytes.
+   */
+  bytes(): Uint8Array;
+}
+
 /** A large atom: little-endian bytes, last byte nonzero, more than DIRECT_ATOM_MAX. */
 export class BigAtom {
-  /** Little-endian bytes. Read-only by contract (it may be a view into a mapping). */
-  readonly bytes: Uint8Array;
+  /** The bytes when held (heap or a segment view); undefined when `source` has them. */
+  private held: Uint8Array | undefined;
+  private src: AtomBytesSource | undefined = undefined;
   /** Cached mug; 0 means "not computed yet" (a real mug is never 0). */
   mug = 0;
   /**
    * What keeps `bytes` valid when it is a view into memory Plea must release explicitly
-   * (a shared-memory mapping in mars). Undefined for heap bytes.
+   * (a shared-memory mapping in mars). Undefined for heap bytes and sourced atoms.
    */
   owner: unknown = undefined;
 
   /** Trusted constructor: `bytes` must already be canonical. Use `atom()` for anything else. */
   constructor(bytes: Uint8Array, owner?: unknown) {
-    this.bytes = bytes;
+    this.held = bytes;
     if (owner !== undefined) this.owner = owner;
   }
+
+  /** An atom whose bytes stay in `source` until read; `mug` is its stored mug (nonzero). */
+  static fromSource(source: AtomBytesSource, mug: number): BigAtom {
+    const a = new BigAtom(EMPTY);
+    a.held = undefined;
+    a.src = source;
+    a.mug = mug;
+    return a;
+  }
+
+  /**
+   * Little-endian bytes, read-only by contract (a view into a mapping, maybe). For a sourced
+   * atom this reads (maps and checks) the source: callers that need only the length use
+   * `byteLength`, and nobody keeps the view beyond the operation at hand.
+   */
+  get bytes(): Uint8Array {
+    const b = this.held;
+    return b !== undefined ? b : (this.src as AtomBytesSource).bytes();
+  }
+
+  /** Byte length, without reading a sourced atom's bytes. */
+  get byteLength(): number {
+    const b = this.held;
+    return b !== undefined ? b.length : (this.src as AtomBytesSource).byteLength;
+  }
+
+  /** The source of a sourced atom, else undefined. */
+  get source(): AtomBytesSource | undefined {
+    return this.src;
+  }
+
+  /**
+   * Gives the atom a new home for the same value: its bytes now come from `source`, and the
+   * heap bytes or segment view it held are dropped (so the segment can be released). The
+   * caller guarantees the source holds exactly these bytes (mars calls this once a blob holding
+   * them is durable) and that no view of the old bytes is still in use.
+   */
+  moveTo(source: AtomBytesSource): void {
+    if (source.byteLength !== this.byteLength) {
+      throw new RangeError(`An atom of ${this.byteLength} bytes cannot move to a source of ${source.byteLength}`);
+    }
+    this.held = undefined;
+    this.src = source;
+    this.owner = undefined;
+  }
+
+  /** Copies a segment view into the heap (same value), so the segment can be released. */
+  moveToHeap(): void {
+    if (this.owner === undefined) return;
+    this.held = (this.held as Uint8Array).slice();
+    this.owner = undefined;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 export type Atom = number | BigAtom | FileAtom;
 
@@ -157,6 +235,8 @@ export function metBitsOfNumber(n: number): number {
 /** Bit length of an in-memory atom (met 0). */
 export function metBits(a: number | BigAtom): number {
   if (typeof a === "number") return metBitsOfNumber(a);
+  const s = a.source;
+  if (s !== undefined) return s.bitLength;
   const b = a.bytes;
   return (b.length - 1) * 8 + (32 - Math.clz32(b[b.length - 1]));
 }

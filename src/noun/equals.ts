@@ -54,7 +54,7 @@ export function atomByteLength(a: Atom): number {
     for (let v = a; v > 0; v = Math.floor(v / 256)) n++;
     return n;
   }
-  if (a instanceof BigAtom) return a.bytes.length;
+  if (a instanceof BigAtom) return a.byteLength;
   return a.exactLength();
 }
 
@@ -63,8 +63,12 @@ export function atomsEqual(a: Atom, b: Atom): boolean {
   if (a === b) return true;
   if (typeof a === "number" && typeof b === "number") return false;
   if (a instanceof BigAtom && b instanceof BigAtom) {
-    if (a.bytes.length !== b.bytes.length) return false;
+    if (a.byteLength !== b.byteLength) return false;
     if (a.mug !== 0 && b.mug !== 0 && a.mug !== b.mug) return false;
+    // Two atoms from content-named sources compare by name: no blob is read.
+    const sa = a.source;
+    const sb = b.source;
+    if (sa !== undefined && sb !== undefined) return sa.contentKey === sb.contentKey;
     return bytesEqual(a.bytes, b.bytes);
   }
   if (!(a instanceof FileAtom) && !(b instanceof FileAtom)) return false; // number vs BigAtom

@@ -26,7 +26,7 @@ export function ownerOf(a: Noun): unknown {
 
 /** `a` itself, or a heap copy when it is a small view into a mapping (mug carried over). */
 export function unpin<T extends Noun>(a: T): T {
-  if (!(a instanceof BigAtom) || a.owner === undefined || a.bytes.length > KERNEL_UNPIN_BYTES_MAX) return a;
+  if (!(a instanceof BigAtom) || a.owner === undefined || a.byteLength > KERNEL_UNPIN_BYTES_MAX) return a;
   const copy = new BigAtom(a.bytes.slice());
   copy.mug = a.mug;
   return copy as T;
