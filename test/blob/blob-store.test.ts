@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   BLOB_ATOM_BYTES_MIN_DEFAULT,
@@ -167,6 +167,26 @@ describe("put, stat, has, source", () => {
     expect(store.list()).toEqual([sha256Hex(a), sha256Hex(b)].sort());
   });
 
+  test("two puts of the same bytes at once store one file; both resolve with its reference", async () => {
+    const store = new BlobStore(tempPier());
+    const bytes = atomBytes(2 * BLOB_PIECE_BYTES + 5, 11);
+    const [a, b] = await Promise.all([store.put(bytes, mugOf(bytes)), store.putMany([{ bytes, mug: mugOf(bytes) }])]);
+    expect(a.ref).toEqual(b[0]!.ref);
+    expect([a.written, b[0]!.written].sort()).toEqual([false, true]);
+    expect(store.list()).toEqual([a.ref.name]);
+    expect(readdirSync(store.paths.staging)).toEqual([]);
+  });
+
+  test("a write that fails is blob_write and leaves nothing behind", async () => {
+    const pier = tempPier();
+    // .urb is a file: the store's directories cannot be made.
+    writeFileSync(join(pier, ".urb"), "not a directory");
+    const store = new BlobStore(pier);
+    const e = await store.put(atomBytes(100, 1), 5).then(() => undefined, (err: unknown) => err);
+    expect(isPleaError(e, BlobErrorCode.write)).toBe(true);
+    expect((e as Error).message).toContain(store.paths.dir);
+  });
+
   test("a file of the wrong size under a blob's name is replaced by the next put of its bytes", async () => {
     const { store, bytes, ref, path } = await storeWithBlob(5000, 9);
     truncateSync(path, 100);
@@ -269,6 +289,8 @@ describe("sweep", () => {
     writeFileSync(unknown, "an operator's note");
     const upperCase = join(store.paths.dir, deadRef.name.toUpperCase());
     writeFileSync(upperCase, "not a blob name");
+    // A kill between link(2) and the unlink of the tmp: the live blob also has a staging name.
+    linkSync(store.pathOf(liveRef.name), join(store.paths.staging, "feedbeef.tmp"));
     const warnings = store.sweep(new Set([liveRef.name]));
     expect(readdirSync(store.paths.staging)).toEqual([]);
     expect(store.list()).toEqual([liveRef.name]);
