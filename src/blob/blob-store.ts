@@ -196,7 +196,12 @@ export class BlobStore {
 
   /** Checks every blob completely (rehash, footer, size, every piece); one finding per blob. */
   verify(): BlobCheck[] {
-    return this.list().map((name) => verifyBlob(join(this.paths.dir, name)));
+    return this.list().map((name) => this.verifyOne(name));
+  }
+
+  /** Checks the blob `name` completely (rehash, footer, size, every piece). */
+  verifyOne(name: string): BlobCheck {
+    return verifyBlob(join(this.paths.dir, name));
   }
 
   /** Creates `bob/` and `stg/` (0700 whatever the umask) once per store. */
