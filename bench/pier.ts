@@ -26,8 +26,9 @@
  * On each idle pier (no urth running): `urth status`, `urth ls docs` and `urth cat
  * docs/note-4k.bin`, --runs times each, round-robin; wall time from spawn to exit (each command
  * starts its own mars, which replays the log or loads a snapshot) and mars's peak Pss_Anon,
- * polled every 10 ms from /proc/PID/smaps_rollup (bench/lib/mars-memory.ts). `urth verify`, once,
- * when the urth has it. On the many-files pier, `status` alone.
+ * polled every 10 ms from /proc/PID/smaps_rollup (bench/lib/mars-memory.ts). One unmeasured
+ * `urth status --json` comes first (files, bytes, event). `urth verify`, once, when the urth has
+ * it (found in `urth --help`). On the many-files pier, `status` alone.
  * After the biggest pier's measurements: a re-commit of `big/part0.bin` after `touch`, then after
  * a copy of it is moved over it (cp to a temporary file in the pier, fsync, rename), each against
  * the file's first commit (urth's scan-to-durable figure, `ms` of `commit --json`, and wall), with
@@ -44,7 +45,14 @@
  * One invocation rather than two combined runs, because the load of a shared machine drifts
  * between runs; and only one big pier exists at a time (each is removed before the next), so the
  * disk need does not double. Without a baseline, figures are shown beside issue 13's table for
- * main where it measured the same thing (two files of 1 GiB).
+ * main where it measured the same thing (two files of 1 GiB). An older checkout to run, without
+ * touching any worktree: `git archive main | tar -x -C /tmp/plea-main` and a link to this
+ * checkout's node_modules in it (`ln -s "$(readlink -f node_modules)" /tmp/plea-main/`), then
+ * `--urth-baseline /tmp/plea-main/src/urth/main.ts`.
+ *
+ * `commit --json`'s `ms` runs from the scan to the durable acknowledgement: it leaves out mars's
+ * start and replay, which urth pays before it scans. On main a re-commit's cost is mostly that
+ * replay, so the wall time is reported beside it.
  *
  * Segments go where urth puts them (PLEA_SHM_DIR moves named segments, as for bench/commit.ts);
  * this run's are removed at the end. Piers, the input cache (unless --keep-cache) and processes
@@ -554,7 +562,8 @@ async function main(): Promise<void> {
   const loadAtEnd = currentLoad();
   notes.push(
     "Wall times run from spawning urth to its exit: Bun's start, urth's, mars's start and its replay or snapshot load, the command, and mars's and urth's exit.",
-    "mars's peak Pss_Anon is polled every 10 ms from /proc/PID/smaps_rollup on the benchmark's main thread; a mars holding a large heap takes longer to read (the polls column gives the largest gap).",
+    "mars's peak Pss_Anon is polled every 10 ms from /proc/PID/smaps_rollup on the benchmark's main thread, within a quarter of one core: a mars holding a large heap takes longer to read, so its polls are further apart (the polls column gives the largest gap).",
+    "Before the measured rounds on each pier, one unmeasured `urth status --json` reads its files, bytes and event (and warms the page cache).",
     "Inputs are generated once and hard-linked into each pier's mount: both urths commit the same bytes, warm in the page cache.",
     `Measured on a shared machine (${machine.cores} cores; load ${machine.loadAtStart.join(" ")} at start, ${loadAtEnd.join(" ")} at the end): figures are noisy.`,
   );

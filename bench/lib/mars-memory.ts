@@ -15,14 +15,20 @@
  *
  * The sampler runs on the benchmark's main thread, which otherwise only waits for urth: a rollup
  * walks mars's page tables, under a millisecond for a small mars, about 28 ms per GiB touched for
- * one that holds a large state (bench/lib/rollup-worker.ts), so polls of a large mars are further
- * apart; the report gives the largest gap.
+ * one that holds a large state (bench/lib/rollup-worker.ts). Polls keep within MARS_POLL_DUTY_MAX
+ * of a core, so those of a large mars are further apart; the report gives the largest gap. A
+ * large heap is built over seconds (replay) and held until exit, so wide gaps still see its peak.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { parseKbField, parseSmapsRollup, parseStat } from "./memory-sampler.ts";
 
 /** Target period between two polls of mars. */
 export const MARS_POLL_MS = 10;
+/**
+ * Polls may take at most this share of one core: a rollup of a mars holding GiB takes hundreds of
+ * milliseconds, and on a 2-core machine back-to-back reads would slow the very mars they measure.
+ */
+export const MARS_POLL_DUTY_MAX = 0.25;
 
 export interface MarsMemory {
   /** mars's pid, or undefined if urth exited before one was seen. */
@@ -134,7 +140,7 @@ export class MarsMemorySampler {
       this.#pollOnce(start);
       const cost = performance.now() - start;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, MARS_POLL_MS - cost));
+        const timer = setTimeout(resolve, Math.max(MARS_POLL_MS - cost, (cost * (1 - MARS_POLL_DUTY_MAX)) / MARS_POLL_DUTY_MAX));
         this.#wake = () => {
           clearTimeout(timer);
           resolve();

@@ -5,7 +5,7 @@
  * worst run (a peak must hold every time); times use medians.
  */
 import { formatBytes, formatMs, formatRatio, GIB, KIB, MIB } from "./format.ts";
-import { READ_COMMANDS, type IdleResult, type PierTarget, type ReadCommand, type RecommitKind, type UrthResults } from "./pier-results.ts";
+import { READ_COMMANDS, type IdleResult, type PierTarget, type PierVerdict, type ReadCommand, type RecommitKind, type UrthResults } from "./pier-results.ts";
 
 /** A read-only command on a big idle pier: at most this times the same command on the small pier. */
 export const IDLE_VS_SMALL_MAX = 1.5;
@@ -67,12 +67,16 @@ function pick(sameRun: number | undefined, haveBaselineRun: boolean, issue: numb
   return [issue, issue === undefined ? undefined : "issue 13's table"];
 }
 
-function failedDetail(p: IdleResult | undefined, command: ReadCommand): string {
-  if (p === undefined) return "pier not measured";
-  if (p.error !== undefined) return `pier failed: ${p.error.split("\n")[0]}`;
+/**
+ * Why a figure is missing: a pier or a run that failed misses its target; a figure that was never
+ * taken (mars exited before its first poll) is not measured.
+ */
+function absent(p: IdleResult | undefined, command: ReadCommand): { verdict: PierVerdict; detail: string } {
+  if (p === undefined) return { verdict: "not measured", detail: "pier not measured" };
+  if (p.error !== undefined) return { verdict: "missed", detail: `pier failed: ${p.error.split("\n")[0]}` };
   const c = commandOf(p, command);
-  if (c?.failures.length) return `${c.failures.length} run(s) failed: ${c.failures[0].split("\n")[0]}`;
-  return "no figure";
+  if (c?.failures.length) return { verdict: "missed", detail: `${c.failures.length} run(s) failed: ${c.failures[0].split("\n")[0]}` };
+  return { verdict: "not measured", detail: "no figure taken" };
 }
 
 export function evaluatePierTargets(candidate: UrthResults, baseline: UrthResults | undefined, fileBytes: number): PierTarget[] {
@@ -90,8 +94,8 @@ export function evaluatePierTargets(candidate: UrthResults, baseline: UrthResult
         const reference = wallOf(small, command);
         const target = `${p.label}: \`urth ${command}\` wall <= ${IDLE_VS_SMALL_MAX}x the small pier's`;
         let t: PierTarget;
-        if (figure === undefined) t = { id: `${p.pier}-${command}-wall`, target, verdict: "missed", unit: "ms", detail: failedDetail(p, command) };
-        else if (reference === undefined) t = { id: `${p.pier}-${command}-wall`, target, verdict: "not measured", unit: "ms", figure, detail: `no small-pier figure (${failedDetail(small, command)})` };
+        if (figure === undefined) t = { id: `${p.pier}-${command}-wall`, target, unit: "ms", ...absent(p, command) };
+        else if (reference === undefined) t = { id: `${p.pier}-${command}-wall`, target, verdict: "not measured", unit: "ms", figure, detail: `no small-pier figure (${absent(small, command).detail})` };
         else {
           const limit = IDLE_VS_SMALL_MAX * reference;
           t = { id: `${p.pier}-${command}-wall`, target, verdict: figure <= limit ? "met" : "missed", unit: "ms", figure, limit, detail: `${formatRatio(figure / reference)} small (${formatMs(reference)})` };
@@ -103,7 +107,7 @@ export function evaluatePierTargets(candidate: UrthResults, baseline: UrthResult
         const target = `${p.label}: mars's peak Pss_Anon during \`urth ${command}\` < ${formatBytes(MARS_ANON_PEAK_MAX_BYTES)}`;
         const t: PierTarget =
           figure === undefined
-            ? { id: `${p.pier}-${command}-anon`, target, verdict: "missed", unit: "bytes", detail: failedDetail(p, command) }
+            ? { id: `${p.pier}-${command}-anon`, target, unit: "bytes", ...absent(p, command) }
             : { id: `${p.pier}-${command}-anon`, target, verdict: figure < MARS_ANON_PEAK_MAX_BYTES ? "met" : "missed", unit: "bytes", figure, limit: MARS_ANON_PEAK_MAX_BYTES, detail: `small pier: ${anonOf(small, command) === undefined ? "-" : formatBytes(anonOf(small, command)!)}` };
         out.push(withBaseline(t, ...pick(anonOf(b, command), haveBaseline, issue?.pssAnonPeak)));
       }
@@ -168,16 +172,16 @@ export function evaluatePierTargets(candidate: UrthResults, baseline: UrthResult
     if (m !== undefined) {
       const wall = wallOf(m, "status");
       const anon = anonOf(m, "status");
-      const failed = failedDetail(m, "status");
+      const missing = absent(m, "status");
       out.push(withBaseline(
         wall === undefined
-          ? { id: "many-status-wall", target: `${m.label}: idle \`urth status\` wall (no target)`, verdict: "missed", unit: "ms", detail: failed }
+          ? { id: "many-status-wall", target: `${m.label}: idle \`urth status\` wall (no target)`, unit: "ms", ...missing }
           : { id: "many-status-wall", target: `${m.label}: idle \`urth status\` wall (no target)`, verdict: "reported", unit: "ms", figure: wall, detail: wallOf(small, "status") === undefined ? "" : `${formatRatio(wall / wallOf(small, "status")!)} small` },
         ...pick(wallOf(b, "status"), haveBaseline, undefined),
       ));
       out.push(withBaseline(
         anon === undefined
-          ? { id: "many-status-anon", target: `${m.label}: mars's peak Pss_Anon after a restart, during \`urth status\` (no target)`, verdict: "missed", unit: "bytes", detail: failed }
+          ? { id: "many-status-anon", target: `${m.label}: mars's peak Pss_Anon after a restart, during \`urth status\` (no target)`, unit: "bytes", ...missing }
           : { id: "many-status-anon", target: `${m.label}: mars's peak Pss_Anon after a restart, during \`urth status\` (no target)`, verdict: "reported", unit: "bytes", figure: anon, detail: "" },
         ...pick(anonOf(b, "status"), haveBaseline, undefined),
       ));
