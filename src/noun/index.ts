@@ -14,6 +14,7 @@ export { readShm } from "./flat/read.ts";
 export type { ReadShmOptions } from "./flat/read.ts";
 export type { ByteWindowsSource as ShmBytes } from "../byte-windows.ts";
 export { SHM_FORMAT_VERSION, SHM_HEADER_BYTES } from "./flat/layout.ts";
+export type { ShmRef } from "./flat/layout.ts";
 export { mug } from "./mug.ts";
 export { equals } from "./equals.ts";
 export { jam, JAM_BYTES_MAX } from "./jam.ts";
