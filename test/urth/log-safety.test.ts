@@ -9,6 +9,7 @@
  *    older `data.mdb` put back: refused with status 7 and one line, never a silent rollback, a
  *    SIGSEGV or a SIGBUS.
  */
+import { isBlobName } from "../../src/blob/index.ts";
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -134,16 +135,18 @@ describe("item 1: one writer per log", () => {
         let mars: number | undefined;
         await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run to start mars");
         held.push({ pid: mars!, startTime: processStartTime(mars!) as number });
-        // Stop mars as soon as it is writing the event's blob (for tens of ms: 12 MiB, then
-        // fsync), so that it stops before the event's commit, as in the issue.
-        const partial = join(pier, ".urb/blob", `${eve + 1}.partial`);
+        // Stop mars as soon as it is writing the event's large atom to the blob store's staging
+        // folder (for tens of ms: 12 MiB, then fsync), so that it stops before the event's
+        // commit, as in the issue.
+        const staging = join(pier, ".urb/bob/stg");
+        const staged = () => existsSync(staging) && readdirSync(staging).some((n) => n.endsWith(".tmp"));
         const deadline = Date.now() + 60_000;
-        while (!existsSync(partial)) {
-          if (Date.now() > deadline) throw new Error(`mars never began writing ${partial}`);
+        while (!staged()) {
+          if (Date.now() > deadline) throw new Error(`mars never began writing a blob in ${staging}`);
           await Bun.sleep(2);
         }
         process.kill(mars!, "SIGSTOP");
-        expect(existsSync(partial)).toBe(true);
+        expect(existsSync(join(pier, ".urb/log/mars.lock"))).toBe(true);
         run.proc.kill("SIGKILL");
         await run.exited();
         expect(gone(mars!)).toBe(false);
@@ -184,13 +187,13 @@ describe("item 2: a log gone from a pier that has had events", () => {
       `${what}: status and commit refuse with status 7, saying what is missing, and delete nothing`,
       async () => {
         const { pier, mount, eve } = await committedPier();
-        expect(readdirSync(join(pier, ".urb/blob")).length).toBe(1);
+        expect(readdirSync(join(pier, ".urb/bob")).filter(isBlobName).length).toBe(1);
         const backup = join(pier, "..", "log-backup");
         cpSync(join(pier, ".urb/log"), backup, { recursive: true });
         damage(pier);
         writeFileSync(join(mount, "later.txt"), "a change to commit\n");
         const before = await urbState(pier);
-        const line = new RegExp(`^urth: The event log's ${said.source}, but this pier has had events .*1 file in .*blob.*mount cache.*Restore`);
+        const line = new RegExp(`^urth: The event log's ${said.source}, but this pier has had events .*1 blob in .*bob.*mount cache.*Restore`);
         expectRefusal(await urth(["status", "--pier", pier]), 7, line);
         expectRefusal(await urth(["commit", "--pier", pier]), 7, line);
         expect(await urbState(pier)).toEqual(before);

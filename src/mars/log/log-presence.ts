@@ -8,6 +8,7 @@
  * after a committed event) or a head marker past event 0 mean events were committed, and mars
  * refuses to start, deleting nothing. A pier with none of them is new.
  */
+import { isBlobName } from "../../blob/index.ts";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readHeadMarker } from "./head-marker.ts";
@@ -44,6 +45,9 @@ function usedPierEvidence(paths: LogPaths): string[] {
   const out: string[] = [];
   const blobs = listNames(paths.blob).length;
   if (blobs > 0) out.push(`${blobs} file${blobs === 1 ? "" : "s"} in "${paths.blob}"`);
+  const bob = join(paths.urb, "bob");
+  const stored = listNames(bob).filter(isBlobName).length;
+  if (stored > 0) out.push(`${stored} blob${stored === 1 ? "" : "s"} in "${bob}"`);
   const snapshots = listNames(paths.chk).filter((n) => SNAPSHOT_NAME.test(n)).length;
   if (snapshots > 0) out.push(`${snapshots} snapshot${snapshots === 1 ? "" : "s"} in "${paths.chk}"`);
   if (existsSync(join(paths.urb, MOUNT_CACHE_FILE))) out.push(`urth's mount cache "${join(paths.urb, MOUNT_CACHE_FILE)}"`);
