@@ -347,7 +347,7 @@ type ToArrayBufferWithDeallocator = (
  * undocumented 5-argument form of `toArrayBuffer` (docs/platform.md; JSC calls
  * `deallocator(bytes, context)`, so the context carries the length). Pinned by test/ffi/shm-lifetime.test.ts.
  */
-function viewOfMapping(address: number, bytes: number): ArrayBuffer {
+export function viewOfMapping(address: number, bytes: number): ArrayBuffer {
   return (toArrayBuffer as unknown as ToArrayBufferWithDeallocator)(address, 0, bytes, bytes, MUNMAP_ADDRESS);
 }
 

@@ -42,7 +42,7 @@ export class UsageError extends PleaError {
   }
 }
 
-export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop"] as const;
+export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop", "verify"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -63,6 +63,7 @@ const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   status: { ...COMMON, json: { type: "boolean" } },
   log: { ...COMMON, json: { type: "boolean" }, limit: { type: "string" } },
   stop: { ...COMMON },
+  verify: { ...COMMON, json: { type: "boolean" } },
 };
 
 /** How many positional arguments each command takes: [min, max]. */
@@ -74,6 +75,7 @@ const POSITIONALS: Record<Command, [number, number]> = {
   status: [0, 0],
   log: [0, 0],
   stop: [0, 0],
+  verify: [0, 0],
 };
 
 export const USAGE = `usage: urth [command] [options]
@@ -86,6 +88,7 @@ Commands:
   status              event number, state mug, files, bytes, last commit, segments
   log                 list events: number, time, kind, size, path taken
   stop                ask the running urth to finish its commit and exit
+  verify              reread every blob of the pier's blob store: hash, length and checksums
 
 Options:
   --pier DIR          the pier (default $URTH_PIER, else ./pier)
@@ -94,7 +97,7 @@ Options:
   --shm-kind KIND     the shared memory plea uses: memfd, named (a /dev/shm segment) or auto
                       (memfd where urth can open mars's, else named; the default)  (run, commit)
   --debounce MS       quiet period before a commit (run; default 1000)
-  --json              machine-readable output (commit, ls, status, log)
+  --json              machine-readable output (commit, ls, status, log, verify)
   --limit N           at most N events, newest last (log)
   --help, -h          help for a command
   --version           print urth's version
@@ -110,6 +113,8 @@ export const HELP: Record<Command, string> = {
   status: "usage: urth status [--pier DIR] [--json]\n\nEvent number, state mug, files, bytes, last commit, and plea segments in flight or left over.",
   log: "usage: urth log [--pier DIR] [--json] [--limit N]\n\nLists events: number, time, kind, size, and the path taken (pipe or plea).",
   stop: "usage: urth stop [--pier DIR]\n\nAsks the urth running on the pier to finish its commit in flight and exit.",
+  verify:
+    "usage: urth verify [--pier DIR] [--json]\n\nRereads every blob in <pier>/.urb/bob/: its SHA-256 must be its name, its size, footer and every\n4 MiB piece's checksum must hold. Prints one line per damaged blob and a summary; exits 7 if any\nblob is damaged. Works beside a running urth (blobs are never rewritten in place).",
 };
 
 export interface Parsed {

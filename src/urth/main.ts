@@ -10,6 +10,7 @@ import { isEpipe } from "./commands/common.ts";
 import { catCommand, logCommand, lsCommand, statusCommand } from "./commands/read.ts";
 import { runCommand } from "./commands/run.ts";
 import { stopCommand } from "./commands/stop.ts";
+import { verifyCommand } from "./commands/verify.ts";
 import { errorLines, exitCodeFor } from "./exit-code.ts";
 import { flushOutput } from "./output.ts";
 
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return logCommand(values);
     case "stop":
       return stopCommand(values);
+    case "verify":
+      return verifyCommand(values);
   }
 }
 

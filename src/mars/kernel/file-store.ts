@@ -155,6 +155,10 @@ export class FileStoreKernel implements Kernel {
   owners(): ReadonlySet<unknown> {
     return this.counts.owners();
   }
+
+  forgetOwner(owner: unknown): void {
+    this.counts.forget(owner);
+  }
 }
 
 /** The `KernelFactory` of the file store. */

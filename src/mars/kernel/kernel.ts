@@ -56,6 +56,11 @@ export interface Kernel {
    * mapping can be released once no pending event or reply holds its nouns.
    */
   owners(): ReadonlySet<unknown>;
+  /**
+   * Forgets `owner`: every atom of the state that was a view into it has been moved off it
+   * (src/mars/settle.ts), so the mapping may go although the counts still named it.
+   */
+  forgetOwner(owner: unknown): void;
 }
 
 /** Makes a kernel from a loaded state (a snapshot), or from its empty state when none. */

@@ -77,6 +77,14 @@ export class OwnerCounts {
     return released;
   }
 
+  /**
+   * Drops `owner` altogether: mars calls this once every atom of the state that was a view into
+   * it has moved elsewhere (a blob, the heap), so nothing of the state refers to it any more.
+   */
+  forget(owner: unknown): void {
+    this.counts.delete(owner);
+  }
+
   count(owner: unknown): number {
     return this.counts.get(owner) ?? 0;
   }

@@ -1,0 +1,332 @@
+/**
+ * The content-addressed blob store under `<pier>/.urb/bob/` (docs/blob-store.md): one file per
+ * large atom, named by the SHA-256 of its bytes, so a byte-identical atom is stored once.
+ *
+ * Shared by urth and mars: both read (`stat`, `has`, `source`, `verify`); mars alone writes
+ * (`put`, `putMany`) and sweeps (`sweep`, at start, under the log's lock).
+ *
+ * Writing one blob (`put`):
+ *  1. stream the bytes to `stg/<random>.tmp` piece by piece, hashing (SHA-256) and CRC-ing each
+ *     piece while the previous one is written by the runtime's I/O threads;
+ *  2. append the crc table and the footer;
+ *  3. dedup: if `<name>` exists with the right size, close and unlink the tmp (no fsync) and stop;
+ *  4. fsync the tmp, link(2) it to `<name>` (never replaces: EEXIST is a dedup hit too), unlink
+ *     the tmp;
+ *  5. fsync `bob/`, which makes the name durable (`putMany`: once for the batch).
+ * The caller names the blob in its log record only after `put` resolves. The crash table is in
+ * docs/blob-store.md, "Crashes".
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { PleaError } from "../error.ts";
+import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
+import { blobReadError, readBlobTail } from "./blob-file.ts";
+import { BlobSource } from "./blob-source.ts";
+import { crc32, sha256 } from "./checksums.ts";
+import { blobWriteError, fsyncDirectory, writeAllAsync } from "./durable.ts";
+import { BlobErrorCode } from "./errors.ts";
+import {
+  BLOB_ATOM_BYTES_MAX,
+  BLOB_PIECE_BYTES,
+  bitLengthOf,
+  blobFileBytes,
+  blobNameOf,
+  blobPaths,
+  blobPieceCount,
+  encodeBlobFooter,
+  isBlobName,
+  type BlobPaths,
+  type BlobRef,
+} from "./layout.ts";
+import { verifyBlob, type BlobCheck } from "./verify.ts";
+
+/** One atom to store: its canonical bytes and its mug; `bitLength` is computed when not given. */
+export interface BlobPutItem {
+  readonly bytes: Uint8Array;
+  readonly mug: number;
+  readonly bitLength?: number;
+}
+
+/** What `put` did: `written` is false for a dedup hit (the blob was already there). */
+export interface BlobPutResult {
+  readonly ref: BlobRef;
+  readonly written: boolean;
+}
+
+/** Suffix of a staging file. */
+const STAGING_SUFFIX = ".tmp";
+
+export class BlobStore {
+  readonly paths: BlobPaths;
+  #dirsMade = false;
+  /**
+   * Names this store linked into `bob/` whose directory fsync has not happened yet (a `putMany`
+   * in progress). A concurrent `put` of the same bytes is a dedup hit on such a name, and must not
+   * resolve before the name is durable: it syncs the directory itself.
+   */
+  readonly #unsynced = new Set<string>();
+
+  constructor(pier: string) {
+    this.paths = blobPaths(pier);
+  }
+
+  /** The path of the blob named `name`. */
+  pathOf(name: string): string {
+    if (!isBlobName(name)) throw new PleaError(BlobErrorCode.usage, `"${name}" is not a blob name: a blob is named by 64 lower-case hex digits`);
+    return join(this.paths.dir, name);
+  }
+
+  /** Stores one atom's bytes durably; resolves once its name is durable (see the file comment). */
+  async put(bytes: Uint8Array, mug: number, bitLength?: number): Promise<BlobPutResult> {
+    const [result] = await this.putMany([{ bytes, mug, bitLength }]);
+    return result as BlobPutResult;
+  }
+
+  /**
+   * Stores the atoms of one event: each as `put` does, with one fsync of `bob/` for the whole
+   * batch (none when every one was already there and durable). Results are in the items' order.
+   */
+  async putMany(items: readonly BlobPutItem[]): Promise<BlobPutResult[]> {
+    const results: BlobPutResult[] = [];
+    let sync = false;
+    const linked: string[] = [];
+    try {
+      for (const item of items) {
+        const unnamed = refOf(item);
+        this.#makeDirs();
+        const { ref, written } = await this.#write(item.bytes, unnamed);
+        if (written) {
+          linked.push(ref.name);
+          this.#unsynced.add(ref.name);
+        }
+        if (written || this.#unsynced.has(ref.name)) sync = true;
+        results.push({ ref, written });
+      }
+      if (sync) fsyncDirectory(this.paths.dir);
+    } finally {
+      for (const name of linked) this.#unsynced.delete(name);
+    }
+    return results;
+  }
+
+  /**
+   * The reference of the blob `name`, from its footer, or undefined when there is no such blob.
+   * Reads the footer and crc table only (not the bytes): checks the size (against `byteLength`
+   * when given, which is how a reference from urth is resolved), the footer and its checksum.
+   * Throws a typed error for a file that is there but not a sound blob.
+   */
+  stat(name: string, byteLength?: number): BlobRef | undefined {
+    const path = this.pathOf(name);
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (cause) {
+      if ((cause as { code?: string }).code === "ENOENT") return undefined;
+      throw blobReadError(path, cause);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const { footer } = readBlobTail(fd, size, path, name, byteLength);
+      return { name, byteLength: footer.byteLength, bitLength: footer.bitLength, mug: footer.mug };
+    } catch (e) {
+      throw blobReadError(path, e);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Whether the blob `name` exists with the size of a blob of `byteLength` bytes: one stat(2). */
+  has(name: string, byteLength: number): boolean {
+    return sizeOf(this.pathOf(name)) === blobFileBytes(byteLength);
+  }
+
+  /** The blob `ref` names as an atom's bytes source (nothing is read until `bytes()`). */
+  source(ref: BlobRef): BlobSource {
+    return new BlobSource(this.pathOf(ref.name), ref);
+  }
+
+  /** The names of the blobs in the store (files named by 64 hex digits), sorted. */
+  list(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.paths.dir);
+    } catch (cause) {
+      if ((cause as { code?: string }).code === "ENOENT") return [];
+      throw blobReadError(this.paths.dir, cause);
+    }
+    return names.filter(isBlobName).sort();
+  }
+
+  /**
+   * Start-up cleanup, under the log's lock (no writer runs): empties `stg/` (what a crash left
+   * mid-write), removes every blob not in `live` (the names the log and the kept snapshots hold),
+   * leaves files with other names alone, and fsyncs `bob/` so the removals and every name that is
+   * left are durable. Returns warnings for the operator (unknown files, removals that failed).
+   */
+  sweep(live: ReadonlySet<string>): string[] {
+    const warnings: string[] = [];
+    this.#makeDirs();
+    for (const entry of readdirSync(this.paths.staging)) {
+      const path = join(this.paths.staging, entry);
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch (e) {
+        warnings.push(`Cannot remove the staging file "${path}": ${(e as Error).message}`);
+      }
+    }
+    for (const entry of readdirSync(this.paths.dir)) {
+      if (entry === "stg") continue;
+      const path = join(this.paths.dir, entry);
+      if (!isBlobName(entry)) {
+        warnings.push(`Left "${path}" alone: it is not a blob (a blob is named by 64 lower-case hex digits)`);
+        continue;
+      }
+      if (live.has(entry)) continue;
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        warnings.push(`Cannot remove the unreferenced blob "${path}": ${(e as Error).message}`);
+      }
+    }
+    fsyncDirectory(this.paths.staging);
+    fsyncDirectory(this.paths.dir);
+    return warnings;
+  }
+
+  /** Checks every blob completely (rehash, footer, size, every piece); one finding per blob. */
+  verify(): BlobCheck[] {
+    return this.list().map((name) => this.verifyOne(name));
+  }
+
+  /** Checks the blob `name` completely (rehash, footer, size, every piece). */
+  verifyOne(name: string): BlobCheck {
+    return verifyBlob(join(this.paths.dir, name));
+  }
+
+  /** Creates `bob/` and `stg/` (0700 whatever the umask) once per store. */
+  #makeDirs(): void {
+    if (this.#dirsMade) return;
+    try {
+      makePrivateDir(this.paths.dir);
+      makePrivateDir(this.paths.staging);
+    } catch (cause) {
+      throw blobWriteError(`Cannot create the blob store "${this.paths.dir}"`, cause);
+    }
+    this.#dirsMade = true;
+  }
+
+  /** Steps 1-4 of the file comment for one blob. */
+  async #write(bytes: Uint8Array, unnamed: BlobRef): Promise<BlobPutResult> {
+    const tmp = join(this.paths.staging, `${randomBytes(12).toString("hex")}${STAGING_SUFFIX}`);
+    let fd: number;
+    try {
+      fd = openSync(tmp, "wx", PIER_FILE_MODE);
+    } catch (cause) {
+      throw blobWriteError(`Cannot create the staging file "${tmp}"`, cause);
+    }
+    let open = true;
+    const closeAndRemove = () => {
+      if (open) {
+        open = false;
+        try {
+          closeSync(fd);
+        } catch {
+          // Already failing or done; the file goes below.
+        }
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // The next start's sweep empties stg/.
+      }
+    };
+    try {
+      const hash = sha256();
+      const pieces = blobPieceCount(unnamed.byteLength);
+      const tail = new Uint8Array(pieces * 4);
+      const table = new DataView(tail.buffer);
+      let inFlight: Promise<void> | undefined;
+      for (let i = 0; i < pieces; i++) {
+        const at = i * BLOB_PIECE_BYTES;
+        const piece = bytes.subarray(at, Math.min(at + BLOB_PIECE_BYTES, bytes.length));
+        // Hash this piece while the previous one is being written.
+        hash.update(piece);
+        table.setUint32(i * 4, crc32(piece), true);
+        await inFlight;
+        inFlight = writeAllAsync(fd, piece, at);
+      }
+      await inFlight;
+      const digest = hash.digest();
+      const ref: BlobRef = { ...unnamed, name: blobNameOf(digest) };
+      const footer = encodeBlobFooter(ref, digest, crc32(tail));
+      await writeAllAsync(fd, concat(tail, footer), ref.byteLength);
+      const final = join(this.paths.dir, ref.name);
+      if (sizeOf(final) === blobFileBytes(ref.byteLength)) {
+        closeAndRemove();
+        return { ref, written: false };
+      }
+      fsyncSync(fd);
+      open = false;
+      closeSync(fd);
+      return { ref, written: install(tmp, final, ref.byteLength) };
+    } catch (cause) {
+      closeAndRemove();
+      throw blobWriteError(`Cannot write the blob of ${unnamed.byteLength} bytes to "${tmp}"`, cause);
+    }
+  }
+}
+
+/**
+ * Links the synced tmp to `final` without replacing anything, then removes the tmp. Returns false
+ * when `final` appeared meanwhile with the right size (a dedup hit). A file of the wrong size at
+ * `final` is a damaged blob: the new, synced file of the same bytes replaces it.
+ */
+function install(tmp: string, final: string, byteLength: number): boolean {
+  try {
+    linkSync(tmp, final);
+  } catch (cause) {
+    if ((cause as { code?: string }).code !== "EEXIST") throw cause;
+    if (sizeOf(final) === blobFileBytes(byteLength)) {
+      unlinkSync(tmp);
+      return false;
+    }
+    renameSync(tmp, final);
+    return true;
+  }
+  unlinkSync(tmp);
+  return true;
+}
+
+/** The reference of an item, its name ("") still to be computed; checks what a caller passes. */
+function refOf(item: BlobPutItem): BlobRef {
+  const { bytes, mug } = item;
+  if (bytes.length < 1 || bytes.length > BLOB_ATOM_BYTES_MAX || bytes[bytes.length - 1] === 0) {
+    throw new PleaError(BlobErrorCode.usage, `Cannot store ${bytes.length} bytes as a blob: a blob holds 1 to ${BLOB_ATOM_BYTES_MAX} canonical bytes (the last one nonzero)`);
+  }
+  if (!Number.isInteger(mug) || mug <= 0 || mug >= 2 ** 31) {
+    throw new PleaError(BlobErrorCode.usage, `Cannot store a blob with mug ${mug}: a mug is 31 bits and nonzero`);
+  }
+  const bitLength = bitLengthOf(bytes);
+  if (item.bitLength !== undefined && item.bitLength !== bitLength) {
+    throw new PleaError(BlobErrorCode.usage, `Cannot store a blob of bit length ${bitLength} as bit length ${item.bitLength}`);
+  }
+  return { name: "", byteLength: bytes.length, bitLength, mug };
+}
+
+/** The size of the file at `path`, or -1 when there is none. */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "ENOENT") return -1;
+    throw blobReadError(path, cause);
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,35 @@
+/**
+ * The blob store (docs/blob-store.md): large atoms stored once, on disk, named by the SHA-256 of
+ * their bytes. Shared by urth and mars (mars alone writes).
+ *
+ * - `blobPaths(pier)`, `BlobRef`, the file layout and `blobFileBytes(byteLength)` (layout.ts);
+ * - `blobAtomBytesMin()`: the threshold ($PLEA_BLOB_BYTES_MIN, default 1 MiB);
+ * - `BlobStore`: `put`, `putMany`, `stat`, `has`, `source`, `list`, `sweep`, `verify`;
+ * - `BlobSource`: a blob as an `AtomBytesSource` (mapped and checked on demand);
+ * - `verifyBlob(path)`: rehash and check one blob file;
+ * - errors: plain `PleaError`s with a code from `BlobErrorCode`.
+ */
+export { BlobErrorCode } from "./errors.ts";
+export {
+  BLOB_ATOM_BYTES_MAX,
+  BLOB_ATOM_BYTES_MIN_DEFAULT,
+  BLOB_ATOM_BYTES_MIN_ENV,
+  BLOB_DIGEST_BYTES,
+  BLOB_FOOTER_BYTES,
+  BLOB_FORMAT_VERSION,
+  BLOB_PIECE_BYTES,
+  bitLengthOf,
+  blobAtomBytesMin,
+  blobDigestOf,
+  blobFileBytes,
+  blobNameOf,
+  blobPaths,
+  blobPieceCount,
+  isBlobName,
+} from "./layout.ts";
+export type { BlobFooter, BlobPaths, BlobRef } from "./layout.ts";
+export { BlobStore } from "./blob-store.ts";
+export type { BlobPutItem, BlobPutResult } from "./blob-store.ts";
+export { BlobSource, mapBlob } from "./blob-source.ts";
+export { verifyBlob } from "./verify.ts";
+export type { BlobCheck } from "./verify.ts";
