@@ -14,6 +14,7 @@
  * error naming the field, and a hostile table costs at most BREF_REFS_MAX entries of work.
  */
 import { PleaError } from "../error.ts";
+import { BLOB_DIGEST_BYTES, blobDigestOf, blobNameOf } from "../blob/layout.ts";
 import { ATOM_BYTES_MAX, atomFromBytes, BigAtom, isCell, list, toBytes, tuple, type Noun } from "../noun/index.ts";
 import { IpcErrorCode } from "./errors.ts";
 import { readAtom, readCell, readNumber } from "./shape.ts";
@@ -25,9 +26,6 @@ import { readAtom, readCell, readNumber } from "./shape.ts";
  * blobs without end.
  */
 export const BREF_REFS_MAX = 2 ** 20;
-
-/** Bytes of a blob's name: a sha-256 digest. */
-export const BLOB_NAME_BYTES = 32;
 
 /**
  * Smallest atom a reference may stand for: 7 bytes. An atom of 6 bytes or less is a direct atom
@@ -47,29 +45,20 @@ export interface BrefRef {
   readonly byteLength: number;
 }
 
-const HEX_NAME = /^[0-9a-f]{64}$/;
-
-/** Whether `name` is a blob name: 64 lowercase hex digits. */
-export function isBlobName(name: string): boolean {
-  return HEX_NAME.test(name);
-}
-
 /** The atom that carries blob name `name` (64 hex digits) in a message. */
 export function blobNameToAtom(name: string): number | BigAtom {
-  if (!isBlobName(name)) throw new RangeError(`A blob name is 64 lowercase hex digits; got ${JSON.stringify(name.slice(0, 80))}`);
-  return atomFromBytes(new Uint8Array(Buffer.from(name, "hex")));
+  return atomFromBytes(blobDigestOf(name));
 }
 
 /** The blob name (64 hex digits) an atom from a message carries; a protocol error if it is longer than a digest. */
 export function readBlobName(n: Noun, where: string): string {
   const a = readAtom(n, where);
-  if (typeof a !== "number" && a.byteLength > BLOB_NAME_BYTES) {
-    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: an atom of ${a.byteLength} bytes is longer than a ${BLOB_NAME_BYTES}-byte blob name`);
+  if (typeof a !== "number" && a.byteLength > BLOB_DIGEST_BYTES) {
+    throw new PleaError(IpcErrorCode.protocol.outOfRange, `${where}: an atom of ${a.byteLength} bytes is longer than a ${BLOB_DIGEST_BYTES}-byte blob name`);
   }
-  const bytes = toBytes(a);
-  const digest = new Uint8Array(BLOB_NAME_BYTES);
-  digest.set(bytes);
-  return Buffer.from(digest.buffer).toString("hex");
+  const digest = new Uint8Array(BLOB_DIGEST_BYTES);
+  digest.set(toBytes(a));
+  return blobNameOf(digest);
 }
 
 /** The `refs` list of a `%bref`, in the order given (urth gives them in ascending bit offset). */
