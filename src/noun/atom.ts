@@ -41,6 +41,12 @@ export interface AtomBytesSource {
    * source when they cannot be had intact: never wrong bytes.
    */
   bytes(): Uint8Array;
+  /**
+   * Optional: reads bytes [offset, offset + target.length) into `target` without mapping or
+   * checking the whole (a pread). jam's dictionary hash (jam-hash.ts) samples 3 x 64 bytes of a
+   * large atom; without this it calls `bytes()`, which reads the whole source.
+   */
+  readRange?(offset: number, target: Uint8Array): void;
 }
 
 /** A large atom: little-endian bytes, last byte nonzero, more than DIRECT_ATOM_MAX. */

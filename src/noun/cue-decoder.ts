@@ -20,7 +20,7 @@
  * are not retained after `push` returns.
  */
 import { assert } from "../error.ts";
-import { ATOM_BYTES_MAX, atomFromBytes } from "./atom.ts";
+import { ATOM_BYTES_MAX, atomFromBytes, type Atom } from "./atom.ts";
 import { copyBitsToWords, ctz32, readBits32, readBitsNumber, roundUpToWord } from "./bits.ts";
 import { Cell } from "./cell.ts";
 import { CueError, NounErrorCode } from "./errors.ts";
@@ -68,6 +68,13 @@ export interface CueDecoderOptions {
    * and its buffer allocated once, whole: no doubling, no copies, 1x the atom in memory.
    */
   inputBytes?: number;
+  /**
+   * Jam with refs (docs/nouns.md, "Jam with refs"): bit offset -> the atom to return there. Each
+   * offset must hold an atom-0 placeholder, which decodes as the given atom (and is recorded at
+   * that offset, so later backrefs to it return it too). An offset where the jam holds anything
+   * else, or that decoding never reaches, is a CueError (cue_ref_unmatched).
+   */
+  substitute?: ReadonlyMap<number, Atom>;
 }
 
 export class CueDecoder {
@@ -92,9 +99,24 @@ export class CueDecoder {
   private result: Noun | undefined = undefined;
   /** Length from the last `rub`. */
   private rubBits = 0;
+  // Substitutions, by ascending offset; `nextSub` is the next one's offset (Infinity: none left).
+  private readonly subOffsets: number[] = [];
+  private readonly subAtoms: Atom[] = [];
+  private subIndex = 0;
+  private nextSub = Infinity;
 
   constructor(options: CueDecoderOptions = {}) {
     this.inputBits = options.inputBytes === undefined ? Infinity : options.inputBytes * 8;
+    const substitute = options.substitute;
+    if (substitute !== undefined && substitute.size > 0) {
+      for (const offset of substitute.keys()) {
+        if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`A substitution offset is a bit offset; got ${offset}`);
+        this.subOffsets.push(offset);
+      }
+      this.subOffsets.sort((a, b) => a - b);
+      for (const offset of this.subOffsets) this.subAtoms.push(substitute.get(offset)!);
+      this.nextSub = this.subOffsets[0];
+    }
   }
 
   /** True once the root noun is complete (later input is ignored, as vere ignores it). */
@@ -185,6 +207,7 @@ export class CueDecoder {
     const limit = win.length * 8;
     const tagBit = this.winBit0 + p;
     if (p >= limit) return this.short(tagBit, "where a noun should start");
+    if (tagBit >= this.nextSub) return this.substituteAt(tagBit);
     const x = readBits32(win, p);
     if ((x & 1) === 0) {
       const at = this.rub(p + 1, tagBit);
@@ -218,6 +241,25 @@ export class CueDecoder {
       }
       this.deliver(this.lookup(offset, tagBit));
     }
+    return true;
+  }
+
+  /** A token at or past the next substitution's offset: its placeholder, or a damaged jam. */
+  private substituteAt(tagBit: number): boolean {
+    const offset = this.nextSub;
+    if (tagBit > offset) {
+      throw new CueError(NounErrorCode.cue.refUnmatched, offset, `The ref table names bit ${offset}, where no noun of the jam starts; the jam or its ref table is damaged`);
+    }
+    const p = this.p;
+    if (p + 2 > this.win.length * 8) return this.short(tagBit, "inside a placeholder");
+    if ((readBits32(this.win, p) & 3) !== 2) {
+      throw new CueError(NounErrorCode.cue.refUnmatched, offset, `The ref table names bit ${offset}, where the jam holds something other than the atom-0 placeholder; the jam or its ref table is damaged`);
+    }
+    this.p = p + 2;
+    const value = this.subAtoms[this.subIndex++];
+    this.nextSub = this.subIndex < this.subOffsets.length ? this.subOffsets[this.subIndex] : Infinity;
+    this.record(tagBit, value);
+    this.deliver(value);
     return true;
   }
 
@@ -360,6 +402,9 @@ export class CueDecoder {
       this.nouns[this.entries[i]] = v;
       this.heads[i] = undefined;
       this.depth = i;
+    }
+    if (this.nextSub !== Infinity) {
+      throw new CueError(NounErrorCode.cue.refUnmatched, this.nextSub, `The ref table names bit ${this.nextSub}, beyond the end of the jam's noun; the jam or its ref table is damaged`);
     }
     this.result = v;
   }

@@ -18,6 +18,11 @@ export const NounErrorCode = {
     backrefUnknown: "cue_backref_unknown",
     /** The root itself is a backreference: there is nothing to refer to. */
     backrefTopLevel: "cue_backref_top_level",
+    /**
+     * Jam with refs: an offset of the ref table where the jam holds no atom-0 placeholder, or
+     * that decoding never reached (the jam or its table is damaged).
+     */
+    refUnmatched: "cue_ref_unmatched",
   },
   /** `readShm`: a buffer that is not a valid flat noun (docs/shm-format.md, "Hostile input"). */
   flat: {

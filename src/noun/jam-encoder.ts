@@ -68,6 +68,28 @@ export class JamPlan {
   }
 }
 
+/** One atom a jam with refs wrote as a placeholder (docs/nouns.md, "Jam with refs"). */
+export interface JamRef<R> {
+  /** Bit offset in the jam of the placeholder's tag bit: where the atom's encoding would start. */
+  readonly bitOffset: number;
+  /** What `refOf` returned for the atom. */
+  readonly ref: R;
+}
+
+/**
+ * Jam with refs (a Plea extension, not vere's jam): every big atom for which `refOf` returns a
+ * ref is written as atom 0 (two bits) and listed in `table` with its offset, in order of offset.
+ * The atom's bytes are never read (only its length, mug and, for the dictionary's hash, a
+ * source's `readRange` samples). A later equal atom backrefs to the placeholder as jam would to
+ * the atom, so cue with the table's atoms substituted (CueDecoderOptions.substitute) returns
+ * the same noun. `refOf` must answer the same for equal atoms within one jam, and the same in a
+ * length pass as in the jam that follows it. The encoder appends to `table`: give each jam its own.
+ */
+export interface JamRefs<R> {
+  refOf(a: BigAtom): R | undefined;
+  readonly table: JamRef<R>[];
+}
+
 /** A large atom whose bytes are being written. */
 interface Body {
   atom: BigAtom | FileAtom;
@@ -100,17 +122,20 @@ export class JamEncoder {
   private record: JamPlan | undefined;
   private readonly replay: JamPlan | undefined;
   private replayed = 0;
+  /** Jam with refs: placeholders for the atoms `refOf` names. */
+  private readonly refs: JamRefs<unknown> | undefined;
 
   /**
    * `fileReadBytes` bounds the scratch buffer for file-backed atoms (at least 4). With `record`,
    * the dictionary's answers go into the plan (until it is full: then it is dropped and the
    * caller told by `plan`); with `replay`, they come from a plan recorded on this same noun.
    */
-  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES, options: { record?: boolean; replay?: JamPlan } = {}) {
+  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES, options: { record?: boolean; replay?: JamPlan; refs?: JamRefs<unknown> } = {}) {
     this.stack = [root];
     this.fileReadBytes = Math.max(4, fileReadBytes);
     this.record = options.record ? new JamPlan() : undefined;
     this.replay = options.replay;
+    this.refs = options.refs;
   }
 
   /** The recorded plan, once done (undefined if none was asked for or it outgrew its bound). */
@@ -183,6 +208,16 @@ export class JamEncoder {
         if (seen >= 0) {
           writeBackref(w, seen);
           continue;
+        }
+        const refs = this.refs;
+        if (refs !== undefined && n instanceof BigAtom) {
+          const ref = refs.refOf(n);
+          if (ref !== undefined) {
+            // The placeholder: atom 0, recorded in the dictionary at this offset (above).
+            refs.table.push({ bitOffset: pos, ref });
+            w.writeBits(2, 2);
+            continue;
+          }
         }
         this.startBody(w, n);
       }

@@ -14,7 +14,7 @@
  * makes it safe to cache on immutable cells and to compare across distinct objects.
  */
 import { closeSync } from "node:fs";
-import { BigAtom, type Atom } from "./atom.ts";
+import { BigAtom, type Atom, type AtomBytesSource } from "./atom.ts";
 import { Cell } from "./cell.ts";
 import { FileAtom } from "./file-atom.ts";
 import { mug } from "./mug.ts";
@@ -38,6 +38,8 @@ const TWO_32 = 4294967296;
 
 /** Sampled hashes of large file-backed atoms, so each file is sampled once. */
 const fileSamples = new WeakMap<FileAtom, number>();
+/** Sampled hashes of sources (blobs), so each is sampled once. */
+const sourceSamples = new WeakMap<AtomBytesSource, number>();
 
 /** The jam hash of a direct atom. Never 0. */
 export function jamHashNumber(n: number): number {
@@ -61,11 +63,38 @@ export function jamHash(n: Noun): number {
 export function jamHashAtom(a: Atom): number {
   if (typeof a === "number") return jamHashNumber(a);
   if (a instanceof BigAtom) {
-    const b = a.bytes;
-    if (b.length <= JAM_HASH_FULL_BYTES_MAX) return mug(a);
-    return sampleHash(sampleOfBytes(b), b.length);
+    // byteLength and a sourced atom's stored mug: a blob is not read for either.
+    const length = a.byteLength;
+    if (length <= JAM_HASH_FULL_BYTES_MAX) return mug(a);
+    const source = a.source;
+    if (source !== undefined) return jamHashSource(source);
+    return sampleHash(sampleOfBytes(a.bytes), length);
   }
   return jamHashFileAtom(a);
+}
+
+/**
+ * A sourced atom's sampled hash: the same samples as of its bytes (the hash is a function of the
+ * value), read with `readRange` when the source has it, so a blob is not mapped and checked whole
+ * just to hash it. Cached per source.
+ */
+function jamHashSource(source: AtomBytesSource): number {
+  const cached = sourceSamples.get(source);
+  if (cached !== undefined) return cached;
+  const length = source.byteLength;
+  let h: number;
+  if (source.readRange === undefined) {
+    h = sampleHash(sampleOfBytes(source.bytes()), length);
+  } else {
+    const sample = new Uint8Array(3 * JAM_HASH_SAMPLE_BYTES);
+    const [mid, end] = samplePositions(length);
+    source.readRange(0, sample.subarray(0, JAM_HASH_SAMPLE_BYTES));
+    source.readRange(mid, sample.subarray(JAM_HASH_SAMPLE_BYTES, 2 * JAM_HASH_SAMPLE_BYTES));
+    source.readRange(end, sample.subarray(2 * JAM_HASH_SAMPLE_BYTES));
+    h = sampleHash(sample, length);
+  }
+  sourceSamples.set(source, h);
+  return h;
 }
 
 function jamHashFileAtom(f: FileAtom): number {

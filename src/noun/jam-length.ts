@@ -9,11 +9,12 @@
  * many small parts: the length pass of a commit of 100,000 files took about as long as the jam.
  */
 import { BitCounter } from "./bit-counter.ts";
-import { JamEncoder, type JamPlan } from "./jam-encoder.ts";
+import { JamEncoder, type JamPlan, type JamRefs } from "./jam-encoder.ts";
 import type { Noun } from "./noun.ts";
 
-export function jamLength(n: Noun): number {
-  return measure(n, false).bytes;
+/** With `refs`, the length of the jam with refs (whose table it fills, as `jam` would). */
+export function jamLength<R>(n: Noun, refs?: JamRefs<R>): number {
+  return measure(n, false, refs).bytes;
 }
 
 /** A jam's length in bytes and, unless the noun was too big to plan, the plan for jamming it. */
@@ -23,12 +24,12 @@ export interface JamMeasure {
 }
 
 /** The jam's length and, unless the noun is too big to plan, the plan for jamming it. */
-export function measureJam(n: Noun): JamMeasure {
-  return measure(n, true);
+export function measureJam<R>(n: Noun, refs?: JamRefs<R>): JamMeasure {
+  return measure(n, true, refs);
 }
 
-function measure(n: Noun, record: boolean): JamMeasure {
-  const encoder = new JamEncoder(n, undefined, { record });
+function measure<R>(n: Noun, record: boolean, refs: JamRefs<R> | undefined): JamMeasure {
+  const encoder = new JamEncoder(n, undefined, { record, refs });
   const counter = new BitCounter();
   try {
     encoder.run(counter);

@@ -7,7 +7,7 @@
  * file through that buffer into the chunk and never exist whole in memory.
  */
 import { BitWriter } from "./bit-writer.ts";
-import { JamEncoder, type JamPlan } from "./jam-encoder.ts";
+import { JamEncoder, type JamPlan, type JamRefs } from "./jam-encoder.ts";
 import type { Noun } from "./noun.ts";
 
 /** Default chunk size: 1 MiB pipe writes ran at 1.26 GB/s here (docs/platform.md). */
@@ -27,15 +27,16 @@ export interface JamSink {
 /**
  * Jams `n` into `sink` in chunks of at most `chunkBytes` bytes, in order; the bytes are those of
  * `jam(n)`. Resolves to the jam's length in bytes. `plan`, from `measureJam(n)` on this same
- * noun, replays the dictionary's answers instead of finding them again.
+ * noun, replays the dictionary's answers instead of finding them again. With `refs`, a jam with
+ * refs (jam-encoder.ts, JamRefs); a plan must then come from `measureJam` with the same `refOf`.
  */
-export async function jamToSink(n: Noun, sink: JamSink, chunkBytes = JAM_CHUNK_BYTES_DEFAULT, plan?: JamPlan): Promise<number> {
+export async function jamToSink<R>(n: Noun, sink: JamSink, chunkBytes = JAM_CHUNK_BYTES_DEFAULT, plan?: JamPlan, refs?: JamRefs<R>): Promise<number> {
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) {
     throw new RangeError(`chunkBytes must be a positive integer; got ${chunkBytes}`);
   }
   const bufferBytes = Math.max(JAM_BUFFER_BYTES_MIN, Math.ceil(chunkBytes / 4) * 4);
   const w = new BitWriter(new Uint32Array(bufferBytes / 4));
-  const encoder = new JamEncoder(n, bufferBytes, { replay: plan });
+  const encoder = new JamEncoder(n, bufferBytes, { replay: plan, refs });
   let total = 0;
   try {
     while (true) {

@@ -4,7 +4,7 @@
  * A jam of more than JAM_BYTES_MAX bytes cannot be one Uint8Array: use `jamToSink`.
  */
 import { BitWriter } from "./bit-writer.ts";
-import { JAM_TOKEN_WORDS_MAX, JamEncoder } from "./jam-encoder.ts";
+import { JAM_TOKEN_WORDS_MAX, JamEncoder, type JamRefs } from "./jam-encoder.ts";
 import type { Noun } from "./noun.ts";
 
 /** Largest jam `jam` returns: one Uint8Array holds at most 2^32 bytes in Bun. */
@@ -26,9 +26,12 @@ function grow(words: Uint32Array, used: number, need: number): Uint32Array {
   return grown;
 }
 
-/** The jam of `n` as little-endian bytes. */
-export function jam(n: Noun): Uint8Array {
-  const encoder = new JamEncoder(n);
+/**
+ * The jam of `n` as little-endian bytes. With `refs`, a jam with refs (jam-encoder.ts, JamRefs):
+ * the atoms `refs.refOf` names are placeholders listed in `refs.table`.
+ */
+export function jam<R>(n: Noun, refs?: JamRefs<R>): Uint8Array {
+  const encoder = new JamEncoder(n, undefined, { refs });
   let words: Uint32Array = new Uint32Array(JAM_BUFFER_WORDS_INITIAL);
   const w = new BitWriter(words);
   try {

@@ -2,16 +2,20 @@
  * Snapshots: the kernel's state written out, so that start-up replays only the events after it
  * (docs/event-log.md, "Snapshots").
  *
- * File `<pier>/.urb/chk/snapshot-<eve>.plea`: a 64-byte header, then the jam of the state.
+ * File `<pier>/.urb/chk/snapshot-<eve>.plea`: a 64-byte header, (version 2) a ref table, then
+ * the jam of the state (version 2: a jam with refs, docs/nouns.md).
  *
  *   0   8   magic "PLEASNAP"
- *   8   u32 SNAPSHOT_FORMAT_VERSION
+ *   8   u32 format version: 1, or SNAPSHOT_FORMAT_VERSION (2)
  *   12  u32 mug of the state
  *   16  u64 event number the state is after (two u32, low first)
  *   24  u64 jam length in bytes (two u32, low first)
  *   32  u32 CRC-32 of the jam
- *   36  u32 CRC-32 of header bytes 0..36
- *   40  24 bytes of zeros
+ *   36  u32 CRC-32 of header bytes 0..36 (version 2: then of bytes 40..64 too)
+ *   40  u32 version 2: CRC-32 of the ref table; version 1: zero
+ *   44  20 bytes of zeros
+ *   64      version 2: the ref table: u64 count n, then n 64-byte entries (ref-table.ts)
+ *   ...     the jam
  *
  * Written atomically: streamed to `snapshot-<eve>.tmp` (jamToSink: the state is never one jam
  * buffer), header written last, fsync, rename, fsync of the directory. A crash leaves the old
@@ -21,17 +25,24 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import type { Atom } from "../../noun/atom.ts";
 import { cueFromChunks, jamToSink } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { makePrivateDir } from "../../pier/private-mode.ts";
 import { ChecksummedChunks } from "./blob-reader.ts";
 import { logPaths } from "./layout.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
+import { readRefEntries, REF_ENTRY_BYTES, writeRefEntries, type RecordRef } from "./ref-table.ts";
 import { crc32, fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably, StreamedFile } from "./streamed-file.ts";
 
 export const SNAPSHOT_MAGIC = "PLEASNAP";
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** The version with a ref table. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** The version before ref tables: still read (and written by `save` until it writes refs). */
+export const SNAPSHOT_FORMAT_VERSION_REFLESS = 1;
 export const SNAPSHOT_HEADER_BYTES = 64;
+/** Bytes of the ref table's count. */
+const SNAPSHOT_REF_COUNT_BYTES = 8;
 /** Snapshots kept on disk: the newest and the one before it (a fallback if the newest is bad). */
 export const SNAPSHOTS_KEPT = 2;
 
@@ -42,11 +53,63 @@ export interface SnapshotHeader {
   readonly mug: number;
   readonly jamBytes: number;
   readonly crc: number;
+  /**
+   * Version 2: the CRC-32 of the ref table (`encodeSnapshotRefTable`), which follows the header.
+   * Undefined: a version-1 header (no ref table).
+   */
+  readonly refsCrc?: number;
 }
 
 export interface LoadedSnapshot extends SnapshotHeader {
   readonly state: Noun;
   readonly path: string;
+  /** The ref table (empty for version 1). */
+  readonly refs: RecordRef[];
+}
+
+/** Bytes of a ref table of `count` refs (what sits between the header and the jam). */
+export function snapshotRefTableBytes(count: number): number {
+  return SNAPSHOT_REF_COUNT_BYTES + count * REF_ENTRY_BYTES;
+}
+
+/**
+ * The ref table of a jam with refs of `jamBytes` bytes: u64 count, then the entries. Its CRC-32
+ * goes in the header (`refsCrc`). Throws RangeError for refs that would not decode.
+ */
+export function encodeSnapshotRefTable(refs: readonly RecordRef[], jamBytes: number): Uint8Array {
+  const bytes = new Uint8Array(snapshotRefTableBytes(refs.length));
+  const view = new DataView(bytes.buffer);
+  for (const r of refs) {
+    if (r.bitOffset + 2 > jamBytes * 8) throw new RangeError(`A ref at bit ${r.bitOffset} lies past the jam's ${jamBytes * 8} bits`);
+  }
+  view.setUint32(0, refs.length % TWO_32, true);
+  view.setUint32(4, Math.floor(refs.length / TWO_32), true);
+  writeRefEntries(view, SNAPSHOT_REF_COUNT_BYTES, refs);
+  return bytes;
+}
+
+/**
+ * The count of a ref table from its first 8 bytes, checked against `roomBytes` (the file's bytes
+ * after the header less the jam): the number of refs, or why it is invalid. Nothing is allocated
+ * from a count before this check.
+ */
+export function decodeSnapshotRefCount(first8: Uint8Array, roomBytes: number): number | string {
+  if (first8.length < SNAPSHOT_REF_COUNT_BYTES || roomBytes < SNAPSHOT_REF_COUNT_BYTES) return "its ref table is cut short";
+  const view = new DataView(first8.buffer, first8.byteOffset, SNAPSHOT_REF_COUNT_BYTES);
+  const count = view.getUint32(0, true) + view.getUint32(4, true) * TWO_32;
+  if (snapshotRefTableBytes(count) !== roomBytes) {
+    return `its ref table says ${count} refs, but ${roomBytes} bytes lie between its header and its jam`;
+  }
+  return count;
+}
+
+/** Checks and reads a whole ref table (count and entries) against the header's CRC and jam. */
+export function decodeSnapshotRefTable(bytes: Uint8Array, header: SnapshotHeader): RecordRef[] | string {
+  const count = decodeSnapshotRefCount(bytes, bytes.length);
+  if (typeof count === "string") return count;
+  if (crc32(bytes) !== header.refsCrc) return "its ref table's checksum is wrong (damaged)";
+  const refs = readRefEntries(new DataView(bytes.buffer, bytes.byteOffset, bytes.length), SNAPSHOT_REF_COUNT_BYTES, count, header.jamBytes * 8);
+  return typeof refs === "string" ? `its ref table is invalid (${refs})` : refs;
 }
 
 /** A snapshot's file name. */
@@ -59,19 +122,28 @@ function parseSnapshotName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** A version-2 header when `h.refsCrc` is given, else a version-1 header. */
 export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
   const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
+  const v2 = h.refsCrc !== undefined;
   bytes.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
-  view.setUint32(8, SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint32(8, v2 ? SNAPSHOT_FORMAT_VERSION : SNAPSHOT_FORMAT_VERSION_REFLESS, true);
   view.setUint32(12, h.mug >>> 0, true);
   view.setUint32(16, h.eve % TWO_32, true);
   view.setUint32(20, Math.floor(h.eve / TWO_32), true);
   view.setUint32(24, h.jamBytes % TWO_32, true);
   view.setUint32(28, Math.floor(h.jamBytes / TWO_32), true);
   view.setUint32(32, h.crc >>> 0, true);
-  view.setUint32(36, crc32(bytes.subarray(0, 36)), true);
+  if (v2) view.setUint32(40, h.refsCrc! >>> 0, true);
+  view.setUint32(36, headerCrc(bytes, v2), true);
   return bytes;
+}
+
+/** Version 1 covers bytes 0..36; version 2 also 40..64 (the ref table's CRC and the zeros). */
+function headerCrc(bytes: Uint8Array, v2: boolean): number {
+  const first = crc32(bytes.subarray(0, 36));
+  return v2 ? crc32(bytes.subarray(40, SNAPSHOT_HEADER_BYTES), first) : first;
 }
 
 /** Parses a header; returns the reason it is not valid instead of throwing (a bad one is skipped). */
@@ -79,15 +151,21 @@ export function decodeSnapshotHeader(bytes: Uint8Array): SnapshotHeader | string
   if (bytes.length < SNAPSHOT_HEADER_BYTES) return `its header is ${bytes.length} bytes, not ${SNAPSHOT_HEADER_BYTES}`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_HEADER_BYTES);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) return "it does not start with PLEASNAP";
-  if (view.getUint32(36, true) !== crc32(bytes.subarray(0, 36))) return "its header checksum is wrong";
   const version = view.getUint32(8, true);
-  if (version !== SNAPSHOT_FORMAT_VERSION) return `it is snapshot format ${version}; this build reads ${SNAPSHOT_FORMAT_VERSION}`;
-  return {
+  if (version !== SNAPSHOT_FORMAT_VERSION && version !== SNAPSHOT_FORMAT_VERSION_REFLESS) {
+    if (view.getUint32(36, true) !== crc32(bytes.subarray(0, 36)) && view.getUint32(36, true) !== headerCrc(bytes, true)) return "its header checksum is wrong";
+    return `it is snapshot format ${version}; this build reads ${SNAPSHOT_FORMAT_VERSION_REFLESS} and ${SNAPSHOT_FORMAT_VERSION}`;
+  }
+  const v2 = version === SNAPSHOT_FORMAT_VERSION;
+  if (view.getUint32(36, true) !== headerCrc(bytes, v2)) return "its header checksum is wrong";
+  for (let i = v2 ? 44 : 40; i < SNAPSHOT_HEADER_BYTES; i++) if (bytes[i] !== 0) return "its header's reserved bytes are not zero";
+  const header = {
     mug: view.getUint32(12, true),
     eve: view.getUint32(16, true) + view.getUint32(20, true) * TWO_32,
     jamBytes: view.getUint32(24, true) + view.getUint32(28, true) * TWO_32,
     crc: view.getUint32(32, true),
   };
+  return v2 ? { ...header, refsCrc: view.getUint32(40, true) } : header;
 }
 
 export class SnapshotStore {
@@ -153,7 +231,12 @@ export class SnapshotStore {
  * snapshot is skipped, not fatal). `accept` checks the header against the log before the state is
  * read (event in range, mug equal to the record's).
  */
-export async function loadSnapshotFile(path: string, eve: number, accept: (h: SnapshotHeader) => string | undefined): Promise<LoadedSnapshot | string> {
+export async function loadSnapshotFile(
+  path: string,
+  eve: number,
+  accept: (h: SnapshotHeader) => string | undefined,
+  substitute?: (refs: readonly RecordRef[]) => ReadonlyMap<number, Atom> | string,
+): Promise<LoadedSnapshot | string> {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -167,16 +250,38 @@ export async function loadSnapshotFile(path: string, eve: number, accept: (h: Sn
     if (typeof header === "string") return header;
     if (header.eve !== eve) return `its header says event ${header.eve}, its name event ${eve}`;
     const size = fstatSync(fd).size;
-    if (size !== SNAPSHOT_HEADER_BYTES + header.jamBytes) {
-      return `it is ${size} bytes; its header says ${SNAPSHOT_HEADER_BYTES + header.jamBytes} (torn)`;
+    let tableBytes = 0;
+    let refs: RecordRef[] = [];
+    if (header.refsCrc === undefined) {
+      if (size !== SNAPSHOT_HEADER_BYTES + header.jamBytes) {
+        return `it is ${size} bytes; its header says ${SNAPSHOT_HEADER_BYTES + header.jamBytes} (torn)`;
+      }
+    } else {
+      const room = size - SNAPSHOT_HEADER_BYTES - header.jamBytes;
+      const first8 = new Uint8Array(SNAPSHOT_REF_COUNT_BYTES);
+      const count = decodeSnapshotRefCount(first8.subarray(0, readSync(fd, first8, 0, first8.length, SNAPSHOT_HEADER_BYTES)), room);
+      if (typeof count === "string") return `${count} (torn or damaged)`;
+      tableBytes = room;
+      const table = new Uint8Array(tableBytes);
+      if (readSync(fd, table, 0, tableBytes, SNAPSHOT_HEADER_BYTES) !== tableBytes) return "its ref table could not be read whole";
+      const decoded = decodeSnapshotRefTable(table, header);
+      if (typeof decoded === "string") return decoded;
+      refs = decoded;
     }
     const refusal = accept(header);
     if (refusal !== undefined) return refusal;
-    const chunks = new ChecksummedChunks(fd, SNAPSHOT_HEADER_BYTES, header.jamBytes, `the snapshot "${path}"`);
+    let substitution: ReadonlyMap<number, Atom> | undefined;
+    if (refs.length > 0) {
+      if (substitute === undefined) return `it names ${refs.length} blobs and this reader has no blob store to resolve them`;
+      const s = substitute(refs);
+      if (typeof s === "string") return s;
+      substitution = s;
+    }
+    const chunks = new ChecksummedChunks(fd, SNAPSHOT_HEADER_BYTES + tableBytes, header.jamBytes, `the snapshot "${path}"`);
     let state: Noun | undefined;
     let cueFailure: unknown;
     try {
-      state = await cueFromChunks(chunks, { inputBytes: header.jamBytes });
+      state = await cueFromChunks(chunks, { inputBytes: header.jamBytes, substitute: substitution });
     } catch (e) {
       cueFailure = e;
     }
@@ -187,7 +292,7 @@ export async function loadSnapshotFile(path: string, eve: number, accept: (h: Sn
     }
     if (chunks.crc !== header.crc) return `its checksum is wrong (damaged)`;
     if (cueFailure !== undefined || state === undefined) return `its bytes do not cue (${(cueFailure as Error)?.message})`;
-    return { ...header, state, path };
+    return { ...header, state, path, refs };
   } finally {
     closeSync(fd);
   }

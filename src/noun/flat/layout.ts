@@ -10,12 +10,18 @@
  *           16  8  root value             24  8  data bytes (length of the data section)
  *   atom     [len_w u64 > 0][mug u32][gap u32][gap zero bytes][len_w little-endian u64 words]
  *   cell     [0 u64][mug u32][pad u32][head value u64][tail value u64]
+ *   blob ref [byteLength u64 > 0][mug u32][1 u32][bitLength u64][32-byte name]  (version 2)
+ *
+ * A blob reference stands for a large atom whose bytes are a blob of the pier's store (named by
+ * the sha-256 of its bytes); its third field is 1, which no atom entry's gap can be (a gap is a
+ * multiple of 8), so the layout pass tells the kinds apart without the values.
  *
  * The gap is 0 except for atoms of SHM_ALIGNED_ATOM_BYTES_MIN bytes or more, whose words start on a
  * page boundary of the buffer (see there).
  *
  * A value is a u64 whose top two bits are a tag: 00 direct atom (the low 62 bits), 10 atom
- * entry, 11 cell entry (the low 62 bits a byte offset into the data section), 01 invalid. All
+ * entry, 11 cell entry, 01 blob-reference entry (the low 62 bits a byte offset into the data
+ * section; 01 is invalid for a reader given no way to resolve references). All
  * numbers are little-endian. JS numbers hold 53 bits, so every u64 is handled as two u32 halves.
  */
 import { ATOM_BYTES_MAX } from "../atom.ts";
@@ -23,7 +29,7 @@ import { ATOM_BYTES_MAX } from "../atom.ts";
 /** "PLEA" in ASCII, read as a little-endian u32: a buffer that is not ours fails at byte 0. */
 export const SHM_MAGIC = 0x41454c50;
 /** Bumped on any layout change: a peer of another version fails clearly instead of misreading. */
-export const SHM_FORMAT_VERSION = 1;
+export const SHM_FORMAT_VERSION = 2;
 /** Preamble and header together; the data section starts here (8-byte aligned). */
 export const SHM_HEADER_BYTES = 32;
 
@@ -42,12 +48,32 @@ export const SHM_CELL_ENTRY_BYTES = 32;
 export const SHM_ATOM_ENTRY_HEADER_BYTES = 16;
 /** An atom holds at most ATOM_BYTES_MAX bytes, so its entry at most this many words. */
 export const SHM_ATOM_WORDS_MAX = ATOM_BYTES_MAX / 8;
+/** A blob-reference entry: byte length, mug, mark, bit length, name. */
+export const SHM_REF_ENTRY_BYTES = 56;
+/** The third field of a blob-reference entry (an atom entry's gap there is a multiple of 8). */
+export const SHM_REF_MARK = 1;
+/** Bytes of a blob's name (sha-256). */
+export const SHM_REF_NAME_BYTES = 32;
+
+/** A blob reference as the flat format holds it. */
+export interface ShmRef {
+  /** sha-256 of the atom's bytes (32 bytes). */
+  readonly name: Uint8Array;
+  readonly byteLength: number;
+  readonly bitLength: number;
+  /** The atom's mug: 31 bits, nonzero. */
+  readonly mug: number;
+}
+
 /** Mugs are 31 bits and never 0 (vere retrieve.c); 0 in the mug field means "not computed". */
 export const SHM_MUG_MAX = 0x7fffffff;
 
 /** Value tags: the top two bits of a value's high u32 (`hi >>> 30`). */
 export const SHM_TAG_DIRECT = 0;
+/** Version 1's invalid tag; version 2's blob-reference entry (invalid without `resolveRef`). */
 export const SHM_TAG_INVALID = 1;
+export const SHM_TAG_REF = 1;
+export const SHM_TAG_REF_HI = 0x40000000;
 export const SHM_TAG_ATOM = 2;
 export const SHM_TAG_CELL = 3;
 /** The tag bits as they sit in the high u32. */

@@ -12,7 +12,7 @@
  *    a constant multiple of the buffer's size, whatever its bytes say.
  * The two passes also catch a peer that changes the bytes while they are read (`shm_changed`).
  */
-import { BigAtom, atomFromBytes } from "../atom.ts";
+import { ATOM_BYTES_MAX, BigAtom, atomFromBytes, type Atom } from "../atom.ts";
 import { Cell } from "../cell.ts";
 import type { Noun } from "../noun.ts";
 import { NounErrorCode, ShmFormatError } from "../errors.ts";
@@ -32,13 +32,18 @@ import {
   SHM_MUG_MAX,
   SHM_NUMBER_HI_LIMIT,
   SHM_RESERVED_AT,
+  SHM_REF_ENTRY_BYTES,
+  SHM_REF_MARK,
+  SHM_REF_NAME_BYTES,
   SHM_ROOT_AT,
   SHM_TAG_CELL,
+  SHM_TAG_REF,
   SHM_TAG_DIRECT,
   SHM_TAG_INVALID,
   SHM_VERSION_AT,
   TWO_32,
   shmWordsGap,
+  type ShmRef,
 } from "./layout.ts";
 import { ByteWindows, type ByteWindowsSource } from "../../byte-windows.ts";
 
@@ -68,6 +73,12 @@ export interface ReadShmOptions {
    * mugs wrong. Nonzero mug fields are range-checked either way.
    */
   trustMugs?: boolean;
+  /**
+   * The atom a blob-reference entry stands for (docs/shm-format.md, "Blob references"), e.g. a
+   * sourced atom of the pier's blob store; it may throw to refuse the reference. Without it a
+   * buffer holding a blob reference is refused (shm_bad_value), as version 1 refused tag 01.
+   */
+  resolveRef?: (ref: ShmRef) => Atom;
 }
 
 /**
@@ -117,7 +128,7 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
   }
 
   const rootTag = rootHi >>> 30;
-  if (rootTag === SHM_TAG_INVALID) {
+  if (rootTag === SHM_TAG_INVALID && options.resolveRef === undefined) {
     throw new ShmFormatError(NounErrorCode.flat.badValue, SHM_ROOT_AT, `the root value ${value64(rootLo, rootHi)} has the invalid tag 01`);
   }
   if (rootTag === SHM_TAG_DIRECT) {
@@ -131,8 +142,9 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
   }
 
   const end = SHM_HEADER_BYTES + dataBytes;
-  const count = countEntries(w, end);
-  const decoder = new ShmDecoder(w, end, count, dataBytes, options, source);
+  const layout = { refs: 0 };
+  const count = countEntries(w, end, options.resolveRef !== undefined, layout);
+  const decoder = new ShmDecoder(w, end, count, dataBytes, options, source, layout.refs);
   const lastOff = decoder.decode();
 
   const rootOff = (rootHi & 0x3fffffff) * TWO_32 + rootLo;
@@ -140,20 +152,32 @@ export function readShm(source: ByteWindowsSource, options: ReadShmOptions = {})
     throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root names data offset ${rootOff}, but the last entry (the root, in post-order) is at data offset ${lastOff}`);
   }
   const root = decoder.nouns[count - 1];
-  if ((rootTag === SHM_TAG_CELL) !== root instanceof Cell) {
-    throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root is tagged as ${rootTag === SHM_TAG_CELL ? "a cell" : "an atom"} but its entry is ${root instanceof Cell ? "a cell" : "an atom"}`);
+  if ((rootTag === SHM_TAG_CELL) !== root instanceof Cell || (rootTag === SHM_TAG_REF) !== decoder.isRef(count - 1)) {
+    const kind = (tag: number) => (tag === SHM_TAG_CELL ? "a cell" : tag === SHM_TAG_REF ? "a blob reference" : "an atom");
+    const entryKind = root instanceof Cell ? "a cell" : decoder.isRef(count - 1) ? "a blob reference" : "an atom";
+    throw new ShmFormatError(NounErrorCode.flat.badRoot, SHM_ROOT_AT, `the root is tagged as ${kind(rootTag)} but its entry is ${entryKind}`);
   }
   return root;
 }
 
-/** Pass 1: checks that entries tile [header, end) exactly and counts them. */
-function countEntries(w: ByteWindows, end: number): number {
+/**
+ * Pass 1: checks that entries tile [header, end) exactly and counts them (blob references in
+ * `layout.refs`; refused at once when `refsAllowed` is false).
+ */
+function countEntries(w: ByteWindows, end: number, refsAllowed: boolean, layout: { refs: number }): number {
   let count = 0;
   let pos = SHM_HEADER_BYTES;
   while (pos < end) {
     const lo = w.u32(pos);
     const hi = w.u32(pos + 4);
-    pos = entryEnd(w, pos, lo, hi, end);
+    const next = entryEnd(w, pos, lo, hi, end);
+    if (next - pos === SHM_REF_ENTRY_BYTES && (lo | hi) !== 0 && w.u32(pos + 12) === SHM_REF_MARK) {
+      if (!refsAllowed) {
+        throw new ShmFormatError(NounErrorCode.flat.badValue, pos, `the entry is a blob reference, and this reader was given no blob store to resolve it`);
+      }
+      layout.refs++;
+    }
+    pos = next;
     count++;
   }
   return count;
@@ -170,13 +194,20 @@ function entryEnd(w: ByteWindows, pos: number, lo: number, hi: number, end: numb
     }
     return pos + SHM_CELL_ENTRY_BYTES;
   }
-  if (hi !== 0 || lo > SHM_ATOM_WORDS_MAX) {
-    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry claims ${value64(lo, hi)} words; an atom has at most ${SHM_ATOM_WORDS_MAX}`);
-  }
   if (pos + SHM_ATOM_ENTRY_HEADER_BYTES > end) {
     throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry runs past the end of the data section at byte ${end}`);
   }
   const gap = w.u32(pos + 12);
+  if (gap === SHM_REF_MARK) {
+    // A blob reference: fixed size; its fields are checked by the decode pass.
+    if (pos + SHM_REF_ENTRY_BYTES > end) {
+      throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the blob-reference entry runs past the end of the data section at byte ${end}`);
+    }
+    return pos + SHM_REF_ENTRY_BYTES;
+  }
+  if (hi !== 0 || lo > SHM_ATOM_WORDS_MAX) {
+    throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the atom entry claims ${value64(lo, hi)} words; an atom has at most ${SHM_ATOM_WORDS_MAX}`);
+  }
   if (gap % 8 !== 0 || gap >= SHM_ATOM_ALIGN_BYTES) {
     throw new ShmFormatError(NounErrorCode.flat.badEntry, pos + 12, `the atom's gap is ${gap} bytes; a gap is a multiple of 8 below ${SHM_ATOM_ALIGN_BYTES}`);
   }
@@ -199,6 +230,9 @@ class ShmDecoder {
   private readonly zeroCopy: boolean;
   private readonly trustMugs: boolean;
   private readonly owner: unknown;
+  /** Per entry, 1 for a blob reference; undefined when the buffer holds none. */
+  private readonly refKinds: Uint8Array | undefined;
+  private readonly resolveRef: ((ref: ShmRef) => Atom) | undefined;
 
   constructor(
     private readonly w: ByteWindows,
@@ -207,14 +241,22 @@ class ShmDecoder {
     dataBytes: number,
     options: ReadShmOptions,
     source: ByteWindowsSource,
+    refs: number,
   ) {
     this.nouns = new Array(count);
+    this.refKinds = refs > 0 ? new Uint8Array(count) : undefined;
+    this.resolveRef = options.resolveRef;
     const slots = dataBytes / 8;
     if (slots <= count * SHM_INDEX_SLOTS_PER_ENTRY_MAX && slots <= SHM_INDEX_SLOTS_MAX) this.index = new Int32Array(slots);
     else this.offsets = new Float64Array(count);
     this.zeroCopy = options.zeroCopy === true;
     this.trustMugs = options.trustMugs === true;
     this.owner = options.owner === undefined ? source : options.owner;
+  }
+
+  /** True when entry `i` is a blob reference. */
+  isRef(i: number): boolean {
+    return this.refKinds !== undefined && this.refKinds[i] === 1;
   }
 
   /** Decodes every entry; returns the data offset of the last one. */
@@ -268,6 +310,17 @@ class ShmDecoder {
       // Checked again here: the peer may have changed the bytes since the layout pass.
       const next = entryEnd(w, pos, lenLo, lenHi, end);
       const isCell = (lenLo | lenHi) === 0;
+      if (!isCell && pad === SHM_REF_MARK && next - pos === SHM_REF_ENTRY_BYTES) {
+        if (this.refKinds === undefined) throw changed(pos);
+        nouns[i] = this.ref(pos, lenLo, lenHi, mug);
+        this.refKinds[i] = 1;
+        if (index !== undefined) index[off / 8] = i + 1;
+        else offsets![i] = off;
+        this.built = ++i;
+        last = off;
+        pos = next;
+        continue;
+      }
       if (isCell && pad !== 0) {
         throw new ShmFormatError(NounErrorCode.flat.badPadding, pos + 12, `the cell's pad field is ${hex(pad)}, not 0`);
       }
@@ -293,6 +346,31 @@ class ShmDecoder {
     }
     if (i !== this.count) throw changed(pos);
     return last;
+  }
+
+  /** The atom a blob-reference entry at `pos` stands for, its fields checked first. */
+  private ref(pos: number, lenLo: number, lenHi: number, mug: number): Atom {
+    const w = this.w;
+    const byteLength = lenHi < SHM_NUMBER_HI_LIMIT ? lenHi * TWO_32 + lenLo : Infinity;
+    if (byteLength > ATOM_BYTES_MAX) {
+      throw new ShmFormatError(NounErrorCode.flat.badEntry, pos, `the blob reference claims ${value64(lenLo, lenHi)} bytes; an atom has at most ${ATOM_BYTES_MAX}`);
+    }
+    if (mug === 0 || mug > SHM_MUG_MAX) {
+      throw new ShmFormatError(NounErrorCode.flat.badMug, pos + 8, `the blob reference's mug is ${hex(mug)}; it must be nonzero and at most 31 bits`);
+    }
+    const bitLo = w.u32(pos + 16);
+    const bitHi = w.u32(pos + 20);
+    const bitLength = bitHi < SHM_NUMBER_HI_LIMIT ? bitHi * TWO_32 + bitLo : Infinity;
+    if (bitLength <= 62 || bitLength <= (byteLength - 1) * 8 || bitLength > byteLength * 8) {
+      throw new ShmFormatError(
+        NounErrorCode.flat.atomNotCanonical,
+        pos + 16,
+        `the blob reference's bit length ${bitLength === Infinity ? value64(bitLo, bitHi) : bitLength} does not fit its ${byteLength} bytes, or is an atom that must be written direct`,
+      );
+    }
+    const name = new Uint8Array(SHM_REF_NAME_BYTES);
+    w.copyOut(pos + 24, name);
+    return this.resolveRef!({ name, byteLength, bitLength, mug });
   }
 
   /** The atom of the entry at `pos` with `words` words after `gap` bytes (checked to fit). */
@@ -336,8 +414,9 @@ class ShmDecoder {
   private resolve(lo: number, hi: number, at: number, self: number): Noun {
     const tag = hi >>> 30;
     if (tag === SHM_TAG_DIRECT) return directAtom(lo, hi);
-    if (tag === SHM_TAG_INVALID) {
-      throw new ShmFormatError(NounErrorCode.flat.badValue, at, `the value ${value64(lo, hi)} has the invalid tag 01`);
+    const refKinds = this.refKinds;
+    if (tag === SHM_TAG_INVALID && refKinds === undefined) {
+      throw new ShmFormatError(NounErrorCode.flat.badValue, at, `the value ${value64(lo, hi)} has the tag 01 of a blob reference, and the buffer holds none this reader can resolve`);
     }
     const off = (hi & 0x3fffffff) * TWO_32 + lo;
     if (off >= self || off % 8 !== 0) {
@@ -353,8 +432,10 @@ class ShmDecoder {
       throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value names data offset ${off}, which is inside an entry, not at its start`);
     }
     const n = this.nouns[j];
-    if ((tag === SHM_TAG_CELL) !== n instanceof Cell) {
-      throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value is tagged as ${tag === SHM_TAG_CELL ? "a cell" : "an atom"} but data offset ${off} holds ${n instanceof Cell ? "a cell" : "an atom"}`);
+    if ((tag === SHM_TAG_CELL) !== n instanceof Cell || (refKinds !== undefined && (tag === SHM_TAG_REF) !== (refKinds[j] === 1))) {
+      const kind = tag === SHM_TAG_CELL ? "a cell" : tag === SHM_TAG_REF ? "a blob reference" : "an atom";
+      const held = n instanceof Cell ? "a cell" : refKinds !== undefined && refKinds[j] === 1 ? "a blob reference" : "an atom";
+      throw new ShmFormatError(NounErrorCode.flat.badReference, at, `the value is tagged as ${kind} but data offset ${off} holds ${held}`);
     }
     return n;
   }

@@ -9,10 +9,15 @@
  * file-backed atoms the result is an upper bound, and `writeShm` reports what it really wrote.
  * This is the capacity urth asks for in `[%plea len]` (docs/decisions.md).
  */
+import type { BigAtom } from "../atom.ts";
 import type { Noun } from "../noun.ts";
+import type { ShmRef } from "./layout.ts";
 import { walkShm } from "./walk.ts";
 
-/** Bytes (header included) of `noun` in the flat noun format. */
-export function shmSize(noun: Noun): number {
-  return walkShm(noun, undefined, new Uint32Array(2));
+/**
+ * Bytes (header included) of `noun` in the flat noun format. With `refOf`, as `writeShm` with
+ * the same `refOf` writes it: a referenced atom costs its 56-byte entry, not its bytes.
+ */
+export function shmSize(noun: Noun, options: { refOf?: (a: BigAtom) => ShmRef | undefined } = {}): number {
+  return walkShm(noun, undefined, new Uint32Array(2), undefined, options.refOf);
 }

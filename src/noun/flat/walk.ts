@@ -22,7 +22,12 @@ import {
   SHM_ATOM_ENTRY_HEADER_BYTES,
   SHM_CELL_ENTRY_BYTES,
   SHM_HEADER_BYTES,
+  SHM_REF_ENTRY_BYTES,
+  SHM_REF_MARK,
+  SHM_REF_NAME_BYTES,
   SHM_TAG_ATOM_HI,
+  SHM_TAG_REF_HI,
+  type ShmRef,
   SHM_TAG_CELL_HI,
   TWO_32,
   shmAtomEntryBytes,
@@ -44,16 +49,32 @@ const FINISH = 1;
  * Throws RangeError if `w` is too small, FileAtomError if a backing file changed. Cells and
  * large atoms are marked in their mug while it runs and always restored (marks.ts).
  */
-export function walkShm(noun: Noun, w: ByteWindows | undefined, root: Uint32Array, onFileBytes?: (bytes: number) => void): number {
+export function walkShm(
+  noun: Noun,
+  w: ByteWindows | undefined,
+  root: Uint32Array,
+  onFileBytes?: (bytes: number) => void,
+  refOf?: (a: BigAtom) => ShmRef | undefined,
+): number {
   const marks = new ShmMarks();
   try {
-    return walk(noun, w, marks, root, onFileBytes);
+    return walk(noun, w, marks, root, onFileBytes, refOf);
   } finally {
     marks.restore();
   }
 }
 
-function walk(noun: Noun, w: ByteWindows | undefined, marks: ShmMarks, root: Uint32Array, onFileBytes: ((bytes: number) => void) | undefined): number {
+function walk(
+  noun: Noun,
+  w: ByteWindows | undefined,
+  marks: ShmMarks,
+  root: Uint32Array,
+  onFileBytes: ((bytes: number) => void) | undefined,
+  refOf: ((a: BigAtom) => ShmRef | undefined) | undefined,
+): number {
+  // Blob references already written, by name (hex): data offset of their entry.
+  const refs = new Map<string, number>();
+  const refOffsets = new Set<number>();
   // FileAtoms (few) are looked up here: data offset of their entry, or -1 when direct.
   const files = new Map<FileAtom, number>();
   const fileDirect = new Map<FileAtom, [number, number]>();
@@ -129,6 +150,32 @@ function walk(noun: Noun, w: ByteWindows | undefined, marks: ShmMarks, root: Uin
     }
 
     if (n instanceof BigAtom) {
+      if (refOf !== undefined && n.mug >= 0 && n.byteLength > 8) {
+        // A blob reference: its entry costs 56 bytes and its bytes are never read.
+        const ref = refOf(n);
+        if (ref !== undefined) {
+          const key = Buffer.from(ref.name.buffer, ref.name.byteOffset, ref.name.byteLength).toString("hex");
+          let off = refs.get(key);
+          if (off === undefined) {
+            off = pos - SHM_HEADER_BYTES;
+            pos = putRef(w, pos, ref);
+            refs.set(key, off);
+            refOffsets.add(off);
+          }
+          marks.mark(n, shmMarkOf(off));
+          vals[vp] = off >>> 0;
+          vals[vp + 1] = SHM_TAG_REF_HI | Math.floor(off / TWO_32);
+          vp += 2;
+          continue;
+        }
+      }
+      if (n.mug < 0 && refOffsets.size > 0 && refOffsets.has(shmOffsetOfMark(n.mug))) {
+        const off = shmOffsetOfMark(n.mug);
+        vals[vp] = off >>> 0;
+        vals[vp + 1] = SHM_TAG_REF_HI | Math.floor(off / TWO_32);
+        vp += 2;
+        continue;
+      }
       const bytes = n.bytes;
       if (shmFitsDirect(bytes)) {
         directFromBytes(bytes, vals, vp);
@@ -244,6 +291,22 @@ function putAtomHeader(w: ByteWindows, at: number, wordCount: number, mug: numbe
   w.setU32(at + 8, mug);
   w.setU32(at + 12, gap);
   if (gap > 0) w.fillZero(at + SHM_ATOM_ENTRY_HEADER_BYTES, gap);
+}
+
+/** The blob-reference entry for `ref` at `at`; returns its end. */
+function putRef(w: ByteWindows | undefined, at: number, ref: ShmRef): number {
+  const end = at + SHM_REF_ENTRY_BYTES;
+  if (w === undefined) return end;
+  if (end > w.total) throw tooSmall(w.total, end);
+  if (ref.name.length !== SHM_REF_NAME_BYTES) throw new RangeError(`A blob reference's name is ${SHM_REF_NAME_BYTES} bytes; got ${ref.name.length}`);
+  w.setU32(at, ref.byteLength >>> 0);
+  w.setU32(at + 4, Math.floor(ref.byteLength / TWO_32));
+  w.setU32(at + 8, ref.mug);
+  w.setU32(at + 12, SHM_REF_MARK);
+  w.setU32(at + 16, ref.bitLength >>> 0);
+  w.setU32(at + 20, Math.floor(ref.bitLength / TWO_32));
+  w.copyIn(at + 24, ref.name);
+  return end;
 }
 
 /**

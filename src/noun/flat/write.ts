@@ -3,6 +3,7 @@
  * The entries come from the post-order walk (walk.ts); this file adds the header, written
  * last so that a half-written buffer never reads as valid.
  */
+import type { BigAtom } from "../atom.ts";
 import type { Noun } from "../noun.ts";
 import {
   SHM_DATA_BYTES_AT,
@@ -15,6 +16,7 @@ import {
   SHM_ROOT_AT,
   SHM_VERSION_AT,
   TWO_32,
+  type ShmRef,
 } from "./layout.ts";
 import { tooSmall, walkShm } from "./walk.ts";
 import { ByteWindows, type ByteWindowsSource } from "../../byte-windows.ts";
@@ -29,14 +31,22 @@ import { ByteWindows, type ByteWindowsSource } from "../../byte-windows.ts";
  *
  * `onProgress` is called with each piece of a file-backed atom read into the target, so a long
  * fill can show progress (it runs synchronously, inside this call).
+ *
+ * `refOf` names the large atoms to write as blob references (docs/shm-format.md, "Blob
+ * references"): each costs a 56-byte entry and its bytes are never read. It must answer the same
+ * as for the `shmSize` that sized the target; equal names share one entry.
  */
-export function writeShm(noun: Noun, target: ByteWindowsSource, options: { onProgress?: (bytes: number) => void } = {}): number {
+export function writeShm(
+  noun: Noun,
+  target: ByteWindowsSource,
+  options: { onProgress?: (bytes: number) => void; refOf?: (a: BigAtom) => ShmRef | undefined } = {},
+): number {
   const w = new ByteWindows(target);
   if (w.total < SHM_HEADER_BYTES) throw tooSmall(w.total, SHM_HEADER_BYTES);
   // A half-written buffer must never look valid, whatever an earlier use left in it.
   w.setU32(SHM_MAGIC_AT, 0);
   const root = new Uint32Array(2);
-  const end = walkShm(noun, w, root, options.onProgress);
+  const end = walkShm(noun, w, root, options.onProgress, options.refOf);
   const dataBytes = end - SHM_HEADER_BYTES;
   w.setU32(SHM_VERSION_AT, SHM_FORMAT_VERSION | (SHM_HEADER_BYTES << 16));
   w.setU32(SHM_FLAGS_AT, 0);

@@ -45,7 +45,7 @@ function workedExample(): Noun {
 
 // Byte for byte as in docs/shm-format.md.
 const WORKED_EXAMPLE_HEX = [
-  "504c4541 0100 2000 00000000 00000000", // magic "PLEA", version 1, header 32, flags, reserved
+  "504c4541 0200 2000 00000000 00000000", // magic "PLEA", version 2, header 32, flags, reserved
   "60000000000000c0 8000000000000000", // root: the cell at data offset 96; data section 128 bytes
   "0000000000000000 00000000 00000000 0100000000000000 0200000000000000", // @0  cell [1 2]
   "0200000000000000 00000000 00000000 0500000000000000 0100000000000000", // @32 atom, 2 words

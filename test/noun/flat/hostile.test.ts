@@ -87,9 +87,10 @@ describe("readShm rejects each kind of bad header", () => {
 
   test("a wrong magic, version, header length, flags or reserved field is named", () => {
     rejects(setU32(example(), 0, 0x41454c51), C.badMagic, 0);
-    const v = rejects(setU32(example(), 4, 2 | (32 << 16)), C.badVersion, 4);
-    expect(v.message).toContain("version 2");
-    rejects(setU32(example(), 4, 1 | (40 << 16)), C.badHeader, 6);
+    const v = rejects(setU32(example(), 4, 3 | (32 << 16)), C.badVersion, 4);
+    expect(v.message).toContain("version 3");
+    rejects(setU32(example(), 4, 1 | (32 << 16)), C.badVersion, 4);
+    rejects(setU32(example(), 4, 2 | (40 << 16)), C.badHeader, 6);
     rejects(setU32(example(), 8, 1), C.badHeader, 8);
     rejects(setU32(example(), 12, 1), C.badHeader, 12);
   });
@@ -122,7 +123,9 @@ describe("readShm rejects each kind of bad entry", () => {
   test("nonzero padding and mugs above 31 bits are refused", () => {
     rejects(setU32(example(), 44, 1), C.badPadding, 44);
     // An atom's pad field is its gap: a multiple of 8 below a page, and only before large atoms.
-    rejects(setU32(example(), 76, 1), C.badEntry, 76);
+    rejects(setU32(example(), 76, 2), C.badEntry, 76);
+    // 1 there marks a blob reference: refused by a reader with no way to resolve one.
+    rejects(setU32(example(), 76, 1), C.badValue, 64);
     rejects(setU32(example(), 76, 4096), C.badEntry, 76);
     rejects(setU32(example(), 40, 0x80000000), C.badMug, 40);
     expect(equals(readShm(setU32(example(), 40, 0x7fffffff)), readShm(example()))).toBe(true);
