@@ -12,14 +12,22 @@
  * the store with that length is referred to; any other is sent as before. urth only reads the
  * store: mars alone writes it, and checks every reference before it accepts the event.
  */
-import { BigAtom, type FileAtom } from "../noun/index.ts";
-import type { AtomBytesSource } from "../noun/atom.ts";
+import { BigAtom, type AtomBytesSource, type FileAtom, type ShmRef } from "../noun/index.ts";
 import { statSync } from "node:fs";
-import { BLOB_PIECE_BYTES, blobFileBytes, type BlobRef, type BlobStore } from "../blob/index.ts";
+import { BLOB_PIECE_BYTES, blobDigestOf, blobFileBytes, type BlobRef, type BlobStore } from "../blob/index.ts";
 import { sha256OfFileAtom } from "./file-hash.ts";
 
-/** The blob an atom of a commit stands for, or undefined for any other atom (the encoders' `refOf`). */
+/** The blob an atom of a commit stands for, or undefined for any other atom (jam's `refOf`). */
 export type BlobRefOf = (a: BigAtom) => BlobRef | undefined;
+
+/** The same, as the flat format's blob-reference entry names it (writeShm's and shmSize's `refOf`). */
+export type ShmRefOf = (a: BigAtom) => ShmRef | undefined;
+
+/** How a poke's blob references are written: in a jam with refs (a `%bref`), or in a plea segment. */
+export interface PokeRefs {
+  readonly refOf: BlobRefOf;
+  readonly shmRefOf: ShmRefOf;
+}
 
 /** What urth needs of the blob store (src/blob/). */
 export interface BlobCatalog {
@@ -42,9 +50,9 @@ export interface BlobRefStats {
   refBytes: number;
 }
 
-export class BlobReferrer {
+export class BlobReferrer implements PokeRefs {
   readonly stats: BlobRefStats = { hashedFiles: 0, hashedBytes: 0, hashMs: 0, refs: 0, refBytes: 0 };
-  private readonly blobs = new Map<BigAtom, BlobRef>();
+  private readonly blobs = new Map<BigAtom, { ref: BlobRef; shm: ShmRef }>();
   private lengths: ReadonlySet<number> | undefined;
 
   constructor(private readonly catalog: BlobCatalog) {}
@@ -66,7 +74,7 @@ export class BlobReferrer {
     const blob = this.catalog.find(name, byteLength);
     if (blob === undefined) return file;
     const a = BigAtom.fromSource(this.catalog.source(blob), blob.mug);
-    this.blobs.set(a, blob);
+    this.blobs.set(a, { ref: blob, shm: { name: blobDigestOf(blob.name), byteLength: blob.byteLength, bitLength: blob.bitLength, mug: blob.mug } });
     this.stats.refs++;
     this.stats.refBytes += byteLength;
     return a;
@@ -77,8 +85,11 @@ export class BlobReferrer {
     return this.blobs.size > 0;
   }
 
-  /** The blob an atom of this commit stands for (for the encoders' `refOf`), or undefined. */
-  readonly refOf: BlobRefOf = (a) => this.blobs.get(a);
+  /** The blob an atom of this commit stands for, or undefined. */
+  readonly refOf: BlobRefOf = (a) => this.blobs.get(a)?.ref;
+
+  /** The same as a flat blob-reference entry names it. */
+  readonly shmRefOf: ShmRefOf = (a) => this.blobs.get(a)?.shm;
 }
 
 /**
