@@ -194,7 +194,8 @@ export class Mars {
       case "plea":
       case "done":
       case "drop":
-        // The plea machine never hands these over: they are its own messages.
+      case "bref":
+        // The plea machine never hands these over: it handles them itself (a %bref it resolves).
         assert(false, `the plea machine handed over a %${task.type} task`);
     }
   }
