@@ -24,10 +24,10 @@ import { isPleaError, PleaError } from "../error.ts";
 import { MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE } from "../ffi/libc.ts";
 import { viewOfMapping } from "../ffi/shm.ts";
 import type { AtomBytesSource } from "../noun/atom.ts";
-import { blobReadError, DAMAGED_ADVICE, footerError, readBlobTail } from "./blob-file.ts";
+import { blobReadError, DAMAGED_ADVICE, footerError, preadFully, readBlobTail } from "./blob-file.ts";
 import { crc32 } from "./checksums.ts";
 import { BlobErrorCode } from "./errors.ts";
-import { BLOB_PIECE_BYTES, bitLengthOf, type BlobRef } from "./layout.ts";
+import { BLOB_PIECE_BYTES, bitLengthOf, blobFileBytes, type BlobRef } from "./layout.ts";
 
 export class BlobSource implements AtomBytesSource {
   readonly path: string;
@@ -51,6 +51,33 @@ export class BlobSource implements AtomBytesSource {
   /** The blob's name: the SHA-256 of the bytes. */
   get contentKey(): string {
     return this.ref.name;
+  }
+
+  /**
+   * Bytes [offset, offset + target.length) read with pread, for jam's dictionary hash, which
+   * samples 3 x 64 bytes of a large atom: mapping and checking 1 GiB for that would cost the whole
+   * read. The file's size is checked; the pieces are not (the sample never leaves as the atom's
+   * bytes: it only picks a dictionary bucket, and equality compares names).
+   */
+  readRange(offset: number, target: Uint8Array): void {
+    if (offset < 0 || offset + target.length > this.ref.byteLength) {
+      throw new RangeError(`Bytes ${offset}..${offset + target.length} are outside blob "${this.path}" of ${this.ref.byteLength} bytes`);
+    }
+    let fd: number;
+    try {
+      fd = openSync(this.path, "r");
+    } catch (cause) {
+      throw blobReadError(this.path, cause);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size !== blobFileBytes(this.ref.byteLength)) {
+        throw new PleaError(BlobErrorCode.size, `Blob "${this.path}" is ${size} bytes; a blob of ${this.ref.byteLength} bytes is ${blobFileBytes(this.ref.byteLength)}. ${DAMAGED_ADVICE}`);
+      }
+      preadFully(fd, target, offset);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The checked bytes, as a view of a private mapping of the file (mapped on first use). */

@@ -29,6 +29,8 @@ import { answerLogPeek } from "./log-peek.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
+import { settleAtoms } from "./settle.ts";
+import { blobAtomBytesMin } from "../blob/index.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -224,6 +226,9 @@ export class Mars {
     this.d.kernel.commit(r);
     this.eve = appended.eve;
     this.d.policy.noteEvent(appended.jamBytes, appended.storage);
+    // The event is durable: its large atoms now live in the blob store, and every other view into
+    // its segment is copied to the heap, so the segment's mapping goes (settle.ts).
+    for (const owner of settleAtoms(ovum, appended.stored)) this.d.kernel.forgetOwner(owner);
     // Mappings whose views the state no longer holds (a file replaced or deleted) go now.
     this.mappings.retainOnly(this.d.kernel.owners());
     await this.send({ type: "poke", ok: true, effects: listOf(r.effects) });
@@ -252,7 +257,9 @@ export class Mars {
   }
 
   private async snapshot(): Promise<void> {
-    const h = await this.d.snapshots.save(this.eve, this.d.kernel.mug(), this.d.kernel.state);
+    const h = await this.d.snapshots.save(this.eve, this.d.kernel.mug(), this.d.kernel.state, { store: this.d.log.store, bytesMin: blobAtomBytesMin() });
+    // An older pier's large heap atoms just went to the store: they move there (settle.ts).
+    if (h.stored.size > 0) for (const owner of settleAtoms(this.d.kernel.state, h.stored)) this.d.kernel.forgetOwner(owner);
     this.d.policy.noteSnapshot(h.eve, h.jamBytes);
   }
 

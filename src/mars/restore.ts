@@ -17,6 +17,7 @@ import type { Kernel, KernelFactory } from "./kernel/kernel.ts";
 import type { EventLog } from "./log/event-log.ts";
 import { LogError, LogErrorCode } from "./log/log-error.ts";
 import { loadSnapshotFile, type SnapshotStore } from "./log/snapshot.ts";
+import { blobSubstitution } from "./log/blob-refs.ts";
 import { SnapshotPolicy } from "./log/snapshot-policy.ts";
 
 export interface Restored<K extends Kernel = Kernel> {
@@ -46,17 +47,29 @@ export interface RestoreOptions<K extends Kernel> {
 export async function restore<K extends Kernel>(options: RestoreOptions<K>): Promise<Restored<K>> {
   const { log, snapshots, createKernel } = options;
   const warnings = [...log.warnings, ...snapshots.removeTemporaries()];
+  // What a crash left in the blob store goes before anything new is written (docs/blob-store.md,
+  // "Sweep"): staging files, and blobs neither the log nor a kept snapshot names.
+  if (!log.readOnly) warnings.push(...log.sweepBlobs(snapshots.blobNames()));
   const head = log.eve;
   let kernel: K | undefined;
   let snapshotEve = 0;
   let snapshotBytes = 0;
   for (const { eve, path } of snapshots.list()) {
-    const loaded = await loadSnapshotFile(path, eve, (h) => {
-      if (h.eve > head) return `it is of event ${h.eve}, after the log's last event ${head}`;
-      const stored = h.eve === 0 ? 0 : log.mugAt(h.eve);
-      if (stored !== 0 && stored !== h.mug) return `its mug 0x${h.mug.toString(16)} differs from event ${h.eve}'s 0x${stored.toString(16)}`;
-      return undefined;
-    });
+    const loaded = await loadSnapshotFile(
+      path,
+      eve,
+      (h) => {
+        if (h.eve > head) return `it is of event ${h.eve}, after the log's last event ${head}`;
+        const stored = h.eve === 0 ? 0 : log.mugAt(h.eve);
+        if (stored !== 0 && stored !== h.mug) return `its mug 0x${h.mug.toString(16)} differs from event ${h.eve}'s 0x${stored.toString(16)}`;
+        return undefined;
+      },
+      // Its large atoms are blobs: each must be in the store (one stat), none is read.
+      (refs) => {
+        for (const r of refs) if (!log.store.has(r.name, r.byteLength)) return `it refers to blob "${log.store.pathOf(r.name)}", which is missing`;
+        return blobSubstitution(log.store, refs);
+      },
+    );
     if (typeof loaded === "string") {
       warnings.push(`Ignored snapshot "${path}": ${loaded}.`);
       continue;

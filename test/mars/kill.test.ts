@@ -4,7 +4,8 @@
  * whole events only, every event the child reported durable, and a state equal to a fresh replay.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { BlobStore, isBlobName } from "../../src/blob/index.ts";
 import { join } from "node:path";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { blobFileName, EventLog, logPaths, SnapshotStore } from "../../src/mars/log/index.ts";
@@ -89,8 +90,13 @@ async function checkAfterKill(pier: string, run: Run, before: number): Promise<n
       if (rec.form === "blob") blobs.push(blobFileName(e, rec.crc));
     }
     expect(readdirSync(logPaths(pier).blob).sort()).toEqual(blobs.sort());
+    // restore sweeps the blob store: what is left is exactly what the log names, every blob whole.
     const restored = await restore({ log, snapshots: new SnapshotStore(pier), createKernel: createFileStoreKernel });
     expect(restored.mug).toBe(freshMug(eve));
+    const store = new BlobStore(pier);
+    expect(store.list()).toEqual([...log.blobNames()].sort());
+    expect(readdirSync(store.paths.staging)).toEqual([]);
+    for (const check of store.verify()) expect(check.problem?.message).toBeUndefined();
     return eve;
   } finally {
     await log.close();
@@ -99,9 +105,8 @@ async function checkAfterKill(pier: string, run: Run, before: number): Promise<n
 
 const isBig = (line: string) => Number(line.split(" ")[1]) % 3 === 0;
 
-/** Waits (polling the blob directory) until `found` names a file there, or 20 s pass. */
-async function waitForBlobFile(pier: string, found: (name: string, size: number) => boolean): Promise<void> {
-  const dir = logPaths(pier).blob;
+/** Waits (polling `dir`) until `found` names a file there, or 20 s pass. */
+async function waitForBlobFile(dir: string, found: (name: string, size: number) => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     for (const name of readdirSync(dir)) {
@@ -118,19 +123,24 @@ async function waitForBlobFile(pier: string, found: (name: string, size: number)
   throw new Error("the blob file never appeared");
 }
 
-/** Kill once event N's blob is being written and holds at least `bytes`. */
+/**
+ * Kill once event N's large atom is being written to the blob store's staging folder and holds at
+ * least `bytes` (or is already installed).
+ */
 const midBlob = (pier: string, bytes: number) => async (line: string) => {
   if (!line.startsWith("begin") || !isBig(line)) return false;
-  const eve = line.split(" ")[1];
-  await waitForBlobFile(pier, (name, size) => (name === `${eve}.partial` && size >= bytes) || name.startsWith(`${eve}-`));
+  const store = new BlobStore(pier);
+  const known = new Set(existsSync(store.paths.dir) ? readdirSync(store.paths.dir) : []);
+  await waitForBlobFile(store.paths.staging, (name, size) => (name.endsWith(".tmp") && size >= bytes) || readdirSync(store.paths.dir).some((n) => !known.has(n)));
   return true;
 };
 
-/** Kill as soon as event N's blob has its final name (before or just after its record commits). */
-const blobRenamed = (pier: string) => async (line: string) => {
+/** Kill as soon as event N's blob has its name in the store (before or just after its record commits). */
+const blobInstalled = (pier: string) => async (line: string) => {
   if (!line.startsWith("begin") || !isBig(line)) return false;
-  const eve = line.split(" ")[1];
-  await waitForBlobFile(pier, (name) => name.startsWith(`${eve}-`));
+  const store = new BlobStore(pier);
+  const known = new Set(existsSync(store.paths.dir) ? readdirSync(store.paths.dir) : []);
+  await waitForBlobFile(store.paths.dir, (name) => isBlobName(name) && !known.has(name));
   return true;
 };
 
@@ -143,7 +153,7 @@ describe("a SIGKILLed writer", () => {
       ["right after a blob-sized event was durable", (l) => l.startsWith("durable") && isBig(l)],
       ["while writing a small event", (l) => l.startsWith("begin") && !isBig(l) && Number(l.split(" ")[1]) > 1],
       ["before it appends anything", (l) => l.startsWith("ready")],
-      ["once a blob has its final name", blobRenamed(pier)],
+      ["once a blob has its name in the store", blobInstalled(pier)],
       ["early in writing a blob", midBlob(pier, 1)],
     ];
     let eve = 0;

@@ -53,7 +53,7 @@ if (mode === "append") {
   const result = await log.append({ eve: 1, mug, now: nowOf(1), ovum });
   const ms = Math.round(performance.now() - started);
   await log.close();
-  console.log(JSON.stringify({ before, after: peakMiB(), jamBytes: result.jamBytes, storage: result.storage, mug, ms }));
+  console.log(JSON.stringify({ before, after: peakMiB(), jamBytes: result.jamBytes, storage: result.storage, blobBytes: result.blobBytes, mug, ms }));
 } else {
   const before = peakMiB();
   const started = performance.now();

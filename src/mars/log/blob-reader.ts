@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { cueFromChunks } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
+import type { Atom } from "../../noun/atom.ts";
 import { fadvise, POSIX_FADV_DONTNEED, POSIX_FADV_SEQUENTIAL } from "./fadvise.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
 import { crc32 } from "./streamed-file.ts";
@@ -85,9 +86,9 @@ function adviseQuietly(fd: number, offset: number, length: number, advice: numbe
 
 /**
  * Cues event `eve`'s job from its blob file, checking the file's length and CRC-32 against the
- * record's. Throws LogError (blob_missing, blob_length, blob_checksum) naming the event.
+ * record's; `substitute` puts back the atoms its record refers to in the blob store. Throws LogError (blob_missing, blob_length, blob_checksum) naming the event.
  */
-export async function cueBlob(path: string, eve: number, length: number, crc: number): Promise<Noun> {
+export async function cueBlob(path: string, eve: number, length: number, crc: number, substitute?: ReadonlyMap<number, Atom>): Promise<Noun> {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -111,7 +112,7 @@ export async function cueBlob(path: string, eve: number, length: number, crc: nu
     let job: Noun | undefined;
     let cueFailure: unknown;
     try {
-      job = await cueFromChunks(chunks, { inputBytes: length });
+      job = await cueFromChunks(chunks, { inputBytes: length, ...(substitute !== undefined ? { substitute } : {}) });
     } catch (e) {
       if (e instanceof LogError) throw e;
       cueFailure = e;

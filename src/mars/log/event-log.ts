@@ -23,11 +23,14 @@ import { join } from "node:path";
 import { open as openLmdb, type Database, type RootDatabase } from "lmdb";
 import { assert } from "../../error.ts";
 import { cell } from "../../noun/cell.ts";
+import { blobAtomBytesMin, blobDigestOf, BlobStore, blobNameOf, type BlobSource } from "../../blob/index.ts";
+import type { BigAtom } from "../../noun/atom.ts";
 import { cue, jamToSink } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { unixMillisFromDa } from "../../noun/da.ts";
 import { makePrivateDir, PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { cueBlob } from "./blob-reader.ts";
+import { blobJamRefs, blobSubstitution, recordRefs, sourcesOf, storeLargeAtoms } from "./blob-refs.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
 import { EventSink } from "./event-sink.ts";
 import { HEAD_MARKER_FILE, HeadMarker, readHeadMarker, type ReadHead } from "./head-marker.ts";
@@ -37,7 +40,7 @@ import { LogError, LogErrorCode } from "./log-error.ts";
 import { LogLock } from "./log-lock.ts";
 import { checkLogPresent, LMDB_DATA_FILE } from "./log-presence.ts";
 import { DEFAULT_META, metaEntries, readMeta, type LogMeta } from "./meta.ts";
-import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX, recordMug, sealInlineRecord, type DecodedRecord } from "./record.ts";
+import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX, RECORD_HEADER_BYTES, recordMug, recordPrefixBytes, sealInlineRecord, type DecodedRecord } from "./record.ts";
 import { fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably } from "./streamed-file.ts";
 
 /** LMDB tables (named databases) in the environment. */
@@ -45,6 +48,8 @@ const TABLE_EVENTS = "EVENTS";
 const TABLE_INFO = "INFO";
 const TABLE_BLOBS = "BLOBS";
 const TABLE_META = "META";
+/** Blob store names the log refers to: key the 32-byte SHA-256, value the first event (8 bytes BE) naming it. */
+const TABLE_BOBS = "BOBS";
 
 /**
  * A reader checks data.mdb's meta pages while the writer may be rewriting one (a write of a few
@@ -76,6 +81,13 @@ export interface AppendResult {
   readonly eve: number;
   readonly jamBytes: number;
   readonly storage: EventStorage;
+  /**
+   * The event's atoms this append wrote to the blob store, each with its blob: mars moves them
+   * there (src/mars/settle.ts) so that their heap bytes or segment views can go.
+   */
+  readonly stored: ReadonlyMap<BigAtom, BlobSource>;
+  /** Bytes of atoms the record refers to instead of holding (new blobs and existing ones). */
+  readonly blobBytes: number;
 }
 
 export interface ReplayedEvent {
@@ -96,6 +108,8 @@ export interface OpenLogOptions {
   readonly meta?: LogMeta;
   /** Inline/blob threshold (tests lower it); LOG_INLINE_BYTES_MAX by default. */
   readonly inlineBytesMax?: number;
+  /** Atoms of at least this many bytes go to the blob store; `blobAtomBytesMin()` by default. */
+  readonly blobBytesMin?: number;
 }
 
 export class EventLog {
@@ -108,7 +122,11 @@ export class EventLog {
   private readonly events: Database<Uint8Array, Buffer>;
   private readonly infos: Database<unknown, Buffer>;
   private readonly blobs: Database<Uint8Array, Buffer>;
+  private readonly bobs: Database<Uint8Array, Buffer>;
   private readonly inlineBytesMax: number;
+  /** The pier's blob store (docs/blob-store.md): large atoms live there, records name them. */
+  readonly store: BlobStore;
+  private readonly blobBytesMin: number;
   /** The writer's lock and head marker (undefined for a reader). */
   private readonly lock: LogLock | undefined;
   private readonly head: HeadMarker | undefined;
@@ -126,16 +144,19 @@ export class EventLog {
   private constructor(
     paths: LogPaths,
     env: RootDatabase,
-    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer> },
+    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer>; bobs: Database<Uint8Array, Buffer> },
     meta: LogMeta,
     eve: number,
-    options: { readOnly: boolean; inlineBytesMax: number; warnings: string[]; lock?: LogLock; head?: HeadMarker },
+    options: { readOnly: boolean; inlineBytesMax: number; blobBytesMin: number; store: BlobStore; warnings: string[]; lock?: LogLock; head?: HeadMarker },
   ) {
     this.paths = paths;
     this.env = env;
     this.events = tables.events;
     this.infos = tables.infos;
     this.blobs = tables.blobs;
+    this.bobs = tables.bobs;
+    this.store = options.store;
+    this.blobBytesMin = options.blobBytesMin;
     this.meta = meta;
     this.durableEve = eve;
     this.claimedEve = eve;
@@ -187,6 +208,9 @@ export class EventLog {
       const events = env.openDB<Uint8Array, Buffer>({ name: TABLE_EVENTS, keyEncoding: "binary", encoding: "binary", ...create });
       const infos = env.openDB<unknown, Buffer>({ name: TABLE_INFO, keyEncoding: "binary", ...create });
       const blobs = env.openDB<Uint8Array, Buffer>({ name: TABLE_BLOBS, keyEncoding: "binary", encoding: "binary", ...create });
+      // An older pier's read-only log may lack it: `create: false` then yields no table.
+      const bobs = env.openDB<Uint8Array, Buffer>({ name: TABLE_BOBS, keyEncoding: "binary", encoding: "binary", ...create });
+      const store = new BlobStore(pier);
       const metaDb = env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create });
       let meta: LogMeta;
       if (metaDb.get("plea-format") === undefined && metaDb.get("version") === undefined && !readOnly && firstKey(events) === undefined) {
@@ -204,6 +228,7 @@ export class EventLog {
       const warnings: string[] = [];
       if (!readOnly) {
         recoverBlobs(paths, events, blobs, eve, warnings);
+        checkStoredBlobs(store, bobs, paths);
         // The directories may be new: make their names durable before anything names a file in them.
         for (const dir of [paths.log, paths.blob, paths.chk, paths.urb, pier]) fsyncDirectory(dir);
         const now = { eve, mug: mugOf(eve) };
@@ -216,9 +241,11 @@ export class EventLog {
           await head.advance(now);
         }
       }
-      return new EventLog(paths, env, { events, infos, blobs }, meta, eve, {
+      return new EventLog(paths, env, { events, infos, blobs, bobs }, meta, eve, {
         readOnly,
         inlineBytesMax: options.inlineBytesMax ?? LOG_INLINE_BYTES_MAX,
+        blobBytesMin: options.blobBytesMin ?? blobAtomBytesMin(),
+        store,
         warnings,
         lock,
         head,
@@ -286,14 +313,20 @@ export class EventLog {
   private async write(input: AppendInput, previous: Promise<void>, markIssued: () => void): Promise<AppendResult> {
     const { eve } = input;
     const job = cell(input.now, input.ovum);
+    // Large atoms go to the blob store first: the record names only blobs that are durable.
+    const fresh = await storeLargeAtoms(this.store, job, this.blobBytesMin);
+    const refs = blobJamRefs(fresh);
     const sink = new EventSink(this.paths.blob, eve, this.inlineBytesMax);
     let jamBytes: number;
     try {
-      jamBytes = await jamToSink(job, sink, LOG_JAM_CHUNK_BYTES);
+      jamBytes = await jamToSink(job, sink, LOG_JAM_CHUNK_BYTES, undefined, refs);
     } catch (e) {
       await sink.abort();
       throw e;
     }
+    const named = recordRefs(refs.table);
+    // No refs: a version-1 record, as before the blob store (decodeRecord reads both).
+    const tableRefs = named.length > 0 ? named : undefined;
     let value: Uint8Array;
     let blobRef: Buffer | undefined;
     if (sink.file !== undefined) {
@@ -301,10 +334,17 @@ export class EventLog {
       assert(file.length === jamBytes, `blob of event ${eve} holds ${file.length} bytes of a ${jamBytes}-byte jam`);
       await file.finish();
       renameDurably(file.path, join(this.paths.blob, blobFileName(eve, file.crc)), this.paths.blob);
-      value = blobRecord(input.mug, jamBytes, file.crc);
-      blobRef = Buffer.from(value.subarray(12));
-    } else {
+      value = blobRecord(input.mug, jamBytes, file.crc, tableRefs);
+      blobRef = Buffer.from(value.subarray(value.length - 12));
+    } else if (tableRefs === undefined) {
       value = sealInlineRecord(sink.inlineValue(), input.mug);
+    } else {
+      // The ref table goes before the jam: one copy of an inline jam (at most 1 MiB).
+      const jam = sink.inlineValue().subarray(RECORD_HEADER_BYTES);
+      const prefix = recordPrefixBytes(tableRefs.length);
+      const whole = new Uint8Array(prefix + jam.length);
+      whole.set(jam, prefix);
+      value = sealInlineRecord(whole, input.mug, tableRefs);
     }
     const storage: EventStorage = blobRef === undefined ? "inline" : "blob";
     const info = storeInfo({
@@ -324,6 +364,10 @@ export class EventLog {
       this.events.put(key, Buffer.from(value.buffer, value.byteOffset, value.length));
       this.infos.put(key, info);
       if (blobRef !== undefined) this.blobs.put(key, blobRef);
+      for (const r of named) {
+        const digest = Buffer.from(blobDigestOf(r.name));
+        if (this.bobs.get(digest) === undefined) this.bobs.put(digest, key);
+      }
     });
     markIssued();
     await committed;
@@ -331,7 +375,9 @@ export class EventLog {
     // Only once the marker covers it is the event reported durable (head-marker.ts).
     await this.head!.advance({ eve, mug: input.mug });
     if (eve > this.durableEve) this.durableEve = eve;
-    return { eve, jamBytes, storage };
+    let blobBytes = 0;
+    for (const r of named) blobBytes += r.byteLength;
+    return { eve, jamBytes, storage, stored: sourcesOf(this.store, fresh), blobBytes };
   }
 
   /** Event `eve`'s record, checked (LogError naming the event if it is missing or damaged). */
@@ -349,13 +395,13 @@ export class EventLog {
     if (rec.form === "inline") {
       let job: Noun;
       try {
-        job = cue(rec.jam);
+        job = cue(rec.jam, { substitute: blobSubstitution(this.store, rec.refs) });
       } catch (cause) {
         throw new LogError(LogErrorCode.record, `Event ${eve} passed its checksum but is not a jam (${(cause as Error).message}): it was written wrong. Restore the pier from a backup`, { eve, cause });
       }
       return { eve, mug: rec.mug, job, jamBytes: rec.jam.length, storage: "inline" };
     }
-    const job = await cueBlob(join(this.paths.blob, blobFileName(eve, rec.crc)), eve, rec.length, rec.crc);
+    const job = await cueBlob(join(this.paths.blob, blobFileName(eve, rec.crc)), eve, rec.length, rec.crc, blobSubstitution(this.store, rec.refs));
     return { eve, mug: rec.mug, job, jamBytes: rec.length, storage: "blob" };
   }
 
@@ -365,6 +411,25 @@ export class EventLog {
    */
   async *replay(from = 1, to = this.eve): AsyncGenerator<ReplayedEvent> {
     for (let eve = Math.max(1, from); eve <= to; eve++) yield await this.read(eve);
+  }
+
+  /** The blob store names the log refers to (the BOBS table): blobs that must never go. */
+  blobNames(): Set<string> {
+    const out = new Set<string>();
+    for (const key of this.bobs.getKeys()) out.add(blobNameOf(key as Buffer));
+    return out;
+  }
+
+  /**
+   * Removes what a crash left in the blob store (docs/blob-store.md, "Sweep"): staging files and
+   * blobs that neither the log nor `alsoLive` (the kept snapshots' refs) names. Writer only, at
+   * start, before any append: a blob written for an event in flight is never swept.
+   */
+  sweepBlobs(alsoLive: Iterable<string>): string[] {
+    assert(!this.readOnly && this.durableEve === this.claimedEve, "blobs are swept by the writer before its first append");
+    const live = this.blobNames();
+    for (const name of alsoLive) live.add(name);
+    return this.store.sweep(live);
   }
 
   /** INFO of events `from..to` (default: all), in order; events without INFO are skipped. */
@@ -483,6 +548,30 @@ function checkContiguous(events: Database<Uint8Array, Buffer>, where: string): n
     expected++;
   }
   throw new LogError(LogErrorCode.gap, `The event log at "${where}" holds ${count} entries but its keys end at ${last}. Restore the pier from a backup`);
+}
+
+/**
+ * Every blob the log names (BOBS) must be in the store with a sound size: a record naming a
+ * missing blob would replay into an atom whose bytes are gone. One stat per blob, no read.
+ */
+function checkStoredBlobs(store: BlobStore, bobs: Database<Uint8Array, Buffer>, paths: LogPaths): void {
+  for (const { key, value } of bobs.getRange({})) {
+    const name = blobNameOf(key as Buffer);
+    const eve = eventFromKey(value as Buffer);
+    let ok: boolean;
+    try {
+      ok = store.stat(name) !== undefined;
+    } catch (e) {
+      throw new LogError(LogErrorCode.blobLength, `Event ${eve}'s blob "${store.pathOf(name)}" is damaged (${(e as Error).message}). Mars will not start on a damaged store; restore the file or the pier from a backup`, { eve, cause: e });
+    }
+    if (!ok) {
+      throw new LogError(
+        LogErrorCode.blobMissing,
+        `Event ${eve}'s blob "${store.pathOf(name)}" is missing from the blob store "${paths.urb}/bob". Mars will not start without it (dropping it would change every later state); restore the file or the pier from a backup`,
+        { eve },
+      );
+    }
+  }
 }
 
 /**

@@ -25,11 +25,14 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { Atom } from "../../noun/atom.ts";
-import { cueFromChunks, jamToSink } from "../../noun/index.ts";
+import type { BlobRef, BlobSource, BlobStore } from "../../blob/index.ts";
+import { assert } from "../../error.ts";
+import type { Atom, BigAtom } from "../../noun/atom.ts";
+import { cueFromChunks, jamToSink, measureJam, type JamPlan, type JamRefs } from "../../noun/index.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { makePrivateDir } from "../../pier/private-mode.ts";
 import { ChecksummedChunks } from "./blob-reader.ts";
+import { blobJamRefs, recordRefs, sourcesOf, storeLargeAtoms } from "./blob-refs.ts";
 import { logPaths } from "./layout.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
 import { readRefEntries, REF_ENTRY_BYTES, writeRefEntries, type RecordRef } from "./ref-table.ts";
@@ -203,18 +206,40 @@ export class SnapshotStore {
    * Writes the state after event `eve` (whose mug is `mug`) atomically, then removes snapshots
    * beyond the newest SNAPSHOTS_KEPT. Resolves to the snapshot's header once it is durable.
    */
-  async save(eve: number, mug: number, state: Noun): Promise<SnapshotHeader & { path: string }> {
+  async save(eve: number, mug: number, state: Noun, blobs?: SnapshotBlobs): Promise<SavedSnapshot> {
     makePrivateDir(this.dir);
     const tmp = join(this.dir, `snapshot-${eve}.tmp`);
     const path = join(this.dir, snapshotFileName(eve));
-    const file = new StreamedFile(tmp, `the snapshot of event ${eve}`, SNAPSHOT_HEADER_BYTES);
     let header: SnapshotHeader;
+    let stored: ReadonlyMap<BigAtom, BlobSource> = new Map();
+    let file: StreamedFile | undefined;
     try {
-      const jamBytes = await jamToSink(state, file, LOG_JAM_CHUNK_BYTES);
-      header = { eve, mug, jamBytes, crc: file.crc };
-      await file.finish(encodeSnapshotHeader(header));
+      // With a store: large atoms still in the heap (an older pier's, replayed from records of
+      // version 1) go to the store first, and the jam refers to every blob (version 2). The ref
+      // table sits before the jam, so a length pass finds it (and plans the jam that follows).
+      let refs: JamRefs<BlobRef> | undefined;
+      let table: Uint8Array | undefined;
+      let plan: JamPlan | undefined;
+      let fresh = new Map<BigAtom, BlobRef>();
+      if (blobs !== undefined) {
+        fresh = await storeLargeAtoms(blobs.store, state, blobs.bytesMin);
+        const measured = blobJamRefs(fresh);
+        const m = measureJam(state, measured);
+        plan = m.plan;
+        table = encodeSnapshotRefTable(recordRefs(measured.table), m.bytes);
+        refs = blobJamRefs(fresh);
+      }
+      file = new StreamedFile(tmp, `the snapshot of event ${eve}`, SNAPSHOT_HEADER_BYTES + (table?.length ?? 0));
+      const jamBytes = await jamToSink(state, file, LOG_JAM_CHUNK_BYTES, plan, refs);
+      if (table !== undefined && refs !== undefined) {
+        assert(refs.table.length === decodeSnapshotRefCount(table, table.length), "the snapshot's jam named other blobs than its length pass");
+      }
+      header = { eve, mug, jamBytes, crc: file.crc, ...(table !== undefined ? { refsCrc: crc32(table) } : {}) };
+      const head = encodeSnapshotHeader(header);
+      await file.finish(table === undefined ? head : concatBytes(head, table));
+      if (blobs !== undefined) stored = sourcesOf(blobs.store, fresh);
     } catch (e) {
-      await file.abort();
+      await file?.abort();
       if (e instanceof LogError) throw e;
       throw new LogError(LogErrorCode.snapshot, `Cannot write the snapshot of event ${eve}: ${(e as Error)?.message ?? String(e)}`, { eve, cause: e });
     }
@@ -222,7 +247,67 @@ export class SnapshotStore {
     const old = this.list().slice(SNAPSHOTS_KEPT);
     for (const s of old) unlinkSync(s.path);
     if (old.length > 0) fsyncDirectory(this.dir);
-    return { ...header, path };
+    return { ...header, path, stored };
+  }
+
+  /**
+   * The blob names the kept snapshots refer to (read from their ref tables: header and table
+   * only). A snapshot whose table cannot be read names nothing: it cannot be loaded either.
+   */
+  blobNames(): Set<string> {
+    const out = new Set<string>();
+    for (const { path } of this.list()) {
+      const refs = readSnapshotRefs(path);
+      if (typeof refs !== "string") for (const r of refs) out.add(r.name);
+    }
+    return out;
+  }
+}
+
+/** With a blob store, a snapshot refers to blobs instead of holding large atoms (version 2). */
+export interface SnapshotBlobs {
+  readonly store: BlobStore;
+  /** Atoms of at least this many bytes go to the store. */
+  readonly bytesMin: number;
+}
+
+export interface SavedSnapshot extends SnapshotHeader {
+  readonly path: string;
+  /** Heap atoms of the state this save wrote to the store, each with its blob (mars moves them there). */
+  readonly stored: ReadonlyMap<BigAtom, BlobSource>;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The ref table of the snapshot at `path` (empty for version 1), or why it cannot be read. */
+export function readSnapshotRefs(path: string): RecordRef[] | string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    return `it cannot be opened (${(e as Error).message})`;
+  }
+  try {
+    const headerBytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+    const got = readSync(fd, headerBytes, 0, SNAPSHOT_HEADER_BYTES, 0);
+    const header = decodeSnapshotHeader(headerBytes.subarray(0, got));
+    if (typeof header === "string") return header;
+    if (header.refsCrc === undefined) return [];
+    const room = fstatSync(fd).size - SNAPSHOT_HEADER_BYTES - header.jamBytes;
+    const first8 = new Uint8Array(8);
+    readSync(fd, first8, 0, 8, SNAPSHOT_HEADER_BYTES);
+    const count = decodeSnapshotRefCount(first8, room);
+    if (typeof count === "string") return count;
+    const table = new Uint8Array(room);
+    if (readSync(fd, table, 0, room, SNAPSHOT_HEADER_BYTES) !== room) return "its ref table is cut short";
+    return decodeSnapshotRefTable(table, header);
+  } finally {
+    closeSync(fd);
   }
 }
 
