@@ -15,7 +15,6 @@ import { cueFrame, FrameReader } from "../ipc/frame-reader.ts";
 import { FrameWriter, type ByteSink } from "../ipc/frame-writer.ts";
 import { giftToNoun } from "../ipc/gift.ts";
 import { atomFromBytes } from "../noun/index.ts";
-import { BlobStore } from "../blob/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { createFileStoreKernel } from "./kernel/file-store.ts";
 import { EventLog } from "./log/event-log.ts";
@@ -65,7 +64,7 @@ async function main(): Promise<number> {
     shmDir: process.env.PLEA_SHM_DIR || undefined,
     eve: restored.eve,
     onLog: say,
-    blobs: new BlobStore(pier),
+    blobs: log.store,
   });
   const reader = new FrameReader(Bun.stdin.stream(), { name: "mars's stdin" });
   let status = 0;

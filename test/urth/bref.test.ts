@@ -82,23 +82,22 @@ describe("a file already in the blob store moves as a reference", () => {
 
   test("a file of a blob's length with other bytes is hashed and sent whole", async () => {
     const { pier, mount } = tempPier();
-    const run = await startRun(pier, [], { env: ENV });
-    const stored = fileBytes(3);
-    await new BlobStore(pier).put(stored, mug(atomFromBytes(stored)));
+    writeFileSync(join(mount, "first.bin"), fileBytes(3));
+    expect((await urth(["commit", "--pier", pier], { env: ENV })).code).toBe(0);
+    // The first commit stored its file as a blob; the second file has its length, not its bytes.
     writeFileSync(join(mount, "other.bin"), fileBytes(4));
-    await run.waitForLine("stdout", /^event 1: /, "the commit");
-    run.proc.kill("SIGTERM");
-    expect(await run.exited()).toBe(0);
-    const [e] = await logOf(pier);
-    expect(e.detail?.refs).toBeUndefined();
-    expect(e.jamBytes).toBeGreaterThan(LENGTH);
+    const c = await urth(["commit", "--json", "--pier", pier], { env: ENV });
+    expect(c.code).toBe(0);
+    const summary = JSON.parse(c.stdout);
+    expect(summary).toMatchObject({ eve: 2, added: 1, blobs: { hashedFiles: 1, hashedBytes: LENGTH, refs: 0, refBytes: 0, marsRefs: 0 } });
+    expect(summary.sentBytes).toBeGreaterThan(LENGTH);
     const got = await catSha256(pier, "other.bin");
     expect(got.sha256).toBe(await fileSha256(join(mount, "other.bin")));
   });
 });
 
-describe("a byte-identical re-commit (needs mars to store a commit's large atoms as blobs at append)", () => {
-  test("after touch, the second commit sends a %bref: its bytes stay put, and cat is byte-exact", async () => {
+describe("a byte-identical re-commit", () => {
+  test("after touch, the next commit sends a reference (a %bref, or a segment's entry through plea): the bytes stay put, and cat is byte-exact", async () => {
     const { pier, mount } = tempPier();
     const path = join(mount, "big.bin");
     const bytes = fileBytes(5);
@@ -119,6 +118,16 @@ describe("a byte-identical re-commit (needs mars to store a commit's large atoms
     expect(two.sentBytes).toBeLessThan(4096);
     expect(two.blobs.hashMs).toBeGreaterThan(0);
 
+    // Through plea (threshold 0): the segment holds a reference entry, not the file.
+    utimesSync(path, new Date(), new Date(Date.now() + 20_000));
+    const third = await urth(["commit", "--json", "--plea-threshold", "0", "--pier", pier], { env: ENV });
+    expect(third.code).toBe(0);
+    const three = JSON.parse(third.stdout);
+    expect(three).toMatchObject({ eve: 3, path: "plea", changed: 1, blobs: { refs: 1, refBytes: LENGTH, marsRefs: 1, marsRefBytes: LENGTH } });
+    expect(three.sentBytes).toBeLessThan(4096);
+
+    // One blob for the three commits of the same bytes.
+    expect(new BlobStore(pier).list().length).toBe(1);
     const got = await catSha256(pier, "big.bin");
     expect({ code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ code: 0, bytes: LENGTH, sha256: await fileSha256(path) });
   });
