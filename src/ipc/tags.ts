@@ -34,6 +34,7 @@ export const TAG = {
   idle: tag("idle"),
   fail: tag("fail"),
   memfd: tag("memfd"),
+  bref: tag("bref"),
 } as const;
 
 /** How a head atom reads in an error message: `%poke` for a short text, else its size. */

@@ -11,12 +11,14 @@
  *     [%exit ~]                                           commit, save, exit 0, no answer
  *     [%plea len=@ud]                                     ask for a named segment of len bytes
  *     [%plea %memfd len=@ud]                              ask for a memfd segment of len bytes
+ *     [%plea %bref refs jam=@]                            a %poke whose large atoms are blobs (bref.ts)
  *     [%done ~]                                           the segment holds the poke: take it
  *     [%drop ~]                                           urth could not fill it: forget it
  */
 import { assert } from "../error.ts";
-import { cell, cord, isCell, tuple, type Cell, type Noun } from "../noun/index.ts";
-import { loobean, readCell, readLoobean, readMote, readNull, readNumber, readPath, readUnit, unit } from "./shape.ts";
+import { BigAtom, cell, cord, isCell, metBits, tuple, type Cell, type Noun } from "../noun/index.ts";
+import { brefRefsToNoun, readBrefRefs, type BrefRef } from "./bref.ts";
+import { loobean, readAtom, readCell, readLoobean, readMote, readNull, readNumber, readPath, readUnit, unit } from "./shape.ts";
 import { TAG, unknownTag } from "./tags.ts";
 
 /** Largest `mil` (a timeout in ms; 0 = none): vere reads it as a 32-bit word (u3r_safe_word). */
@@ -41,7 +43,12 @@ export type Task =
   /** `kind` absent or "named": the seed's `[%plea len]`; "memfd": Plea's `[%plea %memfd len]`. */
   | { readonly type: "plea"; readonly length: number; readonly kind?: "named" | "memfd" }
   | { readonly type: "done" }
-  | { readonly type: "drop" };
+  | { readonly type: "drop" }
+  /**
+   * Plea's `[%plea %bref refs jam]`: `jam` is the jam-with-refs of a `[%poke mil ovum]` task, in
+   * which the atom at each reference's bit offset is the blob it names (bref.ts, docs/ipc.md).
+   */
+  | { readonly type: "bref"; readonly refs: readonly BrefRef[]; readonly jam: number | BigAtom };
 
 export type TaskType = Task["type"];
 
@@ -73,6 +80,8 @@ export function taskToNoun(t: Task): Noun {
       return cell(TAG.done, 0);
     case "drop":
       return cell(TAG.drop, 0);
+    case "bref":
+      return tuple(TAG.plea, TAG.bref, brefRefsToNoun(t.refs), t.jam);
   }
 }
 
@@ -148,6 +157,11 @@ export function parseTask(n: Noun): Task {
       return { type: "exit" };
     case TAG.plea: {
       if (!isCell(tail)) return { type: "plea", length: readNumber(tail, PLEA_LENGTH_MAX, "Task %plea, len") };
+      if (tail.head === TAG.bref) {
+        const b = readCell(tail.tail, "Task %plea %bref");
+        const jam = readAtom(b.tail, "Task %plea %bref, jam");
+        return { type: "bref", refs: readBrefRefs(b.head, metBits(jam), "Task %plea %bref, reference"), jam };
+      }
       if (tail.head !== TAG.memfd) throw unknownTag("Task %plea", tail.head);
       return { type: "plea", kind: "memfd", length: readNumber(tail.tail, PLEA_LENGTH_MAX, "Task %plea %memfd, len") };
     }

@@ -64,6 +64,7 @@ async function main(): Promise<number> {
     shmDir: process.env.PLEA_SHM_DIR || undefined,
     eve: restored.eve,
     onLog: say,
+    blobs: log.store,
   });
   const reader = new FrameReader(Bun.stdin.stream(), { name: "mars's stdin" });
   let status = 0;

@@ -26,6 +26,7 @@ import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
 import { answerLogPeek } from "./log-peek.ts";
+import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
 import { settleAtoms } from "./settle.ts";
@@ -44,13 +45,20 @@ export interface MarsDeps {
   shmDir?: string;
   eve: number;
   onLog: (line: string) => void;
+  /** The pier's blob store, read to resolve the blob references of a `%bref` and a plea segment. */
+  blobs: BlobLookup;
 }
 
-/** When a task arrived, and for a plea's event how long decoding its segment took. */
+/**
+ * When a task arrived, and for a plea's or a `%bref`'s event how long decoding it took and how
+ * many blobs (of how many bytes) it referred to instead of carrying.
+ */
 interface Timing {
   arrivedAtMs: number;
   decodedAtMs?: number;
   decodeMs?: number;
+  refs?: number;
+  refBytes?: number;
 }
 
 export class Mars {
@@ -63,7 +71,7 @@ export class Mars {
   constructor(deps: MarsDeps) {
     this.d = deps;
     this.eve = deps.eve;
-    this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir);
+    this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir, deps.blobs);
   }
 
   /** Parses a task noun; a malformed one is `mars_bad_task` (the caller exits 1, as vere). */
@@ -121,16 +129,28 @@ export class Mars {
         return undefined;
       case "take": {
         const t0 = performance.now();
+        const refs = { refs: 0, refBytes: 0 };
         let input: MarsPleaInput<PleaSegment>;
         try {
-          input = { type: "taken", noun: this.segments.take(a.segment) };
+          input = {
+            type: "taken",
+            noun: this.segments.take(a.segment, (atom) => {
+              refs.refs++;
+              refs.refBytes += atom.byteLength;
+            }),
+          };
         } catch (e) {
           input = { type: "take-failed", message: (e as Error).message };
         }
-        return this.step(input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0 });
+        return this.step(input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0, ...refs });
+      }
+      case "resolve": {
+        const t0 = performance.now();
+        const r = resolveBref(a.task, this.d.blobs);
+        return this.step(r.input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0, refs: r.refs, refBytes: r.refBytes });
       }
       case "poke":
-        await this.poke(a.ovum, "plea", { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs ?? t.arrivedAtMs, decodeMs: t.decodeMs ?? 0 });
+        await this.poke(a.ovum, a.path, { ...t, decodedAtMs: t.decodedAtMs ?? t.arrivedAtMs, decodeMs: t.decodeMs ?? 0 });
         return undefined;
       case "reject":
         // The plea's event fails and mars goes on; a mapping of a segment that held no poke goes now.
@@ -176,12 +196,13 @@ export class Mars {
       case "plea":
       case "done":
       case "drop":
-        // The plea machine never hands these over: they are its own messages.
+      case "bref":
+        // The plea machine never hands these over: it handles them itself (a %bref it resolves).
         assert(false, `the plea machine handed over a %${task.type} task`);
     }
   }
 
-  private async poke(ovum: Noun, path: EventPath, t: { arrivedAtMs: number; decodedAtMs: number; decodeMs: number }): Promise<void> {
+  private async poke(ovum: Noun, path: EventPath, t: Timing & { decodedAtMs: number; decodeMs: number }): Promise<void> {
     const now = daNow();
     const t0 = performance.now();
     const r = this.d.kernel.poke(now, ovum);
@@ -200,7 +221,7 @@ export class Mars {
       ovum,
       path,
       kind: cardTag(ovum) ?? "?",
-      detail: { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs, decodeMs: t.decodeMs, applyMs, persistStartAtMs, persistMs: performance.now() - t0 - applyMs },
+      detail: { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs, decodeMs: t.decodeMs, applyMs, persistStartAtMs, persistMs: performance.now() - t0 - applyMs, ...refsDetail(t) },
     });
     this.d.kernel.commit(r);
     this.eve = appended.eve;
@@ -248,6 +269,11 @@ export class Mars {
     else await this.d.writer.send(noun);
   }
 
+}
+
+/** The blob references an event arrived with, for its INFO (`urth log`, `commit --json`); none: nothing. */
+function refsDetail(t: Timing): Record<string, number> {
+  return t.refs ? { refs: t.refs, refBytes: t.refBytes ?? 0 } : {};
 }
 
 function listOf(effects: Noun): Cell[] {

@@ -9,11 +9,13 @@
  * (docs/shm-segments.md). On `%done` mars maps the segment privately, removes it at once (unlinks
  * the name, or closes the descriptor) and decodes it with large atoms as zero-copy views owned by
  * the mapping; the MappingRegistry keeps the mapping for exactly as long as the state references
- * those views (docs/plea.md).
+ * those views (docs/plea.md). A blob-reference entry of the segment (an atom urth found in the
+ * pier's blob store) becomes an atom sourced from that blob, checked as a `%bref`'s is (blob-refs.ts).
  */
 import { PleaError } from "../error.ts";
 import { createMemfd, createSegment, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
-import { readShm, type Noun } from "../noun/index.ts";
+import { readShm, type BigAtom, type Noun } from "../noun/index.ts";
+import { shmRefAtom, type BlobLookup } from "./blob-refs.ts";
 import type { MappingRegistry } from "../plea/mapping-registry.ts";
 import type { SegmentKind, SegmentRef } from "../plea/segment-ref.ts";
 
@@ -27,6 +29,7 @@ export class PleaSegments {
     private readonly namespace: string,
     private readonly mappings: MappingRegistry<Segment>,
     private readonly dir: string | undefined,
+    private readonly blobs: BlobLookup,
   ) {}
 
   /** A fresh segment of `kind` of at least `length` bytes, or why there is none (nothing is left behind). */
@@ -51,10 +54,11 @@ export class PleaSegments {
   /**
    * Maps `segment` privately, removes it (its name or descriptor), and decodes the noun it holds
    * with large atoms as zero-copy views. The mapping joins the registry (released once nothing
-   * refers to it). Throws for a segment that does not decode; the segment is removed and that
-   * mapping gone either way.
+   * refers to it). Throws for a segment that does not decode, or that refers to a blob mars cannot
+   * use; the segment is removed and that mapping gone either way. `onRef` hears each blob
+   * reference's atom (for the event's INFO).
    */
-  take(segment: PleaSegment): Noun {
+  take(segment: PleaSegment, onRef?: (a: BigAtom) => void): Noun {
     let reader: Segment | undefined;
     try {
       reader =
@@ -67,7 +71,15 @@ export class PleaSegments {
     }
     this.mappings.add(reader);
     try {
-      return readShm(reader, { zeroCopy: true, owner: reader });
+      return readShm(reader, {
+        zeroCopy: true,
+        owner: reader,
+        resolveRef: (ref) => {
+          const a = shmRefAtom(this.blobs, ref);
+          onRef?.(a);
+          return a;
+        },
+      });
     } catch (e) {
       this.mappings.release(reader);
       throw e;

@@ -1,23 +1,27 @@
 /**
  * mars's side of the plea protocol as one state machine (docs/plea.md, "mars's side"). It does no
  * I/O: its driver (src/mars/mars.ts) steps it with each task urth sends, with the result of an
- * action it asked for (a segment made or not, a segment decoded or not) and with mars's end, and
- * performs the actions it returns, in order.
+ * action it asked for (a segment made or not, a segment decoded or not, a `%bref` resolved or not)
+ * and with mars's end, and performs the actions it returns, in order.
  *
  *   idle --%plea--> creating --created--> waiting --%done--> taking --taken--> idle (handle the %poke)
  *                            --create-failed--> idle         --%drop--> idle (remove the segment)
- *   a plea message out of its state --> closed (protocol error: mars exits 1)
+ *   idle --%bref--> resolving --resolved--> idle (handle the %poke)
+ *                             --unresolved--> idle (a blob is missing: that poke fails)
+ *   a plea message out of its state, a %bref whose jam is not a %poke --> closed (mars exits 1)
  *
  * Between a granted `%plea` and its `%done` or `%drop` every other task is held, and handled after
  * the plea's event, in order. Every plea message that arrives out of its state (`%done` or
  * `%drop` with no plea waiting, `%plea` while one waits) gets one rule: urth and mars disagree
  * about the protocol, so mars says so, removes its segment and exits 1, as for a task it cannot
  * parse (vere's `mars: bad`). Answering instead would put a reply in the pipe that urth's writ
- * FIFO pairs with the wrong writ.
+ * FIFO pairs with the wrong writ. A `%bref` is not a segment message: it is a poke, held and
+ * released like any task, that mars decodes against its blob store before handling it.
  */
 import { assert } from "../error.ts";
 import { parseTask, type Task } from "../ipc/task.ts";
 import type { Cell, Noun } from "../noun/index.ts";
+import type { EventPath } from "../ipc/event-info.ts";
 import type { SegmentKind, SegmentRef } from "./segment-ref.ts";
 
 /** The goof motes mars sends about a plea (docs/ipc.md). */
@@ -26,6 +30,8 @@ export const PleaMote = {
   create: "plea-create",
   /** `[%poke %.n goof]` after `%done`: the segment does not hold a `%poke` task mars can decode. */
   bad: "plea-bad",
+  /** `[%poke %.n goof]` after `%bref`: a blob the event refers to is missing, of another length, or damaged; the goof names it. */
+  blob: "plea-blob",
 } as const;
 
 /** `S` is the driver's handle on a segment it made. `held` lists the tasks held, in order. */
@@ -34,7 +40,11 @@ export type MarsPleaState<S> =
   | { readonly kind: "creating"; readonly length: number; readonly segment: SegmentKind; readonly held: Task[] }
   | { readonly kind: "waiting"; readonly segment: S; readonly held: Task[] }
   | { readonly kind: "taking"; readonly held: Task[] }
+  | { readonly kind: "resolving"; readonly held: Task[] }
   | { readonly kind: "closed" };
+
+/** A `[%plea %bref refs jam]` task. */
+export type BrefTask = Extract<Task, { type: "bref" }>;
 
 export type MarsPleaInput<S> =
   /** A task from urth, whatever it is: the machine tells the plea messages from the rest. */
@@ -47,6 +57,12 @@ export type MarsPleaInput<S> =
   | { readonly type: "taken"; readonly noun: Noun }
   /** The `take` asked for could not decode the segment (its name and mapping are gone). */
   | { readonly type: "take-failed"; readonly message: string }
+  /** The `resolve` asked for cued the `%bref`'s jam with each reference's blob in place. */
+  | { readonly type: "resolved"; readonly noun: Noun }
+  /** The `resolve` asked for found a referenced blob missing, of another length, or damaged (`message` names it). */
+  | { readonly type: "unresolved"; readonly message: string }
+  /** The `resolve` asked for found the `%bref`'s jam damaged (it does not cue, or holds no atom 0 at a reference). */
+  | { readonly type: "resolve-bad"; readonly message: string }
   /** mars is ending: EOF on stdin, `%exit`, a task it cannot parse, any fatal error. */
   | { readonly type: "end" };
 
@@ -69,9 +85,14 @@ export type MarsPleaAction<S> =
   | { readonly do: "refuse"; readonly length: number; readonly mote: string; readonly message: string }
   /** Map the segment privately, unlink its name at once, decode it zero-copy; step `taken` or `take-failed`. */
   | { readonly do: "take"; readonly segment: S }
-  /** Handle the decoded `%poke` (its event took the plea path). */
-  | { readonly do: "poke"; readonly ovum: Cell }
-  /** Reply `[%poke %.n goof]`: the plea's event fails, mars goes on. */
+  /**
+   * Stat each blob the `%bref` names (it exists with that length and a valid footer), build its
+   * atoms from the blobs, cue the jam with them in place; step `resolved`, `unresolved` or `resolve-bad`.
+   */
+  | { readonly do: "resolve"; readonly task: BrefTask }
+  /** Handle the decoded `%poke`: its event took `path` (plea: a segment; pipe: a `%bref`). */
+  | { readonly do: "poke"; readonly ovum: Cell; readonly path: EventPath }
+  /** Reply `[%poke %.n goof]`: the plea's (or the `%bref`'s) event fails, mars goes on. */
   | { readonly do: "reject"; readonly mote: string; readonly message: string }
   /** Unlink and unmap the segment. */
   | { readonly do: "remove"; readonly segment: S }
@@ -115,6 +136,21 @@ export class MarsPlea<S> {
         this.current = { kind: "idle" };
         return [pokeOf(input.noun), { do: "release", tasks: t.held }];
       }
+      case "resolved": {
+        const r = this.expect(s, "resolving", input.type);
+        const poke = brefPokeOf<S>(input.noun);
+        if (typeof poke === "string") return this.malformed(poke);
+        this.current = { kind: "idle" };
+        return [poke, { do: "release", tasks: r.held }];
+      }
+      case "unresolved": {
+        const r = this.expect(s, "resolving", input.type);
+        this.current = { kind: "idle" };
+        return [{ do: "reject", mote: PleaMote.blob, message: input.message }, { do: "release", tasks: r.held }];
+      }
+      case "resolve-bad":
+        this.expect(s, "resolving", input.type);
+        return this.malformed(`the %bref's jam is damaged: ${input.message}`);
       case "take-failed": {
         const t = this.expect(s, "taking", input.type);
         this.current = { kind: "idle" };
@@ -139,6 +175,9 @@ export class MarsPlea<S> {
           case "done":
           case "drop":
             return this.outOfState([], `%${task.type} with no plea waiting`);
+          case "bref":
+            this.current = { kind: "resolving", held: [] };
+            return [{ do: "resolve", task }];
           default:
             return [{ do: "handle", task }];
         }
@@ -167,7 +206,10 @@ export class MarsPlea<S> {
             return [];
         }
       case "taking":
-        // After %done urth may send its next %plea at once: it waits its turn like any task.
+      case "resolving":
+        // After %done urth may send its next %plea at once: it waits its turn like any task. The
+        // driver resolves a %bref synchronously, so nothing arrives while resolving; were it
+        // otherwise, the same rules as in `taking` would hold.
         if (task.type === "done" || task.type === "drop") return this.outOfState([], `%${task.type} with no plea waiting`);
         s.held.push(task);
         return [];
@@ -182,8 +224,14 @@ export class MarsPlea<S> {
     return [...before, { do: "fail", message: `${what}: urth and mars disagree about the plea protocol (a bug; please report it)` }];
   }
 
-  /** The results of `create` and `take` come only in the state that asked for them (the driver's invariant). */
-  private expect<K extends "creating" | "taking">(s: MarsPleaState<S>, kind: K, input: string): Extract<MarsPleaState<S>, { kind: K }> {
+  /** A `%bref` that does not hold a `%poke` mars can decode: as a task mars cannot parse, mars exits 1. */
+  private malformed(what: string): MarsPleaAction<S>[] {
+    this.current = { kind: "closed" };
+    return [{ do: "fail", message: what }];
+  }
+
+  /** The results of `create`, `take` and `resolve` come only in the state that asked for them (the driver's invariant). */
+  private expect<K extends "creating" | "taking" | "resolving">(s: MarsPleaState<S>, kind: K, input: string): Extract<MarsPleaState<S>, { kind: K }> {
     assert(s.kind === kind, `mars's plea machine got ${input} in state ${s.kind}, not ${kind}`);
     return s as Extract<MarsPleaState<S>, { kind: K }>;
   }
@@ -198,5 +246,17 @@ function pokeOf<S>(noun: Noun): MarsPleaAction<S> {
     return { do: "reject", mote: PleaMote.bad, message: `The segment holds no task mars can parse: ${(e as Error).message}` };
   }
   if (task.type !== "poke") return { do: "reject", mote: PleaMote.bad, message: `The segment holds a %${task.type} task, not a %poke` };
-  return { do: "poke", ovum: task.ovum };
+  return { do: "poke", ovum: task.ovum, path: "plea" };
+}
+
+/** A `%bref`'s jam must hold a `%poke` task: its action, or what is wrong with it. */
+function brefPokeOf<S>(noun: Noun): MarsPleaAction<S> | string {
+  let task: Task;
+  try {
+    task = parseTask(noun);
+  } catch (e) {
+    return `the %bref's jam holds no task mars can parse: ${(e as Error).message}`;
+  }
+  if (task.type !== "poke") return `the %bref's jam holds a %${task.type} task, not a %poke`;
+  return { do: "poke", ovum: task.ovum, path: "pipe" };
 }

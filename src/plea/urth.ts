@@ -22,7 +22,7 @@
 import { assert, PleaError } from "../error.ts";
 import { isValidSegmentName } from "../ffi/shm-name.ts";
 import { NEWT_BODY_BYTES_MAX } from "../ipc/newt.ts";
-import { shmSize, type JamMeasure, type Noun } from "../noun/index.ts";
+import { shmSize, type BigAtom, type JamMeasure, type Noun, type ShmRef } from "../noun/index.ts";
 import { PleaErrorCode } from "./errors.ts";
 import { grantText, segmentRefText, type SegmentKind, type SegmentRef } from "./segment-ref.ts";
 
@@ -34,10 +34,12 @@ export type Route = { path: "pipe" | "plea"; size: number };
 
 /**
  * The path for a task noun: plea when its raw size (an upper bound with file-backed atoms) is at
- * least `thresholdBytes`. The size pass reads no file.
+ * least `thresholdBytes`. The atoms `refOf` names are blob references in the segment (a fixed
+ * entry each, docs/shm-format.md) and on the pipe, so their bytes do not count: an event that
+ * only refers to a 1 GiB blob is a small pipe event. The size pass reads no file and no blob.
  */
-export function routeTask(task: Noun, thresholdBytes: number): Route {
-  const size = shmSize(task);
+export function routeTask(task: Noun, thresholdBytes: number, refOf?: (a: BigAtom) => ShmRef | undefined): Route {
+  const size = shmSize(task, { refOf });
   return { path: size >= thresholdBytes ? "plea" : "pipe", size };
 }
 

@@ -2,7 +2,9 @@
  * One commit of the mount: scan, plan against what is committed, build vere's `%into` event with
  * file-backed atoms for large files, poke mars, and record what was committed once mars says the
  * event is durable. All or nothing: any bad input fails the whole commit before mars sees it, and
- * a failed poke changes nothing on either side.
+ * a failed poke changes nothing on either side. A large file whose bytes the pier's blob store
+ * already holds is sent as a reference to its blob (blob-refs.ts): a byte-identical re-commit
+ * moves no file bytes to mars.
  */
 import { wallMs } from "../wall-clock.ts";
 import { readFileSync } from "node:fs";
@@ -12,6 +14,8 @@ import { goofToText } from "../ipc/goof.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
 import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
+import { BlobStore } from "../blob/index.ts";
+import { BlobReferrer, storeCatalog, type BlobRefStats } from "./blob-refs.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
 import { UrthErrorCode } from "./errors.ts";
 import type { MarsProcess, PokeProgress } from "./mars-process.ts";
@@ -45,6 +49,10 @@ export interface CommitSummary {
   skipped: Skipped[];
   /** Wall-clock marks (ms since the epoch) of the commit's phases, for `commit --json`. */
   marks: CommitMarks;
+  /** Files hashed against the blob store and sent as references instead of bytes (blob-refs.ts). */
+  blobs: BlobRefStats;
+  /** Bytes the event took to mars: written into the plea segment, or about the pipe frame's length. */
+  sentBytes?: number;
 }
 
 export interface CommitMarks {
@@ -76,7 +84,8 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   const scan = scanMount(pier.mount);
   marks.scannedAtMs = wallMs();
   const plan = planCommit(scan, committed.paths, committed.cache);
-  const base = { added: plan.added, changed: plan.changed, deleted: plan.dels.length, bytes: plan.bytes, skipped: scan.skipped };
+  const referrer = new BlobReferrer(storeCatalog(new BlobStore(pier.root)));
+  const base = { added: plan.added, changed: plan.changed, deleted: plan.dels.length, bytes: plan.bytes, skipped: scan.skipped, blobs: referrer.stats };
   if (plan.puts.length === 0 && plan.dels.length === 0) {
     return { eve: undefined, path: "none", ms: performance.now() - t0, marks, ...base };
   }
@@ -95,7 +104,8 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
     } else {
       const fa = new FileAtom(abs);
       if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
-      data = fa;
+      // The file's bytes, or the blob that holds them already (hashed only on a length match).
+      data = referrer.refer(fa);
       length = fa.byteLengthMax;
     }
     changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
@@ -103,11 +113,16 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
   const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
   marks.builtAtMs = wallMs();
+  let sentBytes: number | undefined;
   const r = await mars.poke(ovum, {
+    refs: referrer.any ? referrer : undefined,
     onProgress: (p) => {
       // Progress repeats a phase for every piece sent: keep the first mark.
       if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
-      if (p.phase === "sent") marks.sentAtMs = wallMs();
+      if (p.phase === "sent") {
+        marks.sentAtMs = wallMs();
+        sentBytes = p.bytes;
+      }
       options.onProgress?.({ ...p, plan });
     },
   });
@@ -127,7 +142,7 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
     committed.cache.delete(key);
   }
   writeMountCache(pier.mountCache, committed.cache);
-  return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base };
+  return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, sentBytes };
 }
 
 function readSmall(abs: string, rel: string): Uint8Array {

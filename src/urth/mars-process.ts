@@ -10,7 +10,9 @@
  *
  * A poke takes the plea path when its raw size reaches the threshold, in a segment of the kind
  * chosen at spawn (src/urth/shm-kind.ts: a memfd where urth can open mars's, else a named one); a
- * pipe poke goes whole or streamed by its size (src/urth/pipe-poke.ts). mars's death rejects every
+ * pipe poke goes whole or streamed by its size (src/urth/pipe-poke.ts). Atoms that stand for blobs
+ * of the pier's store (`refOf`) travel as references on either path and do not count towards the
+ * size: a re-commit of 1 GiB is a small pipe event. mars's death rejects every
  * pending writ with `MarsExited` (no hang, no crash), and then the pier's orphaned segments are
  * swept.
  */
@@ -28,7 +30,8 @@ import { PLEA_THRESHOLD_BYTES_DEFAULT, routeTask, UrthPlea, type UrthPleaAction,
 import { MarsChild } from "./mars-child.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { MarsExited } from "./mars-exited.ts";
-import { sendPokeByPipe } from "./pipe-poke.ts";
+import { brefPoke, sendPokeByPipe } from "./pipe-poke.ts";
+import type { PokeRefs } from "./blob-refs.ts";
 import { forcedShmKind, shmKindChoiceFromEnv, SHM_KIND_ENV, ShmProbe, type ShmKindChoice, type ShmKindDecision } from "./shm-kind.ts";
 import { WritQueue, type PeekResult, type PokeProgress, type PokeResult, type PokeWrit, type Writ } from "./writ-queue.ts";
 
@@ -142,14 +145,17 @@ export class MarsProcess {
 
   /**
    * Sends `[%poke mil ovum]` and resolves with mars's answer once the event is durable (mars sends
-   * its success gift only then). Large tasks take the plea path.
+   * its success gift only then). Large tasks take the plea path. The atoms `refs` names are blobs
+   * of the pier's store: they go as references (a `%bref` on the pipe, blob-reference entries in a
+   * segment), and their bytes do not count towards the plea threshold.
    */
-  poke(ovum: Noun, options: { mil?: number; onProgress?: (p: PokeProgress) => void } = {}): Promise<PokeResult> {
+  poke(ovum: Noun, options: { mil?: number; onProgress?: (p: PokeProgress) => void; refs?: PokeRefs } = {}): Promise<PokeResult> {
     const task = taskToNoun({ type: "poke", mil: options.mil ?? 0, ovum: ovum as Cell });
+    const refs = options.refs;
     return new Promise<PokeResult>((resolve, reject) => {
       if (this.refused(reject)) return;
-      const route = routeTask(task, this.pleaThresholdBytes);
-      const writ: PokeWrit = { kind: "poke", reply: route.path === "plea" ? "plea" : "poke", path: route.path, task, size: route.size, resolve, reject, onProgress: options.onProgress };
+      const route = routeTask(task, this.pleaThresholdBytes, refs?.shmRefOf);
+      const writ: PokeWrit = { kind: "poke", reply: route.path === "plea" ? "plea" : "poke", path: route.path, task, size: route.size, refs, resolve, reject, onProgress: options.onProgress };
       this.writs.push(writ);
       this.drive(route.path === "plea" ? { type: "plea", item: writ, asked: route.size, kind: this.shm.kind } : { type: "task", item: () => this.sendByPipe(writ, undefined) });
     });
@@ -256,7 +262,7 @@ export class MarsProcess {
         // Counted without storing the jam (file-backed atoms are read only at their last byte);
         // the plan it records lets the pipe send jam without measuring again.
         this.driveWith(
-          () => ({ type: "measured", jam: measureJam(a.item.task) }),
+          () => ({ type: "measured", jam: measureJam(a.item.task, a.item.refs ? { refOf: a.item.refs.refOf, table: [] } : undefined) }),
           (error) => ({ type: "measure-failed", error }),
         );
         return;
@@ -317,9 +323,17 @@ export class MarsProcess {
     this.child.writer.send(noun).catch(() => this.child.kill());
   }
 
-  /** Sends a poke through the pipe, its jam measured already when `jam` is given. */
+  /**
+   * Sends a poke through the pipe, its jam measured already when `jam` is given; a poke that
+   * refers to blobs as a `%bref` (whose jam-with-refs is built whole, so `jam` is not used).
+   */
   private sendByPipe(w: PokeWrit, jam: JamMeasure | undefined): void {
-    sendPokeByPipe(this.child.writer, w.task, w.size, jam, w.onProgress).catch((e) => {
+    const send = async () => {
+      if (w.refs === undefined) return sendPokeByPipe(this.child.writer, w.task, w.size, jam, w.onProgress);
+      const b = brefPoke(w.task, w.refs.refOf);
+      return sendPokeByPipe(this.child.writer, b.noun, b.jamBytes, undefined, w.onProgress);
+    };
+    send().catch((e) => {
       // A closed pipe means mars is gone or going: its exit rejects every writ with MarsExited.
       if (isPleaError(e, IpcErrorCode.pipe)) this.child.kill();
       else this.failWrit(w, e);
@@ -395,6 +409,7 @@ function fillSegment(segment: Segment, w: PokeWrit): number {
   let done = 0;
   try {
     return writeShm(w.task, segment, {
+      refOf: w.refs?.shmRefOf,
       onProgress: (n: number) => {
         done += n;
         w.onProgress?.({ phase: "filling", path: "plea", bytes: w.size, done });

@@ -17,6 +17,7 @@ import { assert } from "../error.ts";
 import type { Cask, Gift } from "../ipc/gift.ts";
 import type { Goof } from "../ipc/goof.ts";
 import type { Cell, Noun } from "../noun/index.ts";
+import type { PokeRefs } from "./blob-refs.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { MarsExited } from "./mars-exited.ts";
 
@@ -28,7 +29,10 @@ export interface PokeProgress {
   /** The event is on its way: "asking" (plea), "filling" (plea), "sending" (pipe), "sent". */
   phase: "asking" | "filling" | "sending" | "sent";
   path: "pipe" | "plea";
-  /** The event's size: its raw size (plea) or its jam's length (pipe), when known. */
+  /**
+   * The event's size: its raw size (plea) or its jam's length (pipe), when known. At "sent": the
+   * bytes that went to mars (written into the segment, or about the frame's length on the pipe).
+   */
   bytes?: number;
   /** While filling or sending: file bytes read into the segment, or jam bytes written. */
   done?: number;
@@ -45,8 +49,10 @@ export interface PokeWrit {
   reply: "plea" | "poke";
   path: "pipe" | "plea";
   readonly task: Noun;
-  /** The task's raw size (`shmSize`), measured once when it was routed. */
+  /** The task's raw size (`shmSize`, without the bytes of blobs it refers to), measured once when it was routed. */
   readonly size: number;
+  /** The blobs of the pier's store that atoms of the task stand for: sent as references, never as bytes. */
+  readonly refs?: PokeRefs;
   readonly resolve: (r: PokeResult) => void;
   readonly reject: (e: unknown) => void;
   readonly onProgress?: (p: PokeProgress) => void;

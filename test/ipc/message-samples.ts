@@ -26,6 +26,15 @@ export const TASK_SAMPLES: readonly Task[] = [
   { type: "done" },
   { type: "drop" },
   { type: "plea", kind: "memfd", length: 5 * 2 ** 30 },
+  // A %bref: the jam atom's value does not matter to the message, only its bit length (29 here).
+  {
+    type: "bref",
+    refs: [
+      { bitOffset: 3, name: "00".repeat(31) + "01", byteLength: 7 },
+      { bitOffset: 20, name: "ff".repeat(32), byteLength: 2 ** 32 },
+    ],
+    jam: 0x1234_5678,
+  },
 ];
 
 const bigShip = atomFromBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]));

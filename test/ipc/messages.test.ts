@@ -55,7 +55,7 @@ describe("round trips", () => {
       expect(hex(jam(taskToNoun(back)))).toBe(hex(bytes));
       types.add(t.type);
     }
-    expect([...types].sort()).toEqual(["done", "drop", "exit", "live", "peek", "plea", "poke", "quiz", "sync"]);
+    expect([...types].sort()).toEqual(["bref", "done", "drop", "exit", "live", "peek", "plea", "poke", "quiz", "sync"]);
   });
 
   test("every gift type survives builder -> jam -> cue -> parser", () => {

@@ -38,6 +38,8 @@ export async function commitCommand(values: Record<string, string | boolean | un
 async function commitJson(s: CommitSummary, session: Session): Promise<Record<string, unknown>> {
   const m = s.marks;
   const phases: Record<string, number> = {};
+  // Files sent as references to blobs already in the store: urth's hashing, and what mars took as references.
+  const blobs: Record<string, number> = { ...s.blobs };
   if (m.scannedAtMs !== undefined) phases.scanMs = m.scannedAtMs - m.startAtMs;
   if (m.builtAtMs !== undefined && m.scannedAtMs !== undefined) phases.buildMs = m.builtAtMs - m.scannedAtMs;
   if (m.sendStartAtMs !== undefined && m.sentAtMs !== undefined) phases[s.path === "plea" ? "fillMs" : "sendMs"] = m.sentAtMs - m.sendStartAtMs;
@@ -53,6 +55,9 @@ async function commitJson(s: CommitSummary, session: Session): Promise<Record<st
     if (decodedAt !== undefined) phases.deliveryMs = decodedAt - m.startAtMs;
     if (num("applyMs") !== undefined) phases.applyMs = num("applyMs")!;
     if (persistStartAt !== undefined && m.repliedAtMs !== undefined) phases.persistMs = m.repliedAtMs - persistStartAt;
+    blobs.marsRefs = num("refs") ?? 0;
+    blobs.marsRefBytes = num("refBytes") ?? 0;
+    if (info !== undefined) blobs.jamBytes = info.jamBytes;
   }
   return {
     eve: s.eve ?? null,
@@ -61,11 +66,13 @@ async function commitJson(s: CommitSummary, session: Session): Promise<Record<st
     changed: s.changed,
     deleted: s.deleted,
     bytes: s.bytes,
+    sentBytes: s.sentBytes ?? null,
     ms: s.ms,
     pids: { urth: process.pid, mars: session.mars.pid },
     // The kind of segment a plea of this session asks for (docs/shm-segments.md, "Choosing the kind").
     shmKind: session.mars.shm.kind,
     phases,
+    blobs,
     skipped: s.skipped,
   };
 }
