@@ -8,7 +8,7 @@
  * class performs those actions.
  */
 import { wallMs } from "../wall-clock.ts";
-import { assert, PleaError } from "../error.ts";
+import { assert, isPleaError, PleaError } from "../error.ts";
 import type { Segment } from "../ffi/index.ts";
 import { giftToNoun, type Gift } from "../ipc/gift.ts";
 import { goof, readGoof } from "../ipc/goof.ts";
@@ -30,7 +30,8 @@ import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
 import { settleAtoms } from "./settle.ts";
-import { blobAtomBytesMin } from "../blob/index.ts";
+import { blobAtomBytesMin, BlobErrorCode } from "../blob/index.ts";
+import { BigAtom } from "../noun/atom.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -253,6 +254,14 @@ export class Mars {
     }
     const cask = unit.tail;
     const mark = cask.head;
+    // Blob-backed atoms are mapped and checked before the first byte of the reply is written: a
+    // damaged blob is then a failed peek naming it, never wrong bytes or a torn frame.
+    const damaged = checkBlobBytes(cask.tail);
+    if (damaged !== undefined) {
+      this.d.onLog(damaged.message);
+      await this.send({ type: "peek", ok: false, goof: goof("plea-blob", damaged.message) });
+      return;
+    }
     await this.send({ type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } });
   }
 
@@ -274,6 +283,29 @@ export class Mars {
 /** The blob references an event arrived with, for its INFO (`urth log`, `commit --json`); none: nothing. */
 function refsDetail(t: Timing): Record<string, number> {
   return t.refs ? { refs: t.refs, refBytes: t.refBytes ?? 0 } : {};
+}
+
+/**
+ * Reads (maps and checks) every blob-backed atom of `noun`; the first blob error, if any. The
+ * mappings stay cached by their sources (weakly) for the reply that follows.
+ */
+function checkBlobBytes(noun: Noun): PleaError | undefined {
+  const stack: Noun[] = [noun];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n instanceof Cell) {
+      stack.push(n.tail, n.head);
+      continue;
+    }
+    if (!(n instanceof BigAtom) || n.source === undefined) continue;
+    try {
+      void n.bytes;
+    } catch (e) {
+      if (isPleaError(e, BlobErrorCode)) return e;
+      throw e;
+    }
+  }
+  return undefined;
 }
 
 function listOf(effects: Noun): Cell[] {

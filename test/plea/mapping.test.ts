@@ -1,10 +1,14 @@
 /**
- * mars keeps a plea's mapping exactly as long as its state holds zero-copy views into it, seen
- * from outside through /proc/<mars pid>/maps, for both kinds of segment: the segment is removed at
- * once (a named one's name is unlinked, a memfd's descriptor closed; the mapping shows as
- * "(deleted)"), and the mapping goes when the event that replaces or deletes the file is committed.
+ * mars releases a plea's mapping as soon as the event is durable, seen from outside through
+ * /proc/<mars pid>/maps, for both kinds of segment: the segment is removed at once (a named one's
+ * name is unlinked, a memfd's descriptor closed), and once the event is durable its large atom
+ * lives in the blob store (mapped again only while something reads it) and every other view is
+ * copied to the heap, so no segment stays mapped after the reply (docs/blob-store.md, "In mars").
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isBlobName } from "../../src/blob/index.ts";
 import { listMemfdSegments, listSegments } from "../../src/ffi/index.ts";
 import { atomFromBytes, equals } from "../../src/noun/index.ts";
 import { readFile } from "../../src/urth/peeks.ts";
@@ -32,43 +36,61 @@ async function openMappings(mars: MarsProcess): Promise<number> {
   return g.open;
 }
 
+/** Lines of mars's /proc maps that map a file of the pier's blob store. */
+function blobMappings(pid: number, pier: string): string[] {
+  return readFileSync(`/proc/${pid}/maps`, "utf8")
+    .split("\n")
+    .filter((l) => l.includes(`${pier}/.urb/bob/`));
+}
+
 describe.each(["named", "memfd"] as const)("the lifetime of a mapping in mars, %s segments", (kind) => {
   test(
-    "a plea's mapping lives while the state references its large atom and is released when a later event replaces or deletes the file",
+    "a plea's mapping goes once its event is durable: the large atom reads back from its blob, and nothing of the segment stays mapped",
     async () => {
       const { pier, namespace } = tempPier();
       const { mars } = await startMars({ pier, pleaThresholdBytes: MIB, shmKind: kind });
       const first = pseudoRandomBytes(4 * MIB, 1);
       const r1 = await mars.poke(ovum([{ path: "/big/bin", bytes: first }, { path: "/small/txt", bytes: new TextEncoder().encode("x") }]));
       expect(r1).toMatchObject({ ok: true, path: "plea", eve: 1 });
-      // The name is gone from /dev/shm at once (a memfd's descriptor closed); the pages live on in
-      // mars's mapping.
       expect(listSegments(namespace)).toEqual([]);
       expect(listMemfdSegments(mars.pid, namespace)).toEqual([]);
-      const [firstSegment, ...others] = mappedSegments(mars.pid, namespace);
-      expect(others).toEqual([]);
-      expect(firstSegment).toBeDefined();
-      expect(await openMappings(mars)).toBe(1);
-
-      // An event through the pipe that leaves the large file alone keeps the mapping.
-      expect(await mars.poke(ovum([{ path: "/small/txt", bytes: new TextEncoder().encode("y") }]))).toMatchObject({ path: "pipe", eve: 2 });
-      expect(mappedSegments(mars.pid, namespace)).toEqual([firstSegment]);
+      await waitUntil(() => mappedSegments(mars.pid, namespace).length === 0, "mars to unmap the segment of a durable event");
+      expect(await openMappings(mars)).toBe(0);
+      // The file's bytes are in the store, byte-exact, read through a mapping of the blob.
+      expect(readdirSync(join(pier, ".urb/bob")).filter(isBlobName)).toHaveLength(1);
       expect(equals((await readFile(mars, ["big", "bin"]))!.data, atomFromBytes(first))).toBe(true);
 
-      // A plea that replaces the file: the new segment's mapping stays, the old one goes.
+      // A plea that replaces the file: again no segment stays, and both versions are blobs.
       const second = pseudoRandomBytes(3 * MIB, 2);
-      expect(await mars.poke(ovum([{ path: "/big/bin", bytes: second }]))).toMatchObject({ path: "plea", eve: 3 });
-      await waitUntil(() => !mappedSegments(mars.pid, namespace).includes(firstSegment), "mars to unmap the replaced file's segment");
-      const [secondSegment, ...more] = mappedSegments(mars.pid, namespace);
-      expect(more).toEqual([]);
-      expect(secondSegment).not.toBe(firstSegment);
-      expect(await openMappings(mars)).toBe(1);
+      expect(await mars.poke(ovum([{ path: "/big/bin", bytes: second }]))).toMatchObject({ path: "plea", eve: 2 });
+      await waitUntil(() => mappedSegments(mars.pid, namespace).length === 0, "mars to unmap the second segment");
+      expect(equals((await readFile(mars, ["big", "bin"]))!.data, atomFromBytes(second))).toBe(true);
+      expect(readdirSync(join(pier, ".urb/bob")).filter(isBlobName)).toHaveLength(2);
+      expect(blobMappings(mars.pid, pier).every((l) => !l.includes("(deleted)"))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-      // A pipe event deleting the file releases the last mapping.
-      expect(await mars.poke(ovum([{ path: "/big/bin", delete: true }]))).toMatchObject({ path: "pipe", eve: 4 });
-      await waitUntil(() => mappedSegments(mars.pid, namespace).length === 0, "mars to unmap the deleted file's segment");
+  test(
+    "atoms under the blob threshold are copied to the heap once durable, so the segment goes too",
+    async () => {
+      const { pier, namespace } = tempPier();
+      const saved = process.env.PLEA_BLOB_BYTES_MIN;
+      process.env.PLEA_BLOB_BYTES_MIN = String(64 * MIB);
+      let started;
+      try {
+        started = await startMars({ pier, pleaThresholdBytes: MIB, shmKind: kind });
+      } finally {
+        if (saved === undefined) delete process.env.PLEA_BLOB_BYTES_MIN;
+        else process.env.PLEA_BLOB_BYTES_MIN = saved;
+      }
+      const { mars } = started;
+      const bytes = pseudoRandomBytes(4 * MIB, 3);
+      expect(await mars.poke(ovum([{ path: "/big/bin", bytes }]))).toMatchObject({ ok: true, path: "plea", eve: 1 });
+      await waitUntil(() => mappedSegments(mars.pid, namespace).length === 0, "mars to unmap the segment of a durable event");
       expect(await openMappings(mars)).toBe(0);
-      expect(await readFile(mars, ["big", "bin"])).toBeUndefined();
+      expect(existsSync(join(pier, ".urb/bob")) ? readdirSync(join(pier, ".urb/bob")).filter(isBlobName) : []).toEqual([]);
+      expect(equals((await readFile(mars, ["big", "bin"]))!.data, atomFromBytes(bytes))).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );
