@@ -56,7 +56,7 @@ test(
   async () => {
     const { pier, mount } = tempPier();
     writeFileSync(join(mount, "secret.txt"), "hunter2\n", { mode: 0o600 });
-    // Above the log's inline limit (1 MiB): kept as a blob file.
+    // Above the blob threshold (1 MiB): kept in the blob store.
     writeFileSync(join(mount, "big.bin"), pseudoRandomBytes(2 * 1024 * 1024, 8), { mode: 0o600 });
     const run = await startRun(pier, ["--debounce", "100", "--plea-threshold", "64K"], { umask: 0 });
     await run.waitForLine("stdout", /^event 1: 2 added, .* via plea in /, "the first commit");
@@ -68,7 +68,7 @@ test(
     for (const path of [".urb", ".urb/lock", ".urb/urth.sock", ".urb/pier.json", ".urb/shm-namespace", ".urb/mount.json", ".urb/log/data.mdb", ".urb/log/lock.mdb"]) {
       expect([path, during.some((line) => line.startsWith(`${path} `))]).toEqual([path, true]);
     }
-    expect(during.filter((line) => line.startsWith(".urb/blob/") && line.includes(".jam "))).toHaveLength(1);
+    expect(during.filter((line) => /^\.urb\/bob\/[0-9a-f]{64} /.test(line))).toHaveLength(1);
 
     run.proc.kill("SIGTERM");
     expect(await run.exited()).toBe(0);

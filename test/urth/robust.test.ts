@@ -392,12 +392,12 @@ describe("exit statuses and error messages (item 14)", () => {
 
   test("a pier whose mars refuses to start: one urth line that carries mars's reason, no stack trace", async () => {
     const { pier, mount } = tempPier();
-    // 2 MiB: an event of 1 MiB or more keeps its bytes in a blob file (docs/event-log.md).
+    // 2 MiB: an atom of 1 MiB or more lives in the blob store (docs/blob-store.md).
     writeFileSync(join(mount, "x.bin"), pseudoRandomBytes(2 * 1024 * 1024, 14));
     expect((await urth(["commit", "--pier", pier])).code).toBe(0);
-    const blobs = readdirSync(join(pier, ".urb/blob"));
+    const blobs = readdirSync(join(pier, ".urb/bob")).filter((n) => /^[0-9a-f]{64}$/.test(n));
     expect(blobs).toHaveLength(1);
-    rmSync(join(pier, ".urb/blob", blobs[0]));
+    rmSync(join(pier, ".urb/bob", blobs[0]));
     for (const command of ["status", "commit", "ls"]) {
       const r = await urth([command, "--pier", pier]);
       const lines = stderrLines(r.stderr);
