@@ -162,7 +162,7 @@ export class BlobStore {
    * Start-up cleanup, under the log's lock (no writer runs): empties `stg/` (what a crash left
    * mid-write), removes every blob not in `live` (the names the log and the kept snapshots hold),
    * leaves files with other names alone, and fsyncs `bob/` so the removals and every name that is
-   * left are durable. Returns warnings for the operator (unknown files, removals that failed).
+   * left are durable. Returns one warning per file removed or left alone, for the operator.
    */
   sweep(live: ReadonlySet<string>): string[] {
     const warnings: string[] = [];
@@ -171,6 +171,7 @@ export class BlobStore {
       const path = join(this.paths.staging, entry);
       try {
         rmSync(path, { recursive: true, force: true });
+        warnings.push(`Removed "${path}": a blob whose writing was interrupted.`);
       } catch (e) {
         warnings.push(`Cannot remove the staging file "${path}": ${(e as Error).message}`);
       }
@@ -185,6 +186,7 @@ export class BlobStore {
       if (live.has(entry)) continue;
       try {
         unlinkSync(path);
+        warnings.push(`Removed orphan blob "${path}": a crash came between storing it and committing the record or snapshot that would have named it.`);
       } catch (e) {
         warnings.push(`Cannot remove the unreferenced blob "${path}": ${(e as Error).message}`);
       }
