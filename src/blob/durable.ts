@@ -20,16 +20,24 @@ export function writeAllAsync(fd: number, bytes: Uint8Array, position: number): 
 
 /** fsyncs a directory, so that names created or removed in it survive a crash. */
 export function fsyncDirectory(dir: string): void {
+  fsyncDirectoryOr(dir, blobWriteError);
+}
+
+/**
+ * fsyncs a directory; a failure is thrown as `errorOf(message, cause)`, so that each store (the
+ * blob store, the event log) reports it with its own code.
+ */
+export function fsyncDirectoryOr(dir: string, errorOf: (message: string, cause: unknown) => Error): void {
   let fd: number;
   try {
     fd = openSync(dir, "r");
   } catch (cause) {
-    throw blobWriteError(`Cannot open directory "${dir}" to sync it`, cause);
+    throw errorOf(`Cannot open directory "${dir}" to sync it`, cause);
   }
   try {
     fsyncSync(fd);
   } catch (cause) {
-    throw blobWriteError(`Cannot sync directory "${dir}"`, cause);
+    throw errorOf(`Cannot sync directory "${dir}"`, cause);
   } finally {
     closeSync(fd);
   }

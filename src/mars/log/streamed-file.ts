@@ -17,10 +17,11 @@
  * 0.3 GB/s, so it costs a few percent of the write. It guards against torn and damaged files,
  * not against an adversary, which the pier's file permissions are for.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, write, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
 import { startWriteback, writebackAndDrop } from "./fadvise.ts";
+import { fsyncDirectoryOr, writeAllAsync } from "../../blob/durable.ts";
 
 /**
  * Jam chunk handed to a file per write (blobs, snapshots): 256 KiB. Small enough that a small
@@ -195,32 +196,9 @@ export class StreamedFile {
   }
 }
 
-/** Writes all of `bytes` at `position` on the runtime's I/O threads. */
-function writeAllAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number) => {
-      if (done === bytes.length) return resolve();
-      write(fd, bytes, done, bytes.length - done, position + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
-}
-
-/** fsyncs a directory, so that names created or renamed in it survive a crash. */
+/** fsyncs a directory, so that names created or renamed in it survive a crash (a `log_write` error otherwise). */
 export function fsyncDirectory(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, "r");
-  } catch (cause) {
-    throw writeError(`Cannot open directory "${dir}" to sync it`, cause);
-  }
-  try {
-    fsyncSync(fd);
-  } catch (cause) {
-    throw writeError(`Cannot sync directory "${dir}"`, cause);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncDirectoryOr(dir, writeError);
 }
 
 /** Renames `from` to `to` and fsyncs `dir`, the directory holding both. */
