@@ -284,19 +284,34 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The ref table of the snapshot at `path` (empty for version 1), or why it cannot be read. */
-export function readSnapshotRefs(path: string): RecordRef[] | string {
+/** Opens a snapshot and reads its header: the descriptor (the caller closes it) and header, or why not. */
+function openSnapshot(path: string): { fd: number; header: SnapshotHeader } | string {
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch (e) {
     return `it cannot be opened (${(e as Error).message})`;
   }
+  const headerBytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+  let header: SnapshotHeader | string;
   try {
-    const headerBytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
-    const got = readSync(fd, headerBytes, 0, SNAPSHOT_HEADER_BYTES, 0);
-    const header = decodeSnapshotHeader(headerBytes.subarray(0, got));
-    if (typeof header === "string") return header;
+    header = decodeSnapshotHeader(headerBytes.subarray(0, readSync(fd, headerBytes, 0, SNAPSHOT_HEADER_BYTES, 0)));
+  } catch (e) {
+    header = `its header cannot be read (${(e as Error).message})`;
+  }
+  if (typeof header === "string") {
+    closeSync(fd);
+    return header;
+  }
+  return { fd, header };
+}
+
+/** The ref table of the snapshot at `path` (empty for version 1), or why it cannot be read. */
+export function readSnapshotRefs(path: string): RecordRef[] | string {
+  const opened = openSnapshot(path);
+  if (typeof opened === "string") return opened;
+  const { fd, header } = opened;
+  try {
     if (header.refsCrc === undefined) return [];
     const room = fstatSync(fd).size - SNAPSHOT_HEADER_BYTES - header.jamBytes;
     const first8 = new Uint8Array(8);
@@ -322,17 +337,10 @@ export async function loadSnapshotFile(
   accept: (h: SnapshotHeader) => string | undefined,
   substitute?: (refs: readonly RecordRef[]) => ReadonlyMap<number, Atom> | string,
 ): Promise<LoadedSnapshot | string> {
-  let fd: number;
+  const opened = openSnapshot(path);
+  if (typeof opened === "string") return opened;
+  const { fd, header } = opened;
   try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    return `it cannot be opened (${(e as Error).message})`;
-  }
-  try {
-    const headerBytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
-    const got = readSync(fd, headerBytes, 0, SNAPSHOT_HEADER_BYTES, 0);
-    const header = decodeSnapshotHeader(headerBytes.subarray(0, got));
-    if (typeof header === "string") return header;
     if (header.eve !== eve) return `its header says event ${header.eve}, its name event ${eve}`;
     const size = fstatSync(fd).size;
     let tableBytes = 0;
