@@ -14,3 +14,18 @@ export function rng(seed: number): () => number {
 export function int(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
 }
+
+/** Deterministic pseudo-random bytes (xorshift32), so a failure reproduces. */
+export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const words = new Uint32Array(out.buffer, 0, length >>> 2);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x;
+  }
+  for (let i = words.length * 4; i < length; i++) out[i] = (x >>> ((i & 3) * 8)) & 0xff;
+  return out;
+}
