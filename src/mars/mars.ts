@@ -256,13 +256,17 @@ export class Mars {
     const mark = cask.head;
     // Blob-backed atoms are mapped and checked before the first byte of the reply is written: a
     // damaged blob is then a failed peek naming it, never wrong bytes or a torn frame.
-    const damaged = checkBlobBytes(cask.tail);
+    const held: Uint8Array[] = [];
+    const damaged = checkBlobBytes(cask.tail, held);
     if (damaged !== undefined) {
       this.d.onLog(damaged.message);
       await this.send({ type: "peek", ok: false, goof: goof("plea-blob", damaged.message) });
       return;
     }
     await this.send({ type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } });
+    // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
+    // between the check and the jam, which would map and check the blob a second time.
+    held.length = 0;
   }
 
   private async snapshot(): Promise<void> {
@@ -286,10 +290,10 @@ function refsDetail(t: Timing): Record<string, number> {
 }
 
 /**
- * Reads (maps and checks) every blob-backed atom of `noun`; the first blob error, if any. The
- * mappings stay cached by their sources (weakly) for the reply that follows.
+ * Reads (maps and checks) every blob-backed atom of `noun`, keeping each view in `held`; the first
+ * blob error, if any.
  */
-function checkBlobBytes(noun: Noun): PleaError | undefined {
+function checkBlobBytes(noun: Noun, held: Uint8Array[]): PleaError | undefined {
   const stack: Noun[] = [noun];
   while (stack.length > 0) {
     const n = stack.pop()!;
@@ -299,7 +303,7 @@ function checkBlobBytes(noun: Noun): PleaError | undefined {
     }
     if (!(n instanceof BigAtom) || n.source === undefined) continue;
     try {
-      void n.bytes;
+      held.push(n.bytes);
     } catch (e) {
       if (isPleaError(e, BlobErrorCode)) return e;
       throw e;
