@@ -4,7 +4,8 @@
  * event is durable. All or nothing: any bad input fails the whole commit before mars sees it, and
  * a failed poke changes nothing on either side. A large file whose bytes the pier's blob store
  * already holds is sent as a reference to its blob (blob-refs.ts): a byte-identical re-commit
- * moves no file bytes to mars.
+ * moves no file bytes to mars. Any other large file is staged into the blob store by urth
+ * (file-stage.ts) and sent as a reference too: its bytes are copied once, by the kernel.
  */
 import { wallMs } from "../wall-clock.ts";
 import { readFileSync } from "node:fs";
@@ -14,7 +15,8 @@ import { goofToText } from "../ipc/goof.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
 import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
-import { BlobStore } from "../blob/index.ts";
+import { BlobSource, BlobStore, blobAtomBytesMin } from "../blob/index.ts";
+import { FileStager, type StageStats } from "./file-stage.ts";
 import { BlobReferrer, storeCatalog, type BlobRefStats } from "./blob-refs.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
 import { UrthErrorCode } from "./errors.ts";
@@ -51,6 +53,8 @@ export interface CommitSummary {
   marks: CommitMarks;
   /** Files hashed against the blob store and sent as references instead of bytes (blob-refs.ts). */
   blobs: BlobRefStats;
+  /** Files staged into the blob store by urth (file-stage.ts) and what that cost; absent when nothing changed. */
+  staged?: StageStats;
   /** Bytes the event took to mars: written into the plea segment, or about the pipe frame's length. */
   sentBytes?: number;
 }
@@ -75,6 +79,12 @@ export interface Committed {
 
 export interface CommitOptions {
   syncId: number;
+  /**
+   * Files of this many bytes or more are staged into the blob store by urth (file-stage.ts)
+   * rather than sent; never below the store's threshold (`blobAtomBytesMin`). Default: that
+   * threshold. `--stage-threshold` of `run` and `commit`.
+   */
+  stageBytesMin?: number;
   onProgress?: (p: PokeProgress & { plan: CommitPlan }) => void;
 }
 
@@ -89,60 +99,75 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   if (plan.puts.length === 0 && plan.dels.length === 0) {
     return { eve: undefined, path: "none", ms: performance.now() - t0, marks, ...base };
   }
-  const changes: IntoChange[] = [];
-  let eagerBytes = 0;
-  for (const f of plan.puts) {
-    const abs = join(pier.mount, f.rel);
-    let data: Atom;
-    let length: number;
-    if (f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX) {
-      const bytes = readSmall(abs, f.rel);
-      if (bytes.length !== f.size) throw changedError(abs, f.size, bytes.length);
-      eagerBytes += bytes.length;
-      data = atomFromBytes(bytes);
-      length = bytes.length;
-    } else {
-      const fa = new FileAtom(abs);
-      if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
-      // The file's bytes, or the blob that holds them already (hashed only on a length match).
-      data = referrer.refer(fa);
-      length = fa.byteLengthMax;
-    }
-    changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
-  }
-  for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
-  const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
-  marks.builtAtMs = wallMs();
-  let sentBytes: number | undefined;
-  const r = await mars.poke(ovum, {
-    refs: referrer.any ? referrer : undefined,
-    onProgress: (p) => {
-      // Progress repeats a phase for every piece sent: keep the first mark.
-      if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
-      if (p.phase === "sent") {
-        marks.sentAtMs = wallMs();
-        sentBytes = p.bytes;
+  const stager = new FileStager(new BlobStore(pier.root).paths, blobAtomBytesMin());
+  const stageBytesMin = Math.max(options.stageBytesMin ?? 0, blobAtomBytesMin());
+  let committedOk = false;
+  try {
+    const changes: IntoChange[] = [];
+    let eagerBytes = 0;
+    for (const f of plan.puts) {
+      const abs = join(pier.mount, f.rel);
+      let data: Atom;
+      let length: number;
+      if (f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX) {
+        const bytes = readSmall(abs, f.rel);
+        if (bytes.length !== f.size) throw changedError(abs, f.size, bytes.length);
+        eagerBytes += bytes.length;
+        data = atomFromBytes(bytes);
+        length = bytes.length;
+      } else {
+        const fa = new FileAtom(abs);
+        if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
+        // The blob that holds the file's bytes already (hashed only on a length match), or a blob
+        // staged now by an in-kernel copy (file-stage.ts), or else the file's bytes.
+        data = referrer.refer(fa);
+        if (data === fa && f.size >= stageBytesMin) {
+          const staged = await stager.stage(abs, f.rel, f);
+          if (staged !== undefined) data = referrer.staged(staged.ref, new BlobSource(staged.path, staged.ref));
+        }
+        length = fa.byteLengthMax;
       }
-      options.onProgress?.({ ...p, plan });
-    },
-  });
-  marks.repliedAtMs = wallMs();
-  if (!r.ok) {
-    const why = r.goofs.map(goofToText).join("\n");
-    throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+      changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
+    }
+    for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
+    const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
+    marks.builtAtMs = wallMs();
+    let sentBytes: number | undefined;
+    const r = await mars.poke(ovum, {
+      refs: referrer.any ? referrer : undefined,
+      onProgress: (p) => {
+        // Progress repeats a phase for every piece sent: keep the first mark.
+        if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
+        if (p.phase === "sent") {
+          marks.sentAtMs = wallMs();
+          sentBytes = p.bytes;
+        }
+        options.onProgress?.({ ...p, plan });
+      },
+    });
+    marks.repliedAtMs = wallMs();
+    if (!r.ok) {
+      const why = r.goofs.map(goofToText).join("\n");
+      throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+    }
+    committedOk = true;
+    for (const f of plan.puts) {
+      const key = clayKey(f.path);
+      committed.paths.set(key, f.path);
+      committed.cache.set(key, cachedOf(f));
+    }
+    for (const path of plan.dels) {
+      const key = clayKey(path);
+      committed.paths.delete(key);
+      committed.cache.delete(key);
+    }
+    writeMountCache(pier.mountCache, committed.cache);
+    return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, staged: stager.stats, sentBytes };
+  } finally {
+    // A commit that failed leaves nothing staged behind (mars's sweep would also remove it).
+    if (!committedOk) stager.removeStaged();
+    stager.close();
   }
-  for (const f of plan.puts) {
-    const key = clayKey(f.path);
-    committed.paths.set(key, f.path);
-    committed.cache.set(key, cachedOf(f));
-  }
-  for (const path of plan.dels) {
-    const key = clayKey(path);
-    committed.paths.delete(key);
-    committed.cache.delete(key);
-  }
-  writeMountCache(pier.mountCache, committed.cache);
-  return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, sentBytes };
 }
 
 function readSmall(abs: string, rel: string): Uint8Array {

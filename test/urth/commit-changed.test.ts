@@ -22,8 +22,9 @@ afterEach(async () => {
 });
 afterAll(() => expect(leftoverSegments()).toEqual([]));
 
+/** A session whose commits send every file's bytes (staging off: these tests rewrite a file before its bytes are read). */
 async function open(pier: string, pleaThresholdBytes?: number): Promise<Session> {
-  const s = await Session.open(pier, { control: false, onLog: () => {}, pleaThresholdBytes });
+  const s = await Session.open(pier, { control: false, onLog: () => {}, pleaThresholdBytes, stageBytesMin: 2 ** 40 });
   sessions.push(s);
   return s;
 }
