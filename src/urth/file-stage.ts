@@ -8,7 +8,8 @@
  * file's bytes are copied once, by the kernel, on their way to disk.
  *
  * What runs where (2 cores): the main thread issues the copies (kernel time) and yields between
- * them; the `sums` worker computes SHA-256 and the crc table, the `mug` worker the mug. Measured
+ * them; the `sums` worker computes SHA-256 and the crc table, the `mug` worker the mug. A file
+ * under STAGE_WORKER_BYTES_MIN is hashed on the main thread after its copy instead. Measured
  * on this machine for 2 GiB: copy alone 0.49 s, SHA-256 alone 1.2 s, mug alone 1.3 s, `dd
  * conv=fdatasync` 1.6-1.9 s; the three overlapped with writeback: about 2.1 s to durable.
  *
@@ -24,6 +25,7 @@ import { copyRange, startWriteback, type CopyMethod } from "../ffi/file-range.ts
 import { PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { DIRECT_ATOM_MAX, FileAtom, FileAtomError, metBits, NounErrorCode } from "../noun/index.ts";
 import { mugFileAtom } from "../noun/mug.ts";
+import { StageHasher, type StageHashes, type StageRole } from "./stage-hash.ts";
 
 /**
  * Bytes per copy_file_range call: each is one writeback hint and one message to each worker, and
@@ -32,29 +34,22 @@ import { mugFileAtom } from "../noun/mug.ts";
  */
 export const STAGE_COPY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Files below this size are hashed on the main thread right after their copy: starting the two
+ * workers costs about 100 ms here (a Bun worker and its modules), more than hashing 64 MiB inline
+ * (about 80 ms). From 64 MiB up the workers hash behind the copy. Measured with bench/commit.ts.
+ */
+export const STAGE_WORKER_BYTES_MIN = 64 * 1024 * 1024;
+
 /** A request to a stage worker (stage-worker.ts). */
 export type StageWorkerRequest =
-  /** Start hashing the staged copy at `path`; its bytes arrive with `upto`. */
-  | { readonly type: "open"; readonly path: string; readonly role: "sums" | "mug" }
+  /** Start hashing the staged copy at `path` for `role`; its bytes arrive with `upto`. */
+  | { readonly type: "open"; readonly path: string; readonly role: StageRole }
   /** The copy now holds `bytes` bytes; `end`: that is the whole file. */
   | { readonly type: "upto"; readonly bytes: number; readonly end: boolean };
 
 /** A stage worker's answer, once per file. */
-export type StageWorkerReply =
-  | {
-      readonly type: "done";
-      /** The atom's length and bits: the file's without trailing zero bytes. */
-      readonly byteLength: number;
-      readonly bitLength: number;
-      /** `sums`: the SHA-256 and crc table of the atom's bytes. */
-      readonly digest?: Uint8Array;
-      readonly table?: Uint8Array;
-      /** `mug`: the atom's mug, or undefined when the first seed folds to 0 (src/noun/mug-stream.ts). */
-      readonly mug?: number;
-      /** Time spent reading and hashing, not waiting for the copy. */
-      readonly busyMs: number;
-    }
-  | { readonly type: "failed"; readonly message: string };
+export type StageWorkerReply = ({ readonly type: "done" } & StageHashes) | { readonly type: "failed"; readonly message: string };
 
 type Done = Extract<StageWorkerReply, { type: "done" }>;
 
@@ -117,10 +112,10 @@ export class FileStager {
       } catch (cause) {
         throw blobWriteError(`Cannot create the staging file "${tmp}"`, cause);
       }
-      const workers = this.#startWorkers();
-      const replies = [workers.sums.hash(tmp), workers.mug.hash(tmp)] as const;
+      const workers = size >= STAGE_WORKER_BYTES_MIN ? this.#startWorkers() : undefined;
+      const replies = workers !== undefined ? ([workers.sums.hash(tmp), workers.mug.hash(tmp)] as const) : undefined;
       // Both replies are awaited below; a failure meanwhile must not be an unhandled rejection.
-      for (const r of replies) r.catch(() => {});
+      for (const r of replies ?? []) r.catch(() => {});
       const t0 = performance.now();
       const state: { method: CopyMethod; buffer?: Uint8Array } = { method: this.stats.method };
       for (let copied = 0; copied < size; ) {
@@ -133,15 +128,15 @@ export class FileStager {
         if (n === 0) throw changedError(abs, size, copied);
         startWriteback(dst, copied, n);
         copied += n;
-        workers.sums.upto(copied, copied === size);
-        workers.mug.upto(copied, copied === size);
+        workers?.sums.upto(copied, copied === size);
+        workers?.mug.upto(copied, copied === size);
         // The copy blocks this thread: let the control socket and signals in between pieces.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       this.stats.method = state.method;
       checkUnchanged(src, abs, expect);
       const t1 = performance.now();
-      const [sums, mug] = await Promise.all(replies);
+      const [sums, mug] = replies !== undefined ? await Promise.all(replies) : hashInline(tmp, size);
       const t2 = performance.now();
       this.stats.copyMs += t1 - t0;
       this.stats.hashWaitMs += t2 - t1;
@@ -206,7 +201,7 @@ class StageWorker {
   readonly #worker = new Worker(new URL("./stage-worker.ts", import.meta.url).href);
   #pending: { resolve: (d: Done) => void; reject: (e: Error) => void } | undefined;
 
-  constructor(private readonly role: "sums" | "mug") {
+  constructor(private readonly role: StageRole) {
     this.#worker.onmessage = (e: MessageEvent<StageWorkerReply>) => {
       const p = this.#pending;
       this.#pending = undefined;
@@ -240,6 +235,19 @@ class StageWorker {
   #post(m: StageWorkerRequest): void {
     this.#worker.postMessage(m);
   }
+}
+
+/** Both hashes of a small staged copy, on this thread (see STAGE_WORKER_BYTES_MIN). */
+function hashInline(path: string, size: number): [StageHashes, StageHashes] {
+  const hasher = new StageHasher(path, ["sums", "mug"]);
+  try {
+    hasher.advance(size);
+  } catch (e) {
+    hasher.close();
+    throw e;
+  }
+  const both = hasher.finish();
+  return [both, both];
 }
 
 function checkUnchanged(fd: number, abs: string, expect: { size: number; mtimeMs: number }): void {

@@ -101,7 +101,7 @@ describe("FileStager", () => {
     expect(readdirSync(store.paths.staging)).toEqual([]);
   });
 
-  test("removeStaged removes what mars did not install; the workers stop and start again", async () => {
+  test("removeStaged removes what mars did not install; a closed stager stages again", async () => {
     const { pier, stager, store } = setUp();
     const a = writeInput(pier, "a.bin", pseudoRandomBytes(2 * MiB, 1));
     const b = writeInput(pier, "b.bin", pseudoRandomBytes(2 * MiB, 2));
