@@ -16,7 +16,7 @@
  * The file must not change while it is copied: its size and mtime are checked before and after,
  * as every read of a file-backed atom does (src/noun/file-atom.ts), and a change fails the commit.
  */
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, openSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
@@ -105,6 +105,7 @@ export class FileStager {
     }
     const tmp = join(this.paths.staging, `${randomBytes(12).toString("hex")}.tmp`);
     let dst: number | undefined;
+    let dataSync: Promise<void> | undefined;
     try {
       checkUnchanged(src, abs, expect);
       try {
@@ -136,8 +137,15 @@ export class FileStager {
       this.stats.method = state.method;
       checkUnchanged(src, abs, expect);
       const t1 = performance.now();
+      // The copy's data goes to disk while the hashes finish (on the runtime's I/O threads):
+      // writeback started piece by piece, and this waits for the rest.
+      const fd = dst;
+      dataSync = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(blobWriteError(`Cannot sync the staging file "${tmp}"`, e)) : resolve())));
+      dataSync.catch(() => {});
       const [sums, mug] = replies !== undefined ? await Promise.all(replies) : hashInline(tmp, size);
       const t2 = performance.now();
+      await dataSync;
+      dataSync = undefined;
       this.stats.copyMs += t1 - t0;
       this.stats.hashWaitMs += t2 - t1;
       this.stats.sumsMs += sums.busyMs;
@@ -147,14 +155,13 @@ export class FileStager {
       }
       // A file of mostly trailing zeros may be a small atom, which is not a blob: sent as before.
       if (sums.byteLength < this.bytesMin || sums.bitLength <= metBits(DIRECT_ATOM_MAX)) {
-        closeSync(dst);
+        closeSync(fd);
         dst = undefined;
         removeQuietly(tmp);
         return undefined;
       }
       // Odds of 2^-31: the first seed folds to 0, and the mug takes the next seeds from the copy.
       const atomMug = mug.mug ?? mugFileAtom(new FileAtom(tmp));
-      const fd = dst;
       dst = undefined; // finishStaged closes it, and removes the file on failure
       const staged = await finishStaged(this.paths, fd, tmp, { byteLength: sums.byteLength, bitLength: sums.bitLength, mug: atomMug, digest: sums.digest, table: sums.table });
       this.stats.finishMs += performance.now() - t2;
@@ -163,6 +170,8 @@ export class FileStager {
       this.#staged.set(staged.ref.name, staged);
       return staged;
     } catch (e) {
+      // A sync still running on the I/O threads must end before its descriptor is closed.
+      if (dataSync !== undefined) await dataSync.catch(() => {});
       if (dst !== undefined) {
         closeSync(dst);
         removeQuietly(tmp);
