@@ -11,10 +11,15 @@ import { ATOM_SEED, fold } from "./mug.ts";
 import { murmur3Block, murmur3Blocks, murmur3Finish } from "./murmur3.ts";
 
 export class AtomMugStream {
-  #h = ATOM_SEED | 0;
+  #h: number;
   #carry = 0;
   #carryLength = 0;
   #length = 0;
+
+  /** `seed`: ATOM_SEED (the first), or a later one when the first folds to 0. */
+  constructor(seed = ATOM_SEED) {
+    this.#h = seed | 0;
+  }
 
   /** Mixes the next bytes of the atom in (its canonical bytes: the caller drops trailing zeros). */
   update(bytes: Uint8Array): void {

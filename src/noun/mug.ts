@@ -22,8 +22,9 @@ import type { Noun } from "./noun.ts";
 export const ATOM_SEED = 0xcafebabe;
 const CELL_SEED = 0xdeadbeef;
 /** Seeds tried before giving up on a nonzero fold (vere: retrieve.c `_cr_mug_*`). */
-const MUG_TRIES = 8;
-const ATOM_MUG_FALLBACK = 0x7fff;
+export const MUG_TRIES = 8;
+/** An atom's mug when every seed folds to 0. */
+export const ATOM_MUG_FALLBACK = 0x7fff;
 const CELL_MUG_FALLBACK = 0xfffe;
 /** Bytes of a file-backed atom hashed per read: a multiple of 4 so blocks never straddle reads. */
 const MUG_FILE_READ_BYTES = 1 << 20;
