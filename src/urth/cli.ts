@@ -93,7 +93,7 @@ Commands:
 Options:
   --pier DIR          the pier (default $URTH_PIER, else ./pier)
   --plea-threshold N  events of N bytes or more go through shared memory (run, commit;
-                      default 256 MiB; suffixes K, M, G, T allowed)
+                      default 1 MiB; suffixes K, M, G, T allowed)
   --stage-threshold N files of N bytes or more are copied into the blob store by the kernel
                       and sent as references (run, commit; default and minimum: the blob
                       threshold, 1 MiB; 1T sends every file's bytes)

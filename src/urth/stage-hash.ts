@@ -60,7 +60,7 @@ export class StageHasher {
     while (this.#pos < bytes) {
       const view = this.#buffer.subarray(0, Math.min(this.#buffer.length, bytes - this.#pos));
       const n = readSync(this.#fd, view, 0, view.length, this.#pos);
-      if (n === 0) throw new Error(`the staged copy ends at ${this.#pos} bytes, before the ${bytes} copied`);
+      if (n === 0) throw new Error(`The staged copy ends at ${this.#pos} bytes, before the ${bytes} copied`);
       this.#canonical.push(view.subarray(0, n));
       this.#pos += n;
     }

@@ -57,7 +57,7 @@ describe("FileAtom", () => {
 
 describe("commitMount", () => {
   for (const [how, threshold] of [
-    ["pipe", undefined],
+    ["pipe", 2 ** 40],
     ["plea", 1024 * 1024],
   ] as const) {
     test(`a file rewritten before its bytes are read fails the commit through the ${how} and nothing is committed`, async () => {
