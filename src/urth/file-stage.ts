@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { PleaError } from "../error.ts";
 import { BLOB_ATOM_BYTES_MAX, blobWriteError, finishStaged, removeQuietly, type BlobPaths, type BlobRef } from "../blob/index.ts";
 import { copyRange, startWriteback, type CopyMethod } from "../ffi/file-range.ts";
-import { PIER_FILE_MODE } from "../pier/private-mode.ts";
+import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { DIRECT_ATOM_MAX, FileAtom, FileAtomError, metBits, NounErrorCode } from "../noun/index.ts";
 import { mugFileAtom } from "../noun/mug.ts";
 import { StageHasher, type StageHashes, type StageRole } from "./stage-hash.ts";
@@ -104,6 +104,7 @@ export class FileStager {
       throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
     }
     const tmp = join(this.paths.staging, `${randomBytes(12).toString("hex")}.tmp`);
+    this.#makeDirs();
     let dst: number | undefined;
     let dataSync: Promise<void> | undefined;
     try {
@@ -197,6 +198,19 @@ export class FileStager {
     this.#workers.sums.terminate();
     this.#workers.mug.terminate();
     this.#workers = undefined;
+  }
+
+  #dirsMade = false;
+  /** mars's start makes `bob/stg/` (its sweep); a pier whose mars never wrote a blob may lack it. */
+  #makeDirs(): void {
+    if (this.#dirsMade) return;
+    try {
+      makePrivateDir(this.paths.dir);
+      makePrivateDir(this.paths.staging);
+    } catch (cause) {
+      throw blobWriteError(`Cannot create the blob store's staging folder "${this.paths.staging}"`, cause);
+    }
+    this.#dirsMade = true;
   }
 
   #startWorkers(): { sums: StageWorker; mug: StageWorker } {

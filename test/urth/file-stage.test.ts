@@ -116,6 +116,24 @@ describe("FileStager", () => {
   });
 });
 
+describe("FileStager on a pier whose store has no folders yet", () => {
+  test("makes bob/ and bob/stg/, private whatever the umask", async () => {
+    const pier = tempPier();
+    const paths = blobPaths(pier);
+    const stager = new FileStager(paths, MiB);
+    stagers.push(stager);
+    const input = writeInput(pier, "first.bin", pseudoRandomBytes(2 * MiB, 12));
+    const old = process.umask(0);
+    try {
+      expect(await stager.stage(input.abs, "first.bin", input)).toBeDefined();
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(paths.staging).mode & 0o777).toBe(0o700);
+    expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
+  });
+});
+
 describe("BlobStore.install", () => {
   test("nothing staged: undefined; a damaged staged file: a typed error naming it, and it stays out of the store", async () => {
     const { pier, stager, store } = setUp();
