@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { PleaError } from "../error.ts";
 import { BLOB_ATOM_BYTES_MAX, blobWriteError, finishStaged, removeQuietly, type BlobPaths, type BlobRef } from "../blob/index.ts";
 import { copyRange, startWriteback, type CopyMethod } from "../ffi/file-range.ts";
+import { SysError } from "../ffi/sys-error.ts";
 import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { DIRECT_ATOM_MAX, FileAtom, FileAtomError, metBits, NounErrorCode } from "../noun/index.ts";
 import { mugFileAtom } from "../noun/mug.ts";
@@ -43,8 +44,8 @@ export const STAGE_WORKER_BYTES_MIN = 64 * 1024 * 1024;
 
 /** A request to a stage worker (stage-worker.ts). */
 export type StageWorkerRequest =
-  /** Start hashing the staged copy at `path` for `role`; its bytes arrive with `upto`. */
-  | { readonly type: "open"; readonly path: string; readonly role: StageRole }
+  /** Start hashing the staged copy open as `fd` (urth's; the worker never closes it) for `role`; its bytes arrive with `upto`. */
+  | { readonly type: "open"; readonly fd: number; readonly role: StageRole }
   /** The copy now holds `bytes` bytes; `end`: that is the whole file. */
   | { readonly type: "upto"; readonly bytes: number; readonly end: boolean };
 
@@ -97,6 +98,7 @@ export class FileStager {
   async stage(abs: string, rel: string, expect: { size: number; mtimeMs: number }): Promise<StagedFile | undefined> {
     const size = expect.size;
     if (size > BLOB_ATOM_BYTES_MAX) throw new PleaError(NounErrorCode.fileAtom.tooLarge, `"${rel}" has ${size} bytes, more than the largest atom (${BLOB_ATOM_BYTES_MAX} bytes)`);
+    this.#makeDirs();
     let src: number;
     try {
       src = openSync(abs, "r");
@@ -104,8 +106,10 @@ export class FileStager {
       throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
     }
     const tmp = join(this.paths.staging, `${randomBytes(12).toString("hex")}.tmp`);
-    this.#makeDirs();
     let dst: number | undefined;
+    /** The copy opened for reading, for the workers: descriptors are the process's, and a worker stopped mid-file does not close one. */
+    let hashFd: number | undefined;
+    let workers: { sums: StageWorker; mug: StageWorker } | undefined;
     let dataSync: Promise<void> | undefined;
     try {
       checkUnchanged(src, abs, expect);
@@ -114,8 +118,11 @@ export class FileStager {
       } catch (cause) {
         throw blobWriteError(`Cannot create the staging file "${tmp}"`, cause);
       }
-      const workers = size >= STAGE_WORKER_BYTES_MIN ? this.#startWorkers() : undefined;
-      const replies = workers !== undefined ? ([workers.sums.hash(tmp), workers.mug.hash(tmp)] as const) : undefined;
+      if (size >= STAGE_WORKER_BYTES_MIN) {
+        hashFd = openSync(tmp, "r");
+        workers = this.#startWorkers();
+      }
+      const replies = workers !== undefined && hashFd !== undefined ? ([workers.sums.hash(hashFd), workers.mug.hash(hashFd)] as const) : undefined;
       // Both replies are awaited below; a failure meanwhile must not be an unhandled rejection.
       for (const r of replies ?? []) r.catch(() => {});
       const t0 = performance.now();
@@ -125,7 +132,9 @@ export class FileStager {
         try {
           n = copyRange(src, dst, Math.min(STAGE_COPY_BYTES, size - copied), state, `copying "${rel}" into the blob store`);
         } catch (cause) {
-          throw blobWriteError(`Cannot copy "${rel}" into "${tmp}"`, cause);
+          // A SysError's advice is about shared memory; this is the disk under the pier.
+          const plain = cause instanceof SysError ? Object.assign(new Error(`The in-kernel copy (copy_file_range) failed with ${cause.code}`), { code: cause.code }) : cause;
+          throw blobWriteError(`Cannot copy "${rel}" into "${tmp}"`, plain);
         }
         if (n === 0) throw changedError(abs, size, copied);
         startWriteback(dst, copied, n);
@@ -171,8 +180,10 @@ export class FileStager {
       this.#staged.set(staged.ref.name, staged);
       return staged;
     } catch (e) {
-      // A sync still running on the I/O threads must end before its descriptor is closed.
+      // A sync still running on the I/O threads must end before its descriptor is closed, and
+      // workers still reading the copy must be stopped before theirs is.
       if (dataSync !== undefined) await dataSync.catch(() => {});
+      if (workers !== undefined) await this.#stopWorkers();
       if (dst !== undefined) {
         closeSync(dst);
         removeQuietly(tmp);
@@ -180,6 +191,7 @@ export class FileStager {
       throw e;
     } finally {
       closeSync(src);
+      if (hashFd !== undefined) closeSync(hashFd);
     }
   }
 
@@ -194,10 +206,15 @@ export class FileStager {
 
   /** Stops the workers (idempotent). */
   close(): void {
-    if (this.#workers === undefined) return;
-    this.#workers.sums.terminate();
-    this.#workers.mug.terminate();
+    void this.#stopWorkers();
+  }
+
+  /** Stops the workers and resolves once their threads are gone. */
+  async #stopWorkers(): Promise<void> {
+    const w = this.#workers;
+    if (w === undefined) return;
     this.#workers = undefined;
+    await Promise.all([w.sums.terminate(), w.mug.terminate()]);
   }
 
   #dirsMade = false;
@@ -214,7 +231,15 @@ export class FileStager {
   }
 
   #startWorkers(): { sums: StageWorker; mug: StageWorker } {
-    this.#workers ??= { sums: new StageWorker("sums"), mug: new StageWorker("mug") };
+    if (this.#workers === undefined) {
+      const sums = new StageWorker("sums");
+      try {
+        this.#workers = { sums, mug: new StageWorker("mug") };
+      } catch (e) {
+        void sums.terminate();
+        throw e;
+      }
+    }
     return this.#workers;
   }
 }
@@ -238,10 +263,10 @@ class StageWorker {
     };
   }
 
-  /** Starts hashing the staged copy at `path`; resolves with the worker's reply after `upto(.., true)`. */
-  hash(path: string): Promise<Done> {
+  /** Starts hashing the staged copy open as `fd` (the caller's); resolves with the worker's reply after `upto(.., true)`. */
+  hash(fd: number): Promise<Done> {
     const done = new Promise<Done>((resolve, reject) => (this.#pending = { resolve, reject }));
-    this.#post({ type: "open", path, role: this.role });
+    this.#post({ type: "open", fd, role: this.role });
     return done;
   }
 
@@ -249,10 +274,11 @@ class StageWorker {
     this.#post({ type: "upto", bytes, end });
   }
 
-  terminate(): void {
+  /** Stops the thread; resolves once it is gone. */
+  async terminate(): Promise<void> {
     this.#pending?.reject(new PleaError(NounErrorCode.fileAtom.unreadable, "The stage worker was stopped"));
     this.#pending = undefined;
-    void this.#worker.terminate();
+    await this.#worker.terminate();
   }
 
   #post(m: StageWorkerRequest): void {
@@ -267,7 +293,7 @@ function hashInline(path: string, size: number): [StageHashes, StageHashes] {
     hasher.advance(size);
   } catch (e) {
     hasher.close();
-    throw e;
+    throw new PleaError(NounErrorCode.fileAtom.unreadable, `Cannot hash the staged copy "${path}": ${(e as Error).message}`, { cause: e });
   }
   const both = hasher.finish();
   return [both, both];
@@ -275,7 +301,10 @@ function hashInline(path: string, size: number): [StageHashes, StageHashes] {
 
 function checkUnchanged(fd: number, abs: string, expect: { size: number; mtimeMs: number }): void {
   const st = fstatSync(fd);
-  if (st.size !== expect.size || st.mtimeMs !== expect.mtimeMs) throw changedError(abs, expect.size, st.size);
+  if (st.size !== expect.size) throw changedError(abs, expect.size, st.size);
+  if (st.mtimeMs !== expect.mtimeMs) {
+    throw new FileAtomError(NounErrorCode.fileAtom.changed, abs, `"${abs}" changed while it was being committed (it was written to: its mtime moved); commit again once it is settled`);
+  }
 }
 
 function changedError(abs: string, before: number, after: number): FileAtomError {

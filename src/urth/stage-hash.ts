@@ -33,6 +33,8 @@ export interface StageHashes {
 
 export class StageHasher {
   readonly #fd: number;
+  /** Whether `#fd` is this hasher's to close (opened from a path) or the caller's. */
+  readonly #owned: boolean;
   #pos = 0;
   readonly #canonical: CanonicalBytes;
   readonly #sums: BlobChecksums | undefined;
@@ -40,8 +42,11 @@ export class StageHasher {
   #busyMs = 0;
   #buffer: Uint8Array;
 
-  /** Opens the staged copy at `path`; `roles`: what to compute. Throws if it cannot be opened. */
-  constructor(path: string, roles: readonly StageRole[], buffer?: Uint8Array) {
+  /**
+   * Reads the staged copy at `path` (opened here) or open as the descriptor `file` (the
+   * caller's, never closed here); `roles`: what to compute. Throws if it cannot be opened.
+   */
+  constructor(file: string | number, roles: readonly StageRole[], buffer?: Uint8Array) {
     const sums = roles.includes("sums") ? new BlobChecksums(BLOB_PIECE_BYTES) : undefined;
     const mug = roles.includes("mug") ? new AtomMugStream() : undefined;
     this.#sums = sums;
@@ -51,7 +56,8 @@ export class StageHasher {
       mug?.update(b);
     });
     this.#buffer = buffer ?? new Uint8Array(READ_BYTES);
-    this.#fd = openSync(path, "r");
+    this.#owned = typeof file === "string";
+    this.#fd = typeof file === "string" ? openSync(file, "r") : file;
   }
 
   /** Hashes the copy up to `bytes` (which the copy holds by now). */
@@ -67,7 +73,7 @@ export class StageHasher {
     this.#busyMs += performance.now() - t0;
   }
 
-  /** The hashes of everything advanced over; closes the copy. Once. */
+  /** The hashes of everything advanced over; closes the copy if it opened it. Once. */
   finish(): StageHashes {
     this.close();
     const sums = this.#sums?.finish();
@@ -82,11 +88,11 @@ export class StageHasher {
   }
 
   #closed = false;
-  /** Closes the copy (idempotent). */
+  /** Closes the copy if this hasher opened it (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.#fd);
+    if (this.#owned) closeSync(this.#fd);
   }
 }
 

@@ -2,7 +2,9 @@
  * A worker thread that hashes a file urth is staging into the blob store, close behind the copy
  * (file-stage.ts, docs/blob-store.md "Staged by urth"). The main thread copies the file into
  * `bob/stg/` piece by piece and tells each worker how far the copy has got; the worker reads the
- * staged copy up to there (from the page cache, where the copy just put it) and hashes it.
+ * staged copy up to there (from the page cache, where the copy just put it) and hashes it. The
+ * copy's descriptor is urth's, opened and closed by the main thread: a worker stopped mid-file
+ * (a failed commit) must not leave one open, and a terminated worker closes nothing.
  *
  * Two workers share the work, one per role (stage-hash.ts), because both hashes over the same
  * bytes in one thread take longer than the copy and the disk. Each reads the staged copy, not the
@@ -27,7 +29,7 @@ self.onmessage = (e: MessageEvent<StageWorkerRequest>) => {
   try {
     if (m.type === "open") {
       drop();
-      hasher = new StageHasher(m.path, [m.role], buffer);
+      hasher = new StageHasher(m.fd, [m.role], buffer);
       return;
     }
     if (hasher === undefined) return; // the file failed: the rest of its messages are moot

@@ -5,7 +5,7 @@
  * or whose atom is too short for a blob, leaves nothing behind.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BlobStore, blobPaths, stagedBlobPath } from "../../src/blob/index.ts";
 import { isPleaError } from "../../src/error.ts";
@@ -14,6 +14,7 @@ import { FileStager } from "../../src/urth/file-stage.ts";
 import { makePrivateDir } from "../../src/pier/private-mode.ts";
 import { pseudoRandomBytes } from "../support/prng.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
+import { mountTmpfs } from "../ffi/shm-test-support.ts";
 import { removeTempPiers, tempPier } from "../blob/blob-test-support.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -101,6 +102,28 @@ describe("FileStager", () => {
     expect(readdirSync(store.paths.staging)).toEqual([]);
   });
 
+  test("a file written to while its copy runs fails as changed, and no descriptor of the copy stays open (the workers' included)", async () => {
+    const { pier, stager, store } = setUp();
+    // Two copy pieces: the first runs before stage() first yields, then the file is touched.
+    const input = writeInput(pier, "growing.bin", pseudoRandomBytes(70 * MiB, 21));
+    const staging = stager.stage(input.abs, "growing.bin", input);
+    utimesSync(input.abs, new Date(), new Date(Date.now() + 7000));
+    const err = await staging.catch((e) => e);
+    expect(isPleaError(err) && err.code).toBe("file_changed");
+    expect(String((err as Error).message)).toContain("mtime");
+    expect(readdirSync(store.paths.staging)).toEqual([]);
+    // Every descriptor of this process that points into the staging folder (deleted or not).
+    const open = readdirSync("/proc/self/fd").flatMap((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(store.paths.staging) ? [target] : [];
+      } catch {
+        return [];
+      }
+    });
+    expect(open).toEqual([]);
+  });
+
   test("removeStaged removes what mars did not install; a closed stager stages again", async () => {
     const { pier, stager, store } = setUp();
     const a = writeInput(pier, "a.bin", pseudoRandomBytes(2 * MiB, 1));
@@ -131,6 +154,31 @@ describe("FileStager on a pier whose store has no folders yet", () => {
     }
     expect(statSync(paths.staging).mode & 0o777).toBe(0o700);
     expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe("FileStager on a full disk", () => {
+  test("ENOSPC in the kernel's copy is blob_write with the disk's advice, and leaves nothing", async () => {
+    // The file and the pier on one small tmpfs, so that copy_file_range itself runs out of space.
+    const fs = mountTmpfs("6m");
+    if (fs.dir === undefined) {
+      console.log(`skipped: ${fs.reason}`);
+      return;
+    }
+    try {
+      const pier = join(fs.dir, "pier");
+      const paths = blobPaths(pier);
+      const stager = new FileStager(paths, MiB);
+      stagers.push(stager);
+      const input = writeInput(pier, "big.bin", pseudoRandomBytes(4 * MiB, 13));
+      const err = await stager.stage(input.abs, "big.bin", input).catch((e) => e);
+      stager.close();
+      expect(isPleaError(err) && err.code).toBe("blob_write");
+      expect(String((err as Error).message)).toContain("The disk under the pier is full");
+      expect(readdirSync(paths.staging)).toEqual([]);
+    } finally {
+      fs.unmount();
+    }
   });
 });
 
