@@ -126,7 +126,7 @@ async function commitScanned(
   let next = 0;
   for (let i = 0; i < plan.puts.length; i++) {
     const f = plan.puts[i];
-    const abs = join(pier.mount, f.rel);
+    const abs = eager[i] ? eagerPaths[next] : join(pier.mount, f.rel);
     let data: Atom;
     let length: number;
     if (eager[i]) {
