@@ -13,7 +13,7 @@
  * pier's blob store) becomes an atom sourced from that blob, checked as a `%bref`'s is (blob-refs.ts).
  */
 import { PleaError } from "../error.ts";
-import { createMemfd, createSegment, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
+import { createMemfd, createSegment, Errno, SysError, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
 import { readShm, type BigAtom, type Noun } from "../noun/index.ts";
 import { shmRefAtom, type BlobLookup } from "./blob-refs.ts";
 import { KERNEL_UNPIN_BYTES_MAX } from "./kernel/owners.ts";
@@ -72,6 +72,7 @@ export class PleaSegments {
       this.remove(segment);
     }
     this.mappings.add(reader);
+    prefaultRead(reader);
     try {
       return readShm(reader, {
         zeroCopy: true,
@@ -100,5 +101,20 @@ export class PleaSegments {
     }
     segment.segment.unlink();
     segment.segment.close();
+  }
+}
+
+/**
+ * Maps every page of a reader's mapping in with one madvise(MADV_POPULATE_READ) before the decode
+ * reads it, instead of a fault per 4 KiB page: decoding 100,000 small files (130 MB) went from
+ * 1.1 s to 0.66-0.69 s in an in-process bench (issue 15). A read fault on a private mapping maps
+ * the segment's own page, copying nothing (unlike MAP_POPULATE, docs/shm-segments.md). A kernel
+ * without it (EINVAL, before Linux 5.14) faults page by page as before.
+ */
+function prefaultRead(reader: Segment): void {
+  try {
+    reader.advise("populateRead");
+  } catch (e) {
+    if (!(e instanceof SysError && e.errno === Errno.EINVAL)) throw e;
   }
 }

@@ -2,7 +2,7 @@
  * The worker thread of small-reads.ts: reads the files of each job it is sent into their slots of
  * the shared buffer and answers with their lengths.
  */
-import { readIntoSlots, type ReadJob } from "./small-reads.ts";
+import { readIntoSlots, type ReadJob } from "./read-slots.ts";
 
 declare const self: Worker;
 

@@ -12,62 +12,14 @@
  * Each slot has room for one byte more than the scan's size: a file that grew since the scan
  * reads longer than its size and fails the commit, as one that shrank does.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { prefault } from "../ffi/index.ts";
+import { readIntoSlots, type ReadAnswer, type ReadJob } from "./read-slots.ts";
 
 /** Below this many files one thread reads them all: a worker costs tens of ms to start. */
 export const READ_WORKER_FILES_MIN = 2048;
 
 /** One file's outcome: its length as read, or why it could not be read. */
 export type SmallRead = { ok: true; bytes: Uint8Array } | { ok: false; message: string };
-
-/** What the worker is sent: the files it reads and where their slots are. */
-export interface ReadJob {
-  paths: string[];
-  /** Slot offset and capacity of each path, in `buffer`. */
-  offsets: Float64Array;
-  capacities: Float64Array;
-  buffer: SharedArrayBuffer;
-}
-
-/** What the worker answers: bytes read per file, -1 where `errors` has the message. */
-export interface ReadAnswer {
-  lengths: Float64Array;
-  errors: Record<number, string>;
-}
-
-/**
- * Reads each path into its slot: open, read until the slot is full or the file ends, close.
- * Shared by both threads.
- */
-export function readIntoSlots(job: ReadJob): ReadAnswer {
-  const target = new Uint8Array(job.buffer);
-  const lengths = new Float64Array(job.paths.length);
-  const errors: Record<number, string> = {};
-  for (let i = 0; i < job.paths.length; i++) {
-    const at = job.offsets[i];
-    const capacity = job.capacities[i];
-    let fd: number | undefined;
-    try {
-      fd = openSync(job.paths[i], "r");
-      // A short read of a regular file is its end: no second read to see 0 (one system call in
-      // three per file).
-      let done = 0;
-      for (;;) {
-        const want = capacity - done;
-        const n = readSync(fd, target, at + done, want, null);
-        done += n;
-        if (n < want || done === capacity) break;
-      }
-      lengths[i] = done;
-    } catch (e) {
-      lengths[i] = -1;
-      errors[i] = (e as Error).message;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
-  return { lengths, errors };
-}
 
 /**
  * Starts the worker early (it loads while the mount is scanned); `read` uses it if the commit has
@@ -112,6 +64,8 @@ export class SmallFileReader {
       total += (sizes[i] + 8) & ~7;
     }
     const buffer = new SharedArrayBuffer(Math.max(total, 8));
+    // One call faults in what 100,000 reads would fault a page at a time (src/ffi/prefault.ts).
+    prefault(new Uint8Array(buffer));
     const split = this.worker !== undefined && n >= READ_WORKER_FILES_MIN ? n >> 1 : n;
     const part = (from: number, to: number): ReadJob => ({
       paths: paths.slice(from, to),
