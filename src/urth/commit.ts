@@ -167,7 +167,7 @@ async function commitScanned(
     throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
   }
   for (const f of plan.puts) {
-    const key = clayKey(f.path);
+    const key = f.key;
     committed.paths.set(key, f.path);
     committed.cache.set(key, cachedOf(f));
   }
