@@ -5,8 +5,9 @@
  * Reading 100,000 files of 1 KiB is system calls, not bytes: open, read and close cost about 10 us
  * per file here, 1-1.7 s per commit on one thread (`readFileSync` adds an fstat and a buffer per
  * file). mars is idle until the event is sent, so urth reads the second half of the list in a
- * worker thread while its own thread reads the first half: measured 1.1-1.3 s -> 0.45-0.56 s for
- * 100,000 files (bench/commit.ts, issue 15). Each file lands in its own 8-byte aligned slot of one
+ * worker thread while its own thread reads the first half: 1.1-1.3 s -> 0.45-0.56 s for 100,000
+ * files in an in-process bench on an otherwise idle 2-core machine (issue 15); on a loaded machine
+ * the second thread finds no free core and gains nothing. Each file lands in its own 8-byte aligned slot of one
  * SharedArrayBuffer, so there is one allocation, not one per file, and nothing is copied back.
  *
  * Each slot has room for one byte more than the scan's size: a file that grew since the scan
