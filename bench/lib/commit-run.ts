@@ -8,13 +8,24 @@ import { legacySegmentNamespaces, segmentNamespace } from "../../src/pier/segmen
 import { type Cleanup, killIfOurs } from "./cleanup.ts";
 import { MemorySampler, type MemoryReport } from "./memory-sampler.ts";
 
-export type CommitPath = "pipe" | "plea";
+/**
+ * How the file's bytes reach mars: `stage` is what an operator gets by default (urth copies a file
+ * of 1 MiB or more into the blob store in the kernel and sends a reference; docs/blob-store.md,
+ * "Staged by urth"); `plea` and `pipe` force the bytes through the segment or the pipe, staging
+ * off, so that plea delivery is still measured against a bare write into a fresh segment.
+ */
+export type CommitPath = "pipe" | "plea" | "stage";
 
 /**
- * Thresholds that choose the path: 0 sends every event through plea; 2^40 (1 TiB, above any
- * payload here) sends every event through the pipe.
+ * The options that choose the path: a plea threshold of 0 sends every event through plea, 2^40
+ * (1 TiB, above any payload here) through the pipe; a stage threshold of 2^40 stages nothing.
+ * `stage` passes no option: the defaults.
  */
-export const PLEA_THRESHOLD_FOR: Record<CommitPath, number> = { plea: 0, pipe: 2 ** 40 };
+export const PATH_ARGS: Record<CommitPath, string[]> = {
+  plea: ["--plea-threshold", "0", "--stage-threshold", String(2 ** 40)],
+  pipe: ["--plea-threshold", String(2 ** 40), "--stage-threshold", String(2 ** 40)],
+  stage: [],
+};
 
 /** A commit that has not finished after this long is killed and reported as failed. */
 export const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
@@ -52,7 +63,7 @@ function raisePriority(): { applied: boolean; restore: () => void } {
 /** What `urth commit --json` prints (issue 7); phases urth did not measure are absent. */
 export interface CommitJson {
   eve: number;
-  path: CommitPath | "none";
+  path: "pipe" | "plea" | "none";
   added: number;
   changed: number;
   deleted: number;
@@ -62,6 +73,8 @@ export interface CommitJson {
   /** The kind of segment the session's pleas asked for (urth since issue 14). */
   shmKind?: "named" | "memfd";
   phases?: Record<string, number>;
+  /** Files urth staged into the blob store (issue 15); null when nothing changed. */
+  staged?: { files: number; bytes: number; method: string } | null;
 }
 
 export interface CommitRun {
@@ -124,7 +137,7 @@ export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
     keepTimeline: options.keepTimeline,
     onDescendant: (pid) => cleanup.addPid(pid, pier),
   });
-  const argv = [process.execPath, options.urthMain, "commit", "--pier", pier, "--plea-threshold", String(PLEA_THRESHOLD_FOR[options.path]), "--json"];
+  const argv = [process.execPath, options.urthMain, "commit", "--pier", pier, ...PATH_ARGS[options.path], "--json"];
   if (options.shmKind !== undefined && options.shmKind !== "auto") argv.push("--shm-kind", options.shmKind);
   const t0 = performance.now();
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -158,7 +171,9 @@ export async function runCommit(options: CommitRunOptions): Promise<CommitRun> {
   if (code !== 0) throw new Error(`\`${command}\` exited with status ${code}.\n${tail(stderr) || "(nothing on stderr)"}`);
   const json = lastJsonLine(stdout);
   if (json === undefined) throw new Error(`\`${command}\` printed no JSON line on stdout:\n${tail(stdout)}`);
-  if (json.path !== options.path) {
+  // A staged commit sends a reference: a few bytes, through the pipe.
+  const took = json.staged !== undefined && json.staged !== null && json.staged.files > 0 ? "stage" : json.path;
+  if (options.path !== "stage" && took !== options.path) {
     // A plea mars refused (a named segment that does not fit the directory) goes through the pipe.
     throw new Error(`\`${command}\` took the ${json.path} path, not ${options.path}: does urth honour --plea-threshold, or did mars refuse the segment?\n${tail(stderr)}`);
   }

@@ -8,7 +8,7 @@ import { formatSummary, ratio, summarize, type Summary } from "./stats.ts";
 import { markdownTable } from "./table.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
 
-const PHASE_ORDER = ["scanMs", "buildMs", "fillMs", "sendMs", "transferMs", "decodeMs", "deliveryMs", "applyMs", "persistMs"];
+const PHASE_ORDER = ["scanMs", "buildMs", "stageCopyMs", "stageHashWaitMs", "stageSyncMs", "fillMs", "sendMs", "transferMs", "decodeMs", "deliveryMs", "applyMs", "persistMs"];
 
 const med = (s: Summary | undefined) => s?.median;
 const ms = (s: Summary | undefined) => formatSummary(s, formatMs);

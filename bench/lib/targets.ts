@@ -1,5 +1,5 @@
 /**
- * Issue 8's targets, judged from one run's results. Memory targets use the worst run (a peak must
+ * Issue 8's and issue 15's targets, judged from one run's results. Memory targets use the worst run (a peak must
  * hold every time); time targets use medians.
  */
 import type { CommitPath } from "./commit-run.ts";
@@ -22,6 +22,8 @@ export const PLEA_DELIVERY_VS_FRESH_MAX = 1.5;
 export const PLEA_SPEEDUP_MIN = 2;
 /** 2 GiB through the pipe: combined peak at most this times the payload. */
 export const PIPE_PEAK_RATIO_MAX = 4;
+/** A 1 or 2 GiB file, by the operator's default path: scan to durable at most this times `dd conv=fdatasync` (issue 15). */
+export const STAGE_VS_DD_MAX = 1.2;
 /** The many-files target is about this many files of 1 KiB in one commit. */
 export const MANY_FILES_COUNT = 100_000;
 /** 100,000 small files: the two paths within this fraction of each other... */
@@ -104,6 +106,17 @@ export function evaluateTargets(cases: readonly CaseResult[], baselines: readonl
       const ok = spread <= MANY_FILES_SPREAD_MAX && Math.max(p, q) < MANY_FILES_COMMIT_MS_MAX;
       out.push({ target, verdict: ok ? "met" : "missed", detail: `plea ${formatMs(p)}, pipe ${formatMs(q)}: ${(spread * 100).toFixed(0)}% apart` });
     }
+  }
+
+  for (const size of [GIB, two]) {
+    const label = formatBytes(size);
+    const target = `${label} by the default path (staged): scan to durable <= ${STAGE_VS_DD_MAX}x \`dd conv=fdatasync\` of the same bytes`;
+    const c = find(cases, "single", "stage", size);
+    const t = c?.summary.commitMs?.median;
+    const dd = baselines.find((x) => x.size === size)?.ddMs?.median;
+    if (!c) out.push({ target, verdict: "not measured", detail: `${label} was not run on the stage path (--sizes, --paths)` });
+    else if (t === undefined || dd === undefined) out.push({ target, verdict: failed(c) ? "missed" : "not measured", detail: failed(c) ?? (t === undefined ? "no commit time" : "no dd baseline (--no-baselines)") });
+    else out.push({ target, verdict: t <= STAGE_VS_DD_MAX * dd ? "met" : "missed", detail: `${formatMs(t)} against ${formatMs(dd)} = ${formatRatio(t / dd)}` });
   }
   return out;
 }

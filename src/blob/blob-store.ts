@@ -3,7 +3,8 @@
  * large atom, named by the SHA-256 of its bytes, so a byte-identical atom is stored once.
  *
  * Shared by urth and mars: both read (`stat`, `has`, `source`, `verify`); mars alone writes
- * (`put`, `putMany`) and sweeps (`sweep`, at start, under the log's lock).
+ * (`put`, `putMany`), installs what urth staged (`install`, staging.ts) and sweeps (`sweep`, at
+ * start, under the log's lock).
  *
  * Writing one blob (`put`):
  *  1. stream the bytes to `stg/<random>.tmp` piece by piece, hashing (SHA-256) and CRC-ing each
@@ -39,6 +40,7 @@ import {
   type BlobPaths,
   type BlobRef,
 } from "./layout.ts";
+import { stagedBlobPath } from "./staging.ts";
 import { verifyBlob, type BlobCheck } from "./verify.ts";
 
 /** One atom to store: its canonical bytes and its mug; `bitLength` is computed when not given. */
@@ -134,6 +136,44 @@ export class BlobStore {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * mars: installs the blob urth staged for `name` (`stg/<name>.staged`, staging.ts), when there is
+   * one, and returns its reference; undefined when nothing is staged under that name. Checks the
+   * staged file as `stat` checks a blob (size against `byteLength`, footer, its checksum and that
+   * its digest is its name), fsyncs it (urth did; this one costs nothing then and does not rely on
+   * it), links it into `bob/` (an existing blob of the right size is a dedup hit) and fsyncs
+   * `bob/`: the name is durable when this returns, before the log can name it. It does not rehash
+   * the bytes: see "Trust" in docs/blob-store.md.
+   */
+  install(name: string, byteLength: number): BlobRef | undefined {
+    const staged = stagedBlobPath(this.paths, name);
+    let fd: number;
+    try {
+      fd = openSync(staged, "r");
+    } catch (cause) {
+      if ((cause as { code?: string }).code === "ENOENT") return undefined;
+      throw blobReadError(staged, cause);
+    }
+    let ref: BlobRef;
+    try {
+      const { footer } = readBlobTail(fd, fstatSync(fd).size, staged, name, byteLength);
+      ref = { name, byteLength: footer.byteLength, bitLength: footer.bitLength, mug: footer.mug };
+      fsyncSync(fd);
+    } catch (e) {
+      throw blobReadError(staged, e);
+    } finally {
+      closeSync(fd);
+    }
+    this.#makeDirs();
+    try {
+      install(staged, join(this.paths.dir, name), byteLength);
+    } catch (cause) {
+      throw blobWriteError(`Cannot install the staged blob "${staged}"`, cause);
+    }
+    fsyncDirectory(this.paths.dir);
+    return ref;
   }
 
   /** Whether the blob `name` exists with the size of a blob of `byteLength` bytes: one stat(2). */

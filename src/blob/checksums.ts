@@ -27,3 +27,42 @@ export function sha256(): Sha256 {
     digest: () => new Uint8Array(hasher.digest()),
   };
 }
+
+/**
+ * A blob's two checksums over its bytes as they stream past in pieces of any length: the SHA-256
+ * that names it and the CRC-32 of each BLOB_PIECE_BYTES piece that its crc table holds
+ * (docs/blob-store.md, "Format"). urth computes them while it stages a file (a worker thread
+ * reads the staged copy behind the copy); `BlobStore.put` computes the same while it writes.
+ */
+export class BlobChecksums {
+  readonly #hash = sha256();
+  readonly #crcs: number[] = [];
+  #crc = 0;
+  #inPiece = 0;
+
+  constructor(private readonly pieceBytes: number) {}
+
+  update(bytes: Uint8Array): void {
+    this.#hash.update(bytes);
+    for (let at = 0; at < bytes.length; ) {
+      const n = Math.min(this.pieceBytes - this.#inPiece, bytes.length - at);
+      this.#crc = crc32(bytes.subarray(at, at + n), this.#crc);
+      this.#inPiece += n;
+      at += n;
+      if (this.#inPiece === this.pieceBytes) {
+        this.#crcs.push(this.#crc);
+        this.#crc = 0;
+        this.#inPiece = 0;
+      }
+    }
+  }
+
+  /** The digest and the crc table (4 bytes per piece, little-endian), once, after the last byte. */
+  finish(): { digest: Uint8Array; table: Uint8Array } {
+    if (this.#inPiece > 0) this.#crcs.push(this.#crc);
+    const table = new Uint8Array(this.#crcs.length * 4);
+    const view = new DataView(table.buffer);
+    this.#crcs.forEach((c, i) => view.setUint32(i * 4, c, true));
+    return { digest: this.#hash.digest(), table };
+  }
+}

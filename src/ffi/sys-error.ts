@@ -22,6 +22,7 @@ export const Errno = {
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
+  EXDEV: 18,
   ENODEV: 19,
   EINVAL: 22,
   ENFILE: 23,
@@ -54,6 +55,7 @@ const ADVICE: Record<ErrnoName, string> = {
   EBUSY: "The resource is busy; retry later",
   EEXIST:
     "A segment with this name already exists: another process is using it, or a crashed one left it behind. Start urth again (it sweeps orphans of its pier) or remove the file from /dev/shm",
+  EXDEV: "The two files are on different filesystems, which this kernel cannot copy between in one call",
   ENODEV: "The filesystem does not support memory mapping; segments must live on a tmpfs such as /dev/shm",
   EINVAL: "An argument was invalid for this kernel or filesystem: this is likely a Plea bug, please report it with this message",
   ENFILE: "The system-wide limit of open files is reached: close other programs or raise fs.file-max",

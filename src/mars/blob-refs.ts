@@ -3,10 +3,15 @@
  * reference from urth stands for, made from the pier's blob store, and the `%bref` task decoded
  * with those atoms in place. This is the `resolve` action of mars's plea machine (src/plea/mars.ts).
  *
+ * A reference names a blob of the store (a re-commit) or one urth staged for this event in
+ * `bob/stg/` (a new large file, copied there by the kernel: docs/blob-store.md, "Staged by urth"),
+ * which mars installs into the store before it builds the atom.
+ *
  * The trust model: mars checks that each blob exists with the length urth names and a valid footer
- * (`BlobStore.stat`: the footer and crc table, not the bytes), and builds the atom from the
- * footer, its mug included. It does not rehash the blob: urth computed the name from the file it
- * read, and `urth verify` rehashes the store. The bytes are mapped only when something reads them.
+ * (`BlobStore.stat`, `BlobStore.install`: the footer and crc table, not the bytes), and builds the
+ * atom from the footer, its mug included. It does not rehash the blob: urth computed the name and
+ * the mug from the bytes it copied, and `urth verify` rehashes the store. The bytes are mapped only
+ * when something reads them.
  */
 import { PleaError } from "../error.ts";
 import { BlobErrorCode, blobNameOf, type BlobRef, type BlobStore } from "../blob/index.ts";
@@ -14,7 +19,7 @@ import type { BrefTask, MarsPleaInput } from "../plea/mars.ts";
 import { BigAtom, CueError, cue, DIRECT_ATOM_MAX, metBits, toBytes, type Atom, type ShmRef } from "../noun/index.ts";
 
 /** What mars needs of the blob store. */
-export type BlobLookup = Pick<BlobStore, "stat" | "source">;
+export type BlobLookup = Pick<BlobStore, "stat" | "install" | "source">;
 
 /** Bit length above which an atom is a BigAtom (above DIRECT_ATOM_MAX): a blob's atom must be one. */
 const DIRECT_ATOM_BITS_MAX = metBits(DIRECT_ATOM_MAX);
@@ -27,7 +32,8 @@ const DIRECT_ATOM_BITS_MAX = metBits(DIRECT_ATOM_MAX);
 export function blobAtom(blobs: BlobLookup, name: string, byteLength: number): BigAtom {
   let ref: BlobRef | undefined;
   try {
-    ref = blobs.stat(name, byteLength);
+    // In the store already (a re-commit), or staged by urth for this event (installed now).
+    ref = blobs.stat(name, byteLength) ?? blobs.install(name, byteLength);
   } catch (e) {
     // The store's own error (its size, its footer, a failed read) names the file and what to do.
     const code = e instanceof PleaError ? e.code : BlobErrorCode.read;

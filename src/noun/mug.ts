@@ -18,18 +18,21 @@ import { FileAtom } from "./file-atom.ts";
 import { murmur3, murmur3Blocks, murmur3Finish, murmur3Small } from "./murmur3.ts";
 import type { Noun } from "./noun.ts";
 
-const ATOM_SEED = 0xcafebabe;
+/** The first seed of an atom's mug (vere's `_cr_mug_*`); AtomMugStream starts there. */
+export const ATOM_SEED = 0xcafebabe;
 const CELL_SEED = 0xdeadbeef;
 /** Seeds tried before giving up on a nonzero fold (vere: retrieve.c `_cr_mug_*`). */
-const MUG_TRIES = 8;
-const ATOM_MUG_FALLBACK = 0x7fff;
+export const MUG_TRIES = 8;
+/** An atom's mug when every seed folds to 0. */
+export const ATOM_MUG_FALLBACK = 0x7fff;
 const CELL_MUG_FALLBACK = 0xfffe;
 /** Bytes of a file-backed atom hashed per read: a multiple of 4 so blocks never straddle reads. */
 const MUG_FILE_READ_BYTES = 1 << 20;
 
 const TWO_32 = 4294967296;
 
-function fold(h: number): number {
+/** murmur3's 32 bits folded to a mug's 31; 0 means "try the next seed". */
+export function fold(h: number): number {
   return (h >>> 31) ^ (h & 0x7fffffff);
 }
 

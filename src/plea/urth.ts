@@ -26,8 +26,13 @@ import { shmSize, type BigAtom, type JamMeasure, type Noun, type ShmRef } from "
 import { PleaErrorCode } from "./errors.ts";
 import { grantText, segmentRefText, type SegmentKind, type SegmentRef } from "./segment-ref.ts";
 
-/** Events whose raw size reaches this go through shared memory (the seed's threshold). */
-export const PLEA_THRESHOLD_BYTES_DEFAULT = 256 * 1024 * 1024;
+/**
+ * Events whose raw size reaches this go through shared memory: 1 MiB, chosen by measurement
+ * (docs/plea.md, "When urth takes the plea path"). The seed's 256 MiB was set before any was
+ * made: bench/commit.ts with forced paths put plea at 0.66x the pipe's scan-to-durable time at
+ * 1 MiB, 0.52x at 4 and 16 MiB, and level with it (within noise) at 64 and 256 KiB.
+ */
+export const PLEA_THRESHOLD_BYTES_DEFAULT = 1024 * 1024;
 
 /** The path an event takes, and its raw size (`shmSize`: an upper bound with file-backed atoms). */
 export type Route = { path: "pipe" | "plea"; size: number };

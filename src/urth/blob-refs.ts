@@ -80,6 +80,17 @@ export class BlobReferrer implements PokeRefs {
     return a;
   }
 
+  /**
+   * The atom for a blob urth staged for this commit (file-stage.ts), its bytes in `source` (the
+   * staged file, which jam samples for its dictionary): sent as a reference, as a stored blob is;
+   * mars installs it from `bob/stg/` when it resolves the reference.
+   */
+  staged(blob: BlobRef, source: AtomBytesSource): BigAtom {
+    const a = BigAtom.fromSource(source, blob.mug);
+    this.blobs.set(a, { ref: blob, shm: { name: blobDigestOf(blob.name), byteLength: blob.byteLength, bitLength: blob.bitLength, mug: blob.mug } });
+    return a;
+  }
+
   /** Whether any atom of this commit stands for a blob. */
   get any(): boolean {
     return this.blobs.size > 0;

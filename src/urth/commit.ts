@@ -4,7 +4,8 @@
  * event is durable. All or nothing: any bad input fails the whole commit before mars sees it, and
  * a failed poke changes nothing on either side. A large file whose bytes the pier's blob store
  * already holds is sent as a reference to its blob (blob-refs.ts): a byte-identical re-commit
- * moves no file bytes to mars.
+ * moves no file bytes to mars. Any other large file is staged into the blob store by urth
+ * (file-stage.ts) and sent as a reference too: its bytes are copied once, by the kernel.
  */
 import { wallMs } from "../wall-clock.ts";
 import { statSync } from "node:fs";
@@ -14,7 +15,8 @@ import { goofToText } from "../ipc/goof.ts";
 import { intoOvum, MIME_TEXT_PLAIN, type IntoChange } from "../ipc/into.ts";
 import { pathToNoun } from "../ipc/shape.ts";
 import { atomFromBytes, FileAtom, FileAtomError, NounErrorCode, type Atom } from "../noun/index.ts";
-import { BlobStore } from "../blob/index.ts";
+import { BlobSource, BlobStore, blobAtomBytesMin } from "../blob/index.ts";
+import { FileStager, type StageStats } from "./file-stage.ts";
 import { BlobReferrer, storeCatalog, type BlobRefStats } from "./blob-refs.ts";
 import { planCommit, type CommitPlan } from "./commit-plan.ts";
 import { UrthErrorCode } from "./errors.ts";
@@ -52,6 +54,8 @@ export interface CommitSummary {
   marks: CommitMarks;
   /** Files hashed against the blob store and sent as references instead of bytes (blob-refs.ts). */
   blobs: BlobRefStats;
+  /** Files staged into the blob store by urth (file-stage.ts) and what that cost; absent when nothing changed. */
+  staged?: StageStats;
   /** Bytes the event took to mars: written into the plea segment, or about the pipe frame's length. */
   sentBytes?: number;
 }
@@ -76,6 +80,12 @@ export interface Committed {
 
 export interface CommitOptions {
   syncId: number;
+  /**
+   * Files of this many bytes or more are staged into the blob store by urth (file-stage.ts)
+   * rather than sent; never below the store's threshold (`blobAtomBytesMin`). Default: that
+   * threshold. `--stage-threshold` of `run` and `commit`.
+   */
+  stageBytesMin?: number;
   onProgress?: (p: PokeProgress & { plan: CommitPlan }) => void;
 }
 
@@ -108,76 +118,91 @@ async function commitScanned(
   if (plan.puts.length === 0 && plan.dels.length === 0) {
     return { eve: undefined, path: "none", ms: performance.now() - t0, marks, ...base };
   }
-  const changes: IntoChange[] = [];
-  // Small files are read first, all together (small-reads.ts); the rest become file-backed atoms.
-  const eager: boolean[] = new Array(plan.puts.length);
-  const eagerPaths: string[] = [];
-  const eagerSizes: number[] = [];
-  let eagerBytes = 0;
-  for (let i = 0; i < plan.puts.length; i++) {
-    const f = plan.puts[i];
-    eager[i] = f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX;
-    if (!eager[i]) continue;
-    eagerBytes += f.size;
-    eagerPaths.push(join(pier.mount, f.rel));
-    eagerSizes.push(f.size);
-  }
-  const reads = eagerPaths.length === 0 ? [] : await (eagerPaths.length >= READ_WORKER_FILES_MIN ? smallReader() : new SmallFileReader(false)).read(eagerPaths, eagerSizes);
-  let next = 0;
-  for (let i = 0; i < plan.puts.length; i++) {
-    const f = plan.puts[i];
-    const abs = eager[i] ? eagerPaths[next] : join(pier.mount, f.rel);
-    let data: Atom;
-    let length: number;
-    if (eager[i]) {
-      const r = reads[next++];
-      if (!r.ok) throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${f.rel}": ${r.message}`);
-      // A file that grew reads one byte past its size (small-reads.ts): its size now is in a stat.
-      if (r.bytes.length !== f.size) throw changedError(abs, f.size, r.bytes.length > f.size ? sizeNow(abs, r.bytes.length) : r.bytes.length);
-      data = atomFromBytes(r.bytes);
-      length = r.bytes.length;
-    } else {
-      const fa = new FileAtom(abs);
-      if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
-      // The file's bytes, or the blob that holds them already (hashed only on a length match).
-      data = referrer.refer(fa);
-      length = fa.byteLengthMax;
+  const stager = new FileStager(new BlobStore(pier.root).paths, blobAtomBytesMin());
+  const stageBytesMin = Math.max(options.stageBytesMin ?? 0, blobAtomBytesMin());
+  let committedOk = false;
+  try {
+    const changes: IntoChange[] = [];
+    // Small files are read first, all together (small-reads.ts); the rest become file-backed atoms.
+    const eager: boolean[] = new Array(plan.puts.length);
+    const eagerPaths: string[] = [];
+    const eagerSizes: number[] = [];
+    let eagerBytes = 0;
+    for (let i = 0; i < plan.puts.length; i++) {
+      const f = plan.puts[i];
+      eager[i] = f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX;
+      if (!eager[i]) continue;
+      eagerBytes += f.size;
+      eagerPaths.push(join(pier.mount, f.rel));
+      eagerSizes.push(f.size);
     }
-    changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
-  }
-  for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
-  const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
-  marks.builtAtMs = wallMs();
-  let sentBytes: number | undefined;
-  const r = await mars.poke(ovum, {
-    refs: referrer.any ? referrer : undefined,
-    onProgress: (p) => {
-      // Progress repeats a phase for every piece sent: keep the first mark.
-      if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
-      if (p.phase === "sent") {
-        marks.sentAtMs = wallMs();
-        sentBytes = p.bytes;
+    const reads = eagerPaths.length === 0 ? [] : await (eagerPaths.length >= READ_WORKER_FILES_MIN ? smallReader() : new SmallFileReader(false)).read(eagerPaths, eagerSizes);
+    let next = 0;
+    for (let i = 0; i < plan.puts.length; i++) {
+      const f = plan.puts[i];
+      const abs = eager[i] ? eagerPaths[next] : join(pier.mount, f.rel);
+      let data: Atom;
+      let length: number;
+      if (eager[i]) {
+        const r = reads[next++];
+        if (!r.ok) throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${f.rel}": ${r.message}`);
+        // A file that grew reads one byte past its size (small-reads.ts): its size now is in a stat.
+        if (r.bytes.length !== f.size) throw changedError(abs, f.size, r.bytes.length > f.size ? sizeNow(abs, r.bytes.length) : r.bytes.length);
+        data = atomFromBytes(r.bytes);
+        length = r.bytes.length;
+      } else {
+        const fa = new FileAtom(abs);
+        if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
+        // The blob that holds the file's bytes already (hashed only on a length match), or a blob
+        // staged now by an in-kernel copy (file-stage.ts), or else the file's bytes.
+        data = referrer.refer(fa);
+        if (data === fa && f.size >= stageBytesMin) {
+          const staged = await stager.stage(abs, f.rel, f);
+          if (staged !== undefined) data = referrer.staged(staged.ref, new BlobSource(staged.path, staged.ref));
+        }
+        length = fa.byteLengthMax;
       }
-      options.onProgress?.({ ...p, plan });
-    },
-  });
-  marks.repliedAtMs = wallMs();
-  if (!r.ok) {
-    const why = r.goofs.map(goofToText).join("\n");
-    throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+      changes.push({ kind: "put", path: pathToNoun(f.path), type: MIME_TEXT_PLAIN, len: length, data });
+    }
+    for (const path of plan.dels) changes.push({ kind: "del", path: pathToNoun(path) });
+    const ovum = intoOvum(MOUNT_DESK, changes, options.syncId);
+    marks.builtAtMs = wallMs();
+    let sentBytes: number | undefined;
+    const r = await mars.poke(ovum, {
+      refs: referrer.any ? referrer : undefined,
+      onProgress: (p) => {
+        // Progress repeats a phase for every piece sent: keep the first mark.
+        if ((p.phase === "filling" || p.phase === "sending") && marks.sendStartAtMs === undefined) marks.sendStartAtMs = wallMs();
+        if (p.phase === "sent") {
+          marks.sentAtMs = wallMs();
+          sentBytes = p.bytes;
+        }
+        options.onProgress?.({ ...p, plan });
+      },
+    });
+    marks.repliedAtMs = wallMs();
+    if (!r.ok) {
+      const why = r.goofs.map(goofToText).join("\n");
+      throw new PleaError(UrthErrorCode.commit.rejected, `mars rejected the commit; nothing was committed.\n${why}`);
+    }
+    committedOk = true;
+    for (const f of plan.puts) {
+      const key = f.key;
+      committed.paths.set(key, f.path);
+      committed.cache.set(key, cachedOf(f));
+    }
+    for (const path of plan.dels) {
+      const key = clayKey(path);
+      committed.paths.delete(key);
+      committed.cache.delete(key);
+    }
+    writeMountCache(pier.mountCache, committed.cache);
+    return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, staged: stager.stats, sentBytes };
+  } finally {
+    // A commit that failed leaves nothing staged behind (mars's sweep would also remove it).
+    if (!committedOk) stager.removeStaged();
+    stager.close();
   }
-  for (const f of plan.puts) {
-    const key = f.key;
-    committed.paths.set(key, f.path);
-    committed.cache.set(key, cachedOf(f));
-  }
-  for (const path of plan.dels) {
-    const key = clayKey(path);
-    committed.paths.delete(key);
-    committed.cache.delete(key);
-  }
-  writeMountCache(pier.mountCache, committed.cache);
-  return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, sentBytes };
 }
 
 function sizeNow(abs: string, fallback: number): number {

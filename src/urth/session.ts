@@ -24,6 +24,8 @@ import { ensurePier, type PierPaths } from "./pier.ts";
 
 export interface SessionOptions {
   pleaThresholdBytes?: number;
+  /** Files of this many bytes or more are staged into the blob store (`--stage-threshold`; commit.ts). */
+  stageBytesMin?: number;
   /** The kind of segment plea asks for (`--shm-kind`); default $PLEA_SHM_KIND, else auto (the probe decides). */
   shmKind?: MarsOptions["shmKind"];
   onLog?: (line: string) => void;
@@ -84,6 +86,8 @@ export class Session {
   private control: ControlServer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly syncId: number;
+  /** `SessionOptions.stageBytesMin`, for every commit of the session. */
+  stageBytesMin: number | undefined;
   private closing: Promise<number> | undefined;
 
   private constructor(paths: PierPaths, lock: PierLock, mars: MarsProcess, swept: SegmentInfo[], committed: Committed) {
@@ -124,6 +128,7 @@ export class Session {
       // The cache is a hint: keep an entry only where mars holds that path at that size.
       for (const [key, c] of committed.cache) if (sizes.get(key) !== c.size) committed.cache.delete(key);
       const s = new Session(paths, lock, mars, swept, committed);
+      s.stageBytesMin = options.stageBytesMin;
       if (options.control !== false && options.control !== undefined) s.control = ControlServer.listen(paths.socket, options.control);
       return s;
     } catch (e) {
@@ -140,7 +145,7 @@ export class Session {
   /** Commits what changed in the mount (queued behind a commit in flight). */
   commit(options: Omit<CommitOptions, "syncId"> = {}): Promise<CommitSummary> {
     const run = this.queue.then(async () => {
-      const summary = await commitMount(this.mars, this.paths, this.committed, { ...options, syncId: this.syncId });
+      const summary = await commitMount(this.mars, this.paths, this.committed, { stageBytesMin: this.stageBytesMin, ...options, syncId: this.syncId });
       if (summary.eve !== undefined) this.lastCommit = { at: new Date().toISOString(), summary };
       return summary;
     });

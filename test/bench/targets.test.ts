@@ -33,7 +33,10 @@ function aCase(kind: CaseKind, path: CommitPath, size: number, f: { commit?: num
 const verdictOf = (targets: ReturnType<typeof evaluateTargets>, words: string) => targets.find((t) => t.target.includes(words))?.verdict;
 
 describe("evaluateTargets", () => {
-  const baselines: BaselineResult[] = [{ size: GIB, freshTotalMs: s(800) }, { size: 2 * GIB, freshTotalMs: s(1600) }];
+  const baselines: BaselineResult[] = [
+    { size: GIB, freshTotalMs: s(800), ddMs: s(1000) },
+    { size: 2 * GIB, freshTotalMs: s(1600), ddMs: s(2000) },
+  ];
 
   test("meets every target when the figures are inside their limits", () => {
     const cases = [
@@ -43,10 +46,19 @@ describe("evaluateTargets", () => {
       aCase("single", "pipe", 2 * GIB, { delivery: 5000, peakMax: 7 * GIB }),
       aCase("many", "plea", 100_000 * KIB, { commit: 3000 }),
       aCase("many", "pipe", 100_000 * KIB, { commit: 3300 }),
+      aCase("single", "stage", GIB, { commit: 1150 }),
+      aCase("single", "stage", 2 * GIB, { commit: 2400 }),
     ];
     const targets = evaluateTargets(cases, baselines);
     expect(targets.map((t) => t.verdict)).toEqual(targets.map(() => "met"));
-    expect(targets.length).toBe(6);
+    expect(targets.length).toBe(8);
+  });
+
+  test("misses the staged target above 1.2x dd, and says when dd was not measured", () => {
+    const slow = evaluateTargets([aCase("single", "stage", GIB, { commit: 1250 })], baselines);
+    expect(slow.find((t) => t.target.startsWith("1 GiB by the default path"))).toMatchObject({ verdict: "missed", detail: "1.25 s against 1.00 s = 1.25x" });
+    const noDd = evaluateTargets([aCase("single", "stage", GIB, { commit: 1000 })], []);
+    expect(noDd.find((t) => t.target.startsWith("1 GiB by the default path"))?.verdict).toBe("not measured");
   });
 
   test("judges memory by the worst run, not the median", () => {

@@ -363,6 +363,17 @@ describe("verify", () => {
     // The forged file passes the reader's CRC check: the documented limit of checking by CRC alone.
     expect(store.source(rehashed).bytes().length).toBe(rehashed.byteLength);
   });
+
+  test("a blob whose footer carries a wrong mug (a bug in whoever computed it: urth stages blobs) is found", async () => {
+    const store = new BlobStore(tempPier());
+    const bytes = atomBytes(BLOB_PIECE_BYTES + 77, 9);
+    const right = mugOf(bytes);
+    const wrong = ((right % 0x7ffffffe) + 1) as number;
+    const { ref } = await store.put(bytes, wrong);
+    const check = store.verifyOne(ref.name);
+    expect(check.problem?.code).toBe(BlobErrorCode.damaged.footer);
+    expect(check.problem?.message).toContain(`mug ${wrong} is not its bytes' mug ${right}`);
+  });
 });
 
 /** Flips a bit at `offset` (in the first piece) and rewrites that piece's CRC and the footer's checksum to match. */

@@ -4,7 +4,7 @@
  * the default threshold sends 300 MiB through shared memory and 1 MiB through the pipe.
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { atomFromBytes, equals, FileAtom, type Noun } from "../../src/noun/index.ts";
 import { PLEA_THRESHOLD_BYTES_DEFAULT } from "../../src/plea/urth.ts";
@@ -198,39 +198,29 @@ describe("ordering", () => {
 
 describe("the default threshold", () => {
   test(
-    "with the default threshold a 300 MiB file-backed event takes the plea path and a 1 MiB one the pipe",
+    "with the default threshold (1 MiB, docs/plea.md) a 2 MiB file-backed event takes the plea path and a 512 KiB one the pipe",
     async () => {
-      expect(PLEA_THRESHOLD_BYTES_DEFAULT).toBe(256 * MIB);
-      // The 300 MiB file is written in 1 MiB pieces, each stamped, so urth's heap stays small.
-      const path = join(tempDir(), "huge.bin");
-      const piece = pseudoRandomBytes(MIB, 300);
-      const fd = openSync(path, "w");
-      try {
-        for (let i = 0; i < 300; i++) {
-          new DataView(piece.buffer).setUint32(0, i, true);
-          writeSync(fd, piece);
-        }
-      } finally {
-        closeSync(fd);
-      }
-      const huge = new FileAtom(path);
-      expect(huge.byteLengthMax).toBe(300 * MIB);
+      expect(PLEA_THRESHOLD_BYTES_DEFAULT).toBe(MIB);
+      const path = join(tempDir(), "two.bin");
+      writeFileSync(path, pseudoRandomBytes(2 * MIB, 300));
+      const two = new FileAtom(path);
+      expect(two.byteLengthMax).toBe(2 * MIB);
 
       const { pier } = tempPier();
       const { mars } = await startMars({ pier });
       expect(mars.pleaThresholdBytes).toBe(PLEA_THRESHOLD_BYTES_DEFAULT);
-      const one = pseudoRandomBytes(MIB, 1);
+      const half = pseudoRandomBytes(MIB / 2, 1);
       const phases: PokeProgress[] = [];
-      const big = await mars.poke(ovum([{ path: "/huge/bin", atom: huge, length: huge.byteLengthMax }]), { onProgress: (p) => phases.push(p) });
+      const big = await mars.poke(ovum([{ path: "/two/bin", atom: two, length: two.byteLengthMax }]), { onProgress: (p) => phases.push(p) });
       expect(big).toEqual({ ok: true, effects: [], path: "plea", eve: 1 });
       expect(phaseSequence(phases)).toEqual(["asking/plea", "filling/plea", "sent/plea"]);
-      const small = await mars.poke(ovum([{ path: "/one/bin", bytes: one }]));
+      const small = await mars.poke(ovum([{ path: "/half/bin", bytes: half }]));
       expect(small).toEqual({ ok: true, effects: [], path: "pipe", eve: 2 });
       expect(await listFiles(mars)).toEqual([
-        { path: ["huge", "bin"], size: 300 * MIB },
-        { path: ["one", "bin"], size: MIB },
+        { path: ["half", "bin"], size: MIB / 2 },
+        { path: ["two", "bin"], size: 2 * MIB },
       ]);
-      expect(equals((await readFile(mars, ["one", "bin"]))!.data, atomFromBytes(one))).toBe(true);
+      expect(equals((await readFile(mars, ["half", "bin"]))!.data, atomFromBytes(half))).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );

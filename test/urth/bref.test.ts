@@ -8,11 +8,11 @@
  * 256 KiB plus a little (above EAGER_FILE_BYTES_MAX, so urth makes it a file-backed atom).
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { utimesSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BlobStore } from "../../src/blob/index.ts";
 import { atomFromBytes, mug } from "../../src/noun/index.ts";
-import { catSha256, cleanUp, fileSha256, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth } from "./urth-support.ts";
+import { catSha256, childrenOf, cleanUp, fileSha256, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, waitFor } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -22,6 +22,8 @@ afterAll(() => expect(leftoverSegments()).toEqual([]));
 
 const ENV = { PLEA_BLOB_BYTES_MIN: String(64 * 1024) };
 const LENGTH = 256 * 1024 + 123;
+/** The file's bytes go to mars, which stores the blob itself (what these tests start from). */
+const NO_STAGING = ["--stage-threshold", "1T"];
 
 /** Bytes of a file whose last byte is nonzero (its atom is all of it). */
 function fileBytes(seed: number): Uint8Array {
@@ -83,10 +85,10 @@ describe("a file already in the blob store moves as a reference", () => {
   test("a file of a blob's length with other bytes is hashed and sent whole", async () => {
     const { pier, mount } = tempPier();
     writeFileSync(join(mount, "first.bin"), fileBytes(3));
-    expect((await urth(["commit", "--pier", pier], { env: ENV })).code).toBe(0);
+    expect((await urth(["commit", ...NO_STAGING, "--pier", pier], { env: ENV })).code).toBe(0);
     // The first commit stored its file as a blob; the second file has its length, not its bytes.
     writeFileSync(join(mount, "other.bin"), fileBytes(4));
-    const c = await urth(["commit", "--json", "--pier", pier], { env: ENV });
+    const c = await urth(["commit", "--json", ...NO_STAGING, "--pier", pier], { env: ENV });
     expect(c.code).toBe(0);
     const summary = JSON.parse(c.stdout);
     expect(summary).toMatchObject({ eve: 2, added: 1, blobs: { hashedFiles: 1, hashedBytes: LENGTH, refs: 0, refBytes: 0, marsRefs: 0 } });
@@ -102,7 +104,7 @@ describe("a byte-identical re-commit", () => {
     const path = join(mount, "big.bin");
     const bytes = fileBytes(5);
     writeFileSync(path, bytes);
-    const first = await urth(["commit", "--json", "--pier", pier], { env: ENV });
+    const first = await urth(["commit", "--json", ...NO_STAGING, "--pier", pier], { env: ENV });
     expect(first.code).toBe(0);
     const one = JSON.parse(first.stdout);
     expect(one).toMatchObject({ eve: 1, path: "pipe", blobs: { refs: 0, marsRefs: 0 } });
@@ -110,7 +112,7 @@ describe("a byte-identical re-commit", () => {
 
     // touch: same bytes, a new mtime, so urth sees a change and commits the file again.
     utimesSync(path, new Date(), new Date(Date.now() + 10_000));
-    const second = await urth(["commit", "--json", "--pier", pier], { env: ENV });
+    const second = await urth(["commit", "--json", ...NO_STAGING, "--pier", pier], { env: ENV });
     expect(second.code).toBe(0);
     const two = JSON.parse(second.stdout);
     expect(two).toMatchObject({ eve: 2, path: "pipe", changed: 1, blobs: { hashedFiles: 1, hashedBytes: LENGTH, refs: 1, refBytes: LENGTH, marsRefs: 1, marsRefBytes: LENGTH } });
@@ -132,3 +134,76 @@ describe("a byte-identical re-commit", () => {
     expect({ code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ code: 0, bytes: LENGTH, sha256: await fileSha256(path) });
   });
 });
+
+describe("a new large file is staged by urth (docs/blob-store.md, \"Staged by urth\")", () => {
+  test("its bytes never go to mars: the pipe and the plea carry a reference, mars installs the blob, cat and verify agree", async () => {
+    const { pier, mount } = tempPier();
+    const a = fileBytes(7);
+    writeFileSync(join(mount, "a.bin"), a);
+    const first = await urth(["commit", "--json", "--pier", pier], { env: ENV });
+    expect(first.code).toBe(0);
+    const one = JSON.parse(first.stdout);
+    expect(one).toMatchObject({ eve: 1, path: "pipe", added: 1, blobs: { refs: 0, marsRefs: 1, marsRefBytes: LENGTH }, staged: { files: 1, bytes: LENGTH } });
+    expect(one.sentBytes).toBeLessThan(4096);
+    expect(one.phases.stageCopyMs).toBeGreaterThan(0);
+
+    // Through plea: the segment holds the staged blob's reference entry.
+    const b = fileBytes(8);
+    writeFileSync(join(mount, "b.bin"), b);
+    const second = await urth(["commit", "--json", "--plea-threshold", "0", "--stage-threshold", "64K", "--pier", pier], { env: ENV });
+    expect(second.code).toBe(0);
+    const two = JSON.parse(second.stdout);
+    expect(two).toMatchObject({ eve: 2, path: "plea", blobs: { marsRefs: 1 }, staged: { files: 1, bytes: LENGTH } });
+    expect(two.sentBytes).toBeLessThan(4096);
+
+    // Each blob installed once, nothing left staged, every byte where the log says.
+    const store = new BlobStore(pier);
+    expect(store.list().length).toBe(2);
+    expect(readdirSync(store.paths.staging)).toEqual([]);
+    for (const [rel, bytes] of [
+      ["a.bin", a],
+      ["b.bin", b],
+    ] as const) {
+      const got = await catSha256(pier, rel);
+      expect({ rel, code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ rel, code: 0, bytes: LENGTH, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex") });
+    }
+    expect((await urth(["verify", "--pier", pier], { env: ENV })).code).toBe(0);
+    expect((await logOf(pier)).map((e) => [e.eve, e.path, e.detail?.refs])).toEqual([
+      [1, "pipe", 1],
+      [2, "plea", 1],
+    ]);
+  });
+
+  test("a mars refusal (a damaged staged blob) fails the commit, names the blob, leaves nothing staged; the next commit succeeds", async () => {
+    const { pier, mount } = tempPier();
+    const run = await startRun(pier, ["--debounce", "50"], { env: ENV });
+    let mars: number | undefined;
+    await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run's mars");
+    // mars stopped: urth stages b.bin and waits; the staged blob's footer is damaged meanwhile.
+    process.kill(mars!, "SIGSTOP");
+    try {
+      writeFileSync(join(mount, "b.bin"), fileBytes(10));
+      const staging = join(pier, ".urb/bob/stg");
+      let staged: string | undefined;
+      await waitFor(() => (staged = readdirSync(staging).find((n) => n.endsWith(".staged"))) !== undefined, "the staged blob");
+      const fd = openSync(join(staging, staged!), "r+");
+      writeSync(fd, new Uint8Array([0xff]), 0, 1, statSync(join(staging, staged!)).size - 20); // the footer's digest
+      closeSync(fd);
+    } finally {
+      process.kill(mars!, "SIGCONT");
+    }
+    const line = await run.waitForLine("stderr", /commit failed|rejected/, "the refused commit");
+    expect(run.stderrLines.join("\n")).toContain("footer");
+    expect(line).toBeDefined();
+    expect(readdirSync(join(pier, ".urb/bob/stg"))).toEqual([]);
+    expect(new BlobStore(pier).list()).toEqual([]);
+    run.proc.kill("SIGTERM");
+    expect(await run.exited()).toBe(0);
+    // The next commit stages the file again and succeeds.
+    const again = await urth(["commit", "--pier", pier], { env: ENV });
+    expect(again.code).toBe(0);
+    const got = await catSha256(pier, "b.bin");
+    expect(got.sha256).toBe(await fileSha256(join(mount, "b.bin")));
+  });
+});
+

@@ -1,7 +1,8 @@
 /**
- * A 300 MiB file through the real CLI, once by each path: the plea (shared memory, the default
- * above 256 MiB) with `urth commit --json`, and the pipe when `--plea-threshold 1T` puts it out of
- * the plea's reach. Both read back through `urth cat`, compared by hash as they stream.
+ * A 300 MiB file through the real CLI, once by each path that carries its bytes (staging off:
+ * `--stage-threshold 1T`): the plea (shared memory, the default above 256 MiB) with `urth commit
+ * --json`, and the pipe when `--plea-threshold 1T` puts it out of the plea's reach. Both read back
+ * through `urth cat`, compared by hash as they stream. Staged files: test/urth/bref.test.ts.
  */
 import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, openSync, writeSync } from "node:fs";
@@ -37,7 +38,8 @@ test("a 300 MiB file goes through the plea, another through the pipe with --plea
   await Bun.write(join(mount, "big/.keep"), "");
   writeBigFile(viaPlea, BIG_BYTES, 1);
 
-  const c = await urth(["commit", "--json", "--pier", pier]);
+  // Staging off: the bytes themselves go through the plea (the default above 256 MiB).
+  const c = await urth(["commit", "--json", "--stage-threshold", "1T", "--pier", pier]);
   expect(c.code).toBe(0);
   const summary = JSON.parse(c.stdout);
   expect(summary).toMatchObject({ eve: 1, path: "plea", added: 1, changed: 0, deleted: 0, bytes: BIG_BYTES, skipped: [{ rel: "big/.keep", reason: "dot-file" }] });

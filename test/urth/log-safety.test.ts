@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { processStartTime } from "../../src/ffi/index.ts";
 import {
   catSha256,
+  childrenOf,
   cleanUp,
   fileSha256,
   leftoverSegments,
@@ -44,21 +45,6 @@ const SLOW_TEST_TIMEOUT_MS = 120_000;
 
 /** Processes a test stopped or left running that cleanUp does not know. */
 const held: Array<{ pid: number; startTime: number }> = [];
-
-/** The pids whose parent is `ppid` (/proc/<pid>/stat, field 4). */
-function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === ppid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 function gone(pid: number): boolean {
   return processStartTime(pid) === undefined;

@@ -4,7 +4,7 @@
  * `cleanUp`, which every test file calls in afterEach even when a test fails), and the check that
  * no test left a `plea-` segment of its piers in /dev/shm.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sweepOrphans } from "../../src/ffi/index.ts";
@@ -41,9 +41,19 @@ export interface UrthOptions {
 
 /** The argv and spawn options that run `urth ARGS` as `options` say. */
 function urthCommand(args: string[], options: UrthOptions): { argv: string[]; spawn: { cwd?: string; env: Record<string, string>; uid?: number; gid?: number } } {
-  const direct = [process.execPath, MAIN, ...args];
+  const direct = [process.execPath, MAIN, ...withByteThresholds(args)];
   const argv = options.umask === undefined ? direct : ["/bin/sh", "-c", `umask ${options.umask.toString(8).padStart(3, "0")} && exec "$@"`, "sh", ...direct];
   return { argv, spawn: { cwd: options.cwd, env: childEnv(options.env), uid: options.uid, gid: options.gid } };
+}
+
+/**
+ * A test that sets `--plea-threshold` means the file's bytes to travel through the plea or the
+ * pipe, as they did before urth staged large files into the blob store (docs/blob-store.md,
+ * "Staged by urth"): unless it sets `--stage-threshold` itself, staging is turned off for it.
+ */
+function withByteThresholds(args: string[]): string[] {
+  const sets = (name: string) => args.some((a) => a === name || a.startsWith(`${name}=`));
+  return sets("--plea-threshold") && !sets("--stage-threshold") ? [...args, "--stage-threshold", "1T"] : args;
 }
 
 /** Runs `urth ARGS` to completion and returns its exit code, stdout and stderr. */
@@ -181,6 +191,21 @@ function notePierNamespaces(): void {
       // A test that damages the namespace file on purpose: its pier had no segments under it.
     }
   }
+}
+
+/** The pids whose parent is `ppid` (/proc/<pid>/stat, field 4): urth's mars. */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** A fresh temporary directory, removed by `cleanUp`. */

@@ -12,9 +12,10 @@ import { sweptLines } from "./common.ts";
 export async function commitCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const stageBytesMin = values["stage-threshold"] === undefined ? undefined : parseBytes("stage-threshold", values["stage-threshold"] as string);
   const shmKind = parseShmKindOption(values["shm-kind"]);
   let session: Session | undefined;
-  const s = await Session.open(root, { pleaThresholdBytes: threshold, shmKind, control: controlHandler(() => session, () => {}) });
+  const s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, control: controlHandler(() => session, () => {}) });
   session = s;
   for (const line of sweptLines(s.sweptAtStart)) process.stderr.write(`${line}\n`);
   const progress = commitProgress();
@@ -43,6 +44,13 @@ async function commitJson(s: CommitSummary, session: Session): Promise<Record<st
   if (m.scannedAtMs !== undefined) phases.scanMs = m.scannedAtMs - m.startAtMs;
   if (m.builtAtMs !== undefined && m.scannedAtMs !== undefined) phases.buildMs = m.builtAtMs - m.scannedAtMs;
   if (m.sendStartAtMs !== undefined && m.sentAtMs !== undefined) phases[s.path === "plea" ? "fillMs" : "sendMs"] = m.sentAtMs - m.sendStartAtMs;
+  // Staging is part of the build: the copy (the workers hashing behind it), the wait for the
+  // hashes after the last piece, then the footer and fdatasync (docs/blob-store.md, "Staged by urth").
+  if (s.staged !== undefined && s.staged.files > 0) {
+    phases.stageCopyMs = s.staged.copyMs;
+    phases.stageHashWaitMs = s.staged.hashWaitMs;
+    phases.stageSyncMs = s.staged.finishMs;
+  }
   if (s.eve !== undefined) {
     const [info] = await eventInfos(session.mars, s.eve, s.eve);
     const d = info?.detail ?? {};
@@ -73,6 +81,8 @@ async function commitJson(s: CommitSummary, session: Session): Promise<Record<st
     shmKind: session.mars.shm.kind,
     phases,
     blobs,
+    // Files urth staged into the blob store by an in-kernel copy (docs/blob-store.md, "Staged by urth").
+    staged: s.staged ?? null,
     skipped: s.skipped,
   };
 }

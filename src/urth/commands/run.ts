@@ -31,6 +31,7 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export async function runCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const threshold = values["plea-threshold"] === undefined ? undefined : parseBytes("plea-threshold", values["plea-threshold"] as string);
+  const stageBytesMin = values["stage-threshold"] === undefined ? undefined : parseBytes("stage-threshold", values["stage-threshold"] as string);
   const shmKind = parseShmKindOption(values["shm-kind"]);
   const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string, DEBOUNCE_MS_MAX, "the timer's limit, about 24.8 days");
   let stopRequested: () => void = () => {};
@@ -50,7 +51,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let session: Session | undefined;
   let s: Session;
   try {
-    s = await Session.open(root, { pleaThresholdBytes: threshold, shmKind, control: controlHandler(() => session, () => stopRequested()) });
+    s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, control: controlHandler(() => session, () => stopRequested()) });
   } catch (e) {
     offSignals();
     throw e;
