@@ -14,7 +14,8 @@
  * (bench/lib/memory-sampler.ts). The path is forced per run with `--plea-threshold`, the kind of
  * segment with `--shm-kind` (auto: urth's probe decides, as for an operator).
  * Baselines run in the same invocation, per size: memcpy, a bare write into a fresh segment of the
- * same kind, and `dd conv=fdatasync` (bench/lib/baselines.ts). PLEA_SHM_DIR points named segments
+ * same kind, and `dd conv=fdatasync`; for the many-files case, `git add -A` and `git commit` of the
+ * same tree (bench/lib/baselines.ts). PLEA_SHM_DIR points named segments
  * at another directory, such as a 64 MiB tmpfs for the container case.
  *
  * Prints markdown tables on stdout (progress on stderr) and writes bench/results/commit.json (raw
@@ -28,7 +29,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { namespaceForPier, processStartTime, shmDirectory } from "../src/ffi/index.ts";
 import { parseShmKindChoice, ShmProbe, type ShmKindChoice } from "../src/urth/shm-kind.ts";
-import { measureDd, runMemoryBaselines } from "./lib/baselines.ts";
+import { measureDd, measureGit, runMemoryBaselines } from "./lib/baselines.ts";
 import { Cleanup } from "./lib/cleanup.ts";
 import { type CommitJson, type CommitPath, runCommit } from "./lib/commit-run.ts";
 import { formatBytes, GIB, KIB, parseSize, parseSizes } from "./lib/format.ts";
@@ -36,7 +37,7 @@ import { cachedBytes, defaultCacheDir, linkFile, linkTree, manyFilesTree, random
 import { currentLoad, machineInfo, room } from "./lib/machine.ts";
 import { closeRollupWorker, type MemoryReport } from "./lib/memory-sampler.ts";
 import { loadResults, renderMarkdown, renderSvg, samplerSummary } from "./lib/report.ts";
-import { type BaselineResult, type BenchResults, type CaseKind, type CaseResult, type RunRecord, summarizeRuns } from "./lib/results.ts";
+import { type BaselineResult, type BenchResults, type CaseKind, type CaseResult, type GitBaselineResult, type RunRecord, summarizeRuns } from "./lib/results.ts";
 import { summarize } from "./lib/stats.ts";
 import { evaluateTargets } from "./lib/targets.ts";
 
@@ -278,6 +279,18 @@ async function baselinesFor(file: string, size: number, options: Options, tmpRoo
   }
 }
 
+/** `git add -A` and `git commit` of the many-files tree: the peer a commit of many files is compared with. */
+function gitBaselineFor(tree: string, files: number, options: Options, tmpRoot: string): GitBaselineResult {
+  progress(`  baseline for ${files.toLocaleString("en")} files: git add -A, git commit`);
+  try {
+    const g = measureGit(tree, tmpRoot, options.runs);
+    return { files, addMs: summarize(g.addMs), commitMs: summarize(g.commitMs) };
+  } catch (e) {
+    progress(`  git baseline: FAILED: ${(e as Error).message}`);
+    return { files, error: (e as Error).message };
+  }
+}
+
 /** Why `--big` cannot run here, or undefined. Assumes its inputs are not cached yet (the safe side). */
 function bigSkipReason(shmDir: string, tmpRoot: string, cacheDir: string, shmKind: "named" | "memfd"): string | undefined {
   const payload = BIG_FILE_BYTES * BIG_FILES;
@@ -319,6 +332,7 @@ async function main(): Promise<void> {
 
   const cases: CaseResult[] = [];
   const baselines: BaselineResult[] = [];
+  let git: GitBaselineResult | undefined;
   const notes: string[] = [];
   try {
     for (const size of options.sizes) {
@@ -342,6 +356,7 @@ async function main(): Promise<void> {
       const n = options.manyFiles;
       progress(`${n.toLocaleString("en")} files of 1 KiB: generating the tree in ${cacheDir}`);
       const tree = manyFilesTree(cacheDir, n, MANY_FILE_BYTES);
+      if (options.baselines) git = gitBaselineFor(tree, n, options, tmpRoot);
       const spec: CaseSpec = {
         id: `many-${n}`,
         kind: "many",
@@ -399,6 +414,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadAtEnd },
     notes,
     baselines,
+    git,
     cases,
     targets: evaluateTargets(cases, baselines),
     sampler: samplerSummary(cases),

@@ -10,6 +10,10 @@
  *   source in the page cache instead of the heap (what urth's fill does, without any protocol).
  * - `dd if=FILE of=TMP bs=1M conv=fdatasync`: the disk's cost of making the bytes durable, for
  *   mars's persist time.
+ * - for the many-files case, `git add -A` and `git commit` of the same tree in a fresh repository:
+ *   a peer that also hashes, compresses and stores every file. git's defaults do not fsync loose
+ *   objects (`core.fsync`, https://git-scm.com/docs/git-config#Documentation/git-config.txt-corefsync),
+ *   so its figure is not "durable" as mars's is: the output says so beside it.
  *
  * The memory baselines run in a child process (`bun bench/lib/baselines.ts ...`), so their
  * buffers are returned to the machine before the commits they are compared with. The source is
@@ -154,6 +158,43 @@ export function measureDd(file: string, dir: string, runs: number): number[] {
     rmSync(out, { force: true });
   }
   return times;
+}
+
+/** `git add -A` and `git commit` of one tree, per run, in milliseconds. */
+export interface GitBaseline {
+  addMs: number[];
+  commitMs: number[];
+}
+
+/**
+ * Times `git add -A` and then `git commit` of `tree` (hard-linked into a fresh repository under
+ * `dir`, so git reads the same page-cached files a commit does), `runs` times; the repository is
+ * removed after each run and on failure. git runs with its defaults, apart from an identity.
+ */
+export function measureGit(tree: string, dir: string, runs: number): GitBaseline {
+  const repo = `${dir}/git-${process.pid}`;
+  const git = ["git", "-c", "user.name=b", "-c", "user.email=b@b"];
+  const run = (args: string[]): number => {
+    const t = performance.now();
+    const r = Bun.spawnSync([...git, ...args], { cwd: repo, stdout: "ignore", stderr: "pipe" });
+    const ms = performance.now() - t;
+    if (r.exitCode !== 0) throw new Error(`git ${args[0]} exited with status ${r.exitCode}: ${r.stderr.toString().trim()}`);
+    return ms;
+  };
+  const out: GitBaseline = { addMs: [], commitMs: [] };
+  try {
+    for (let i = 0; i < runs; i++) {
+      rmSync(repo, { recursive: true, force: true });
+      const cp = Bun.spawnSync(["cp", "-al", `${tree}/.`, repo], { stderr: "pipe" });
+      if (cp.exitCode !== 0) throw new Error(`cp -al ${tree} ${repo} failed with status ${cp.exitCode}: ${cp.stderr.toString().trim()}`);
+      run(["init", "-q"]);
+      out.addMs.push(run(["add", "-A"]));
+      out.commitMs.push(run(["commit", "-q", "-m", "baseline"]));
+    }
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+  return out;
 }
 
 if (import.meta.main) {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { renderChart, type Panel, type Series } from "./chart-svg.ts";
 import { SAMPLER_NICE } from "./commit-run.ts";
 import { formatBytes, formatMs, formatRatio, formatTickMs, gbPerS } from "./format.ts";
-import type { BaselineResult, BenchResults, CaseResult, SamplerSummary } from "./results.ts";
+import type { BaselineResult, BenchResults, CaseResult, GitBaselineResult, SamplerSummary } from "./results.ts";
 import { formatSummary, ratio, summarize, type Summary } from "./stats.ts";
 import { markdownTable } from "./table.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
@@ -194,6 +194,7 @@ export function renderMarkdown(r: BenchResults): string {
     ``,
     phasesTable(r.cases),
     ``,
+    ...(r.git ? [gitLine(r.git), ``] : []),
     `Targets:`,
     ``,
     targetLines(targets),
@@ -206,6 +207,17 @@ export function renderMarkdown(r: BenchResults): string {
     ``,
     `Command: \`${r.command}\` (${r.date}); machine: ${m.cpu}, ${m.cores} cores, ${formatBytes(m.memTotalBytes)}, /dev/shm ${formatBytes(m.shmTotalBytes)}.`,
   ].join("\n");
+}
+
+/** The many-files case's peer: git's add and commit of the same tree, and what git does not do. */
+export function gitLine(g: GitBaselineResult): string {
+  const what = `Peer baseline, ${g.files.toLocaleString("en")} files of 1 KiB`;
+  if (g.error !== undefined) return `${what}: git failed: ${g.error}.`;
+  const total = g.addMs && g.commitMs ? ` = ${formatMs(g.addMs.median + g.commitMs.median)}` : "";
+  return (
+    `${what}: \`git add -A\` ${g.addMs ? formatMs(g.addMs.median) : "-"} + \`git commit\` ${g.commitMs ? formatMs(g.commitMs.median) : "-"}${total} ` +
+    `(medians; git's defaults, which do not fsync loose objects: not durable as a commit's figure is).`
+  );
 }
 
 /** A failure in one line: its first line, and the first line that names an error, if another. */

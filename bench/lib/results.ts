@@ -86,6 +86,14 @@ export function summarizeRuns(runs: readonly RunRecord[]): CaseSummary {
   };
 }
 
+/** `git add -A` and `git commit` of the many-files tree (bench/lib/baselines.ts, `measureGit`). */
+export interface GitBaselineResult {
+  files: number;
+  addMs?: Summary;
+  commitMs?: Summary;
+  error?: string;
+}
+
 /** What the sampler cost and how closely it followed, over every measured run. */
 export interface SamplerSummary {
   samples: number;
@@ -111,6 +119,8 @@ export interface BenchResults {
   machine: MachineInfo & { loadAtEnd: number[] };
   notes: string[];
   baselines: BaselineResult[];
+  /** The many-files case's peer baseline (absent in older results, or with --no-baselines). */
+  git?: GitBaselineResult;
   cases: CaseResult[];
   targets: TargetResult[];
   sampler: SamplerSummary;

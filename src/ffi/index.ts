@@ -20,6 +20,7 @@
  *   `FfiErrorCode` (errors.ts).
  */
 export { SysError, Errno, errnoName } from "./sys-error.ts";
+export { prefault, PREFAULT_BYTES_MIN } from "./prefault.ts";
 export type { ErrnoName } from "./sys-error.ts";
 export { FfiErrorCode } from "./errors.ts";
 export {

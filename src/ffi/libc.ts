@@ -38,6 +38,10 @@ export const MADV = {
   willneed: 3,
   dontneed: 4,
   remove: 9,
+  /** Linux 5.14+: fault every page in readable, in one call, copying nothing (EINVAL before). */
+  populateRead: 22,
+  /** Linux 5.14+: fault every page in writable, in one call (EINVAL before). */
+  populateWrite: 23,
 } as const;
 export type Madvice = keyof typeof MADV;
 

@@ -29,7 +29,7 @@ import { answerLogPeek } from "./log-peek.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
-import { settleAtoms } from "./settle.ts";
+import { settleAtoms, settleEvent } from "./settle.ts";
 import { blobAtomBytesMin, BlobErrorCode } from "../blob/index.ts";
 import { BigAtom } from "../noun/atom.ts";
 
@@ -60,6 +60,8 @@ interface Timing {
   decodeMs?: number;
   refs?: number;
   refBytes?: number;
+  /** The event's atoms that are views into a plea mapping (none for the pipe and `%bref`). */
+  views?: BigAtom[];
 }
 
 export class Mars {
@@ -131,19 +133,24 @@ export class Mars {
       case "take": {
         const t0 = performance.now();
         const refs = { refs: 0, refBytes: 0 };
+        const views: BigAtom[] = [];
         let input: MarsPleaInput<PleaSegment>;
         try {
           input = {
             type: "taken",
-            noun: this.segments.take(a.segment, (atom) => {
-              refs.refs++;
-              refs.refBytes += atom.byteLength;
-            }),
+            noun: this.segments.take(
+              a.segment,
+              (atom) => {
+                refs.refs++;
+                refs.refBytes += atom.byteLength;
+              },
+              (view) => views.push(view),
+            ),
           };
         } catch (e) {
           input = { type: "take-failed", message: (e as Error).message };
         }
-        return this.step(input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0, ...refs });
+        return this.step(input, { arrivedAtMs: t.arrivedAtMs, decodedAtMs: wallMs(), decodeMs: performance.now() - t0, ...refs, views });
       }
       case "resolve": {
         const t0 = performance.now();
@@ -229,7 +236,7 @@ export class Mars {
     this.d.policy.noteEvent(appended.jamBytes, appended.storage);
     // The event is durable: its large atoms now live in the blob store, and every other view into
     // its segment is copied to the heap, so the segment's mapping goes (settle.ts).
-    for (const owner of settleAtoms(ovum, appended.stored)) this.d.kernel.forgetOwner(owner);
+    for (const owner of settleEvent(t.views ?? [], appended.stored)) this.d.kernel.forgetOwner(owner);
     // Mappings whose views the state no longer holds (a file replaced or deleted) go now.
     this.mappings.retainOnly(this.d.kernel.owners());
     await this.send({ type: "poke", ok: true, effects: listOf(r.effects) });

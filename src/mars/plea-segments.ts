@@ -13,9 +13,10 @@
  * pier's blob store) becomes an atom sourced from that blob, checked as a `%bref`'s is (blob-refs.ts).
  */
 import { PleaError } from "../error.ts";
-import { createMemfd, createSegment, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
+import { createMemfd, createSegment, Errno, SysError, type Memfd, nextSegmentName, openSegment, SEGMENT_BYTES_MAX, type Segment } from "../ffi/index.ts";
 import { readShm, type BigAtom, type Noun } from "../noun/index.ts";
 import { shmRefAtom, type BlobLookup } from "./blob-refs.ts";
+import { KERNEL_UNPIN_BYTES_MAX } from "./kernel/owners.ts";
 import type { MappingRegistry } from "../plea/mapping-registry.ts";
 import type { SegmentKind, SegmentRef } from "../plea/segment-ref.ts";
 
@@ -56,9 +57,10 @@ export class PleaSegments {
    * with large atoms as zero-copy views. The mapping joins the registry (released once nothing
    * refers to it). Throws for a segment that does not decode, or that refers to a blob mars cannot
    * use; the segment is removed and that mapping gone either way. `onRef` hears each blob
-   * reference's atom (for the event's INFO).
+   * reference's atom (for the event's INFO); `onView` each atom left a view into the mapping
+   * (mars moves them off it once the event is durable, settle.ts).
    */
-  take(segment: PleaSegment, onRef?: (a: BigAtom) => void): Noun {
+  take(segment: PleaSegment, onRef?: (a: BigAtom) => void, onView?: (a: BigAtom) => void): Noun {
     let reader: Segment | undefined;
     try {
       reader =
@@ -70,10 +72,15 @@ export class PleaSegments {
       this.remove(segment);
     }
     this.mappings.add(reader);
+    prefaultRead(reader);
     try {
       return readShm(reader, {
         zeroCopy: true,
         owner: reader,
+        // Small atoms (small files, path elements) go to the heap as they are read: the kernel
+        // would copy each off the segment anyway (owners.ts), one slice at a time.
+        zeroCopyBytesMin: KERNEL_UNPIN_BYTES_MAX + 1,
+        onView,
         resolveRef: (ref) => {
           const a = shmRefAtom(this.blobs, ref);
           onRef?.(a);
@@ -94,5 +101,20 @@ export class PleaSegments {
     }
     segment.segment.unlink();
     segment.segment.close();
+  }
+}
+
+/**
+ * Maps every page of a reader's mapping in with one madvise(MADV_POPULATE_READ) before the decode
+ * reads it, instead of a fault per 4 KiB page: decoding 100,000 small files (130 MB) went from
+ * 1.1 s to 0.66-0.69 s in an in-process bench (issue 15). A read fault on a private mapping maps
+ * the segment's own page, copying nothing (unlike MAP_POPULATE, docs/shm-segments.md). A kernel
+ * without it (EINVAL, before Linux 5.14) faults page by page as before.
+ */
+function prefaultRead(reader: Segment): void {
+  try {
+    reader.advise("populateRead");
+  } catch (e) {
+    if (!(e instanceof SysError && e.errno === Errno.EINVAL)) throw e;
   }
 }

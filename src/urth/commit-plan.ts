@@ -27,7 +27,7 @@ export function planCommit(scan: MountScan, committed: ReadonlyMap<string, reado
   let bytes = 0;
   const present = new Set<string>();
   for (const f of scan.files) {
-    const key = clayKey(f.path);
+    const key = f.key;
     present.add(key);
     if (!committed.has(key)) {
       added++;

@@ -8,7 +8,7 @@
  * (file-stage.ts) and sent as a reference too: its bytes are copied once, by the kernel.
  */
 import { wallMs } from "../wall-clock.ts";
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
 import { goofToText } from "../ipc/goof.ts";
@@ -24,6 +24,7 @@ import type { MarsProcess, PokeProgress } from "./mars-process.ts";
 import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
 import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
 import { MOUNT_DESK, type PierPaths } from "./pier.ts";
+import { READ_WORKER_FILES_MIN, SmallFileReader } from "./small-reads.ts";
 
 /**
  * Files up to this size are read into urth's heap when the commit is built (one read each, no
@@ -91,6 +92,24 @@ export interface CommitOptions {
 export async function commitMount(mars: MarsProcess, pier: PierPaths, committed: Committed, options: CommitOptions): Promise<CommitSummary> {
   const t0 = performance.now();
   const marks: CommitMarks = { startAtMs: wallMs() };
+  // A first commit may carry a whole tree: the reader's worker loads while the mount is scanned.
+  let reader = committed.paths.size === 0 ? new SmallFileReader() : undefined;
+  try {
+    return await commitScanned(mars, pier, committed, options, t0, marks, () => (reader ??= new SmallFileReader()));
+  } finally {
+    reader?.close();
+  }
+}
+
+async function commitScanned(
+  mars: MarsProcess,
+  pier: PierPaths,
+  committed: Committed,
+  options: CommitOptions,
+  t0: number,
+  marks: CommitMarks,
+  smallReader: () => SmallFileReader,
+): Promise<CommitSummary> {
   const scan = scanMount(pier.mount);
   marks.scannedAtMs = wallMs();
   const plan = planCommit(scan, committed.paths, committed.cache);
@@ -104,17 +123,33 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   let committedOk = false;
   try {
     const changes: IntoChange[] = [];
+    // Small files are read first, all together (small-reads.ts); the rest become file-backed atoms.
+    const eager: boolean[] = new Array(plan.puts.length);
+    const eagerPaths: string[] = [];
+    const eagerSizes: number[] = [];
     let eagerBytes = 0;
-    for (const f of plan.puts) {
-      const abs = join(pier.mount, f.rel);
+    for (let i = 0; i < plan.puts.length; i++) {
+      const f = plan.puts[i];
+      eager[i] = f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX;
+      if (!eager[i]) continue;
+      eagerBytes += f.size;
+      eagerPaths.push(join(pier.mount, f.rel));
+      eagerSizes.push(f.size);
+    }
+    const reads = eagerPaths.length === 0 ? [] : await (eagerPaths.length >= READ_WORKER_FILES_MIN ? smallReader() : new SmallFileReader(false)).read(eagerPaths, eagerSizes);
+    let next = 0;
+    for (let i = 0; i < plan.puts.length; i++) {
+      const f = plan.puts[i];
+      const abs = eager[i] ? eagerPaths[next] : join(pier.mount, f.rel);
       let data: Atom;
       let length: number;
-      if (f.size <= EAGER_FILE_BYTES_MAX && eagerBytes + f.size <= EAGER_COMMIT_BYTES_MAX) {
-        const bytes = readSmall(abs, f.rel);
-        if (bytes.length !== f.size) throw changedError(abs, f.size, bytes.length);
-        eagerBytes += bytes.length;
-        data = atomFromBytes(bytes);
-        length = bytes.length;
+      if (eager[i]) {
+        const r = reads[next++];
+        if (!r.ok) throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${f.rel}": ${r.message}`);
+        // A file that grew reads one byte past its size (small-reads.ts): its size now is in a stat.
+        if (r.bytes.length !== f.size) throw changedError(abs, f.size, r.bytes.length > f.size ? sizeNow(abs, r.bytes.length) : r.bytes.length);
+        data = atomFromBytes(r.bytes);
+        length = r.bytes.length;
       } else {
         const fa = new FileAtom(abs);
         if (fa.byteLengthMax !== f.size || fa.mtimeMs !== f.mtimeMs) throw changedError(abs, f.size, fa.byteLengthMax);
@@ -152,7 +187,7 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
     }
     committedOk = true;
     for (const f of plan.puts) {
-      const key = clayKey(f.path);
+      const key = f.key;
       committed.paths.set(key, f.path);
       committed.cache.set(key, cachedOf(f));
     }
@@ -170,11 +205,11 @@ export async function commitMount(mars: MarsProcess, pier: PierPaths, committed:
   }
 }
 
-function readSmall(abs: string, rel: string): Uint8Array {
+function sizeNow(abs: string, fallback: number): number {
   try {
-    return readFileSync(abs);
-  } catch (cause) {
-    throw new FileAtomError(NounErrorCode.fileAtom.unreadable, abs, `Cannot read "${rel}": ${(cause as Error).message}`, { cause });
+    return statSync(abs).size;
+  } catch {
+    return fallback;
   }
 }
 

@@ -16,7 +16,7 @@
  * pending writ with `MarsExited` (no hang, no crash), and then the pier's orphaned segments are
  * swept.
  */
-import { openPeerMemfd, openSegment, processStartTime, sweepOrphans, SysError, type Segment, type SegmentInfo } from "../ffi/index.ts";
+import { Errno, openPeerMemfd, openSegment, processStartTime, sweepOrphans, SysError, type Segment, type SegmentInfo } from "../ffi/index.ts";
 import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { isPleaError } from "../error.ts";
 import { FfiErrorCode } from "../ffi/errors.ts";
@@ -405,9 +405,26 @@ export class MarsProcess {
  * Writes the plea poke's task into the segment mars granted, mapped for writing (file-backed atoms
  * are read straight into it) and unmaps it, whatever happens. Returns the bytes written.
  */
+/**
+ * Faults the whole mapping in with one madvise(MADV_POPULATE_WRITE) before the fill, instead of
+ * one page fault per 4 KiB page as the fill first touches it: the fill of 100,000 small files
+ * (130 MB) writes about 0.2 s faster, in a bench of the same writes into a fresh memfd, 0.42-0.44 s
+ * against 0.22-0.23 s (issue 15). The segment's pages are already reserved (fallocate), so this
+ * allocates nothing the fill would not. A kernel without it (EINVAL, before Linux 5.14) faults page
+ * by page as before.
+ */
+function prefault(segment: Segment): void {
+  try {
+    segment.advise("populateWrite");
+  } catch (e) {
+    if (!(e instanceof SysError && e.errno === Errno.EINVAL)) throw e;
+  }
+}
+
 function fillSegment(segment: Segment, w: PokeWrit): number {
   let done = 0;
   try {
+    prefault(segment);
     return writeShm(w.task, segment, {
       refOf: w.refs?.shmRefOf,
       onProgress: (n: number) => {

@@ -23,6 +23,8 @@ export interface MountFile {
   rel: string;
   /** Clay path elements (`["lib", "foo", "js"]`). */
   path: string[];
+  /** `clayKey(path)`, made once by the scan: the plan and the commit look files up by it. */
+  key: string;
   size: number;
   mtimeMs: number;
   ino: number;
@@ -159,14 +161,15 @@ export function scanMount(mountDir: string): MountScan {
         if (st.size > ATOM_BYTES_MAX) {
           throw new PleaError(UrthErrorCode.mount.tooLarge, `"${rel}" is ${st.size} bytes; one file is at most ${ATOM_BYTES_MAX} bytes (4 GiB, one atom). Split it or move it out of the mount`);
         }
-        files.push({ rel, path: clayPathOf(rel), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+        const path = clayPathOf(rel);
+        files.push({ rel, path, key: clayKey(path), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       }
     }
   }
   files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const seen = new Map<string, string>();
   for (const f of files) {
-    const key = clayKey(f.path);
+    const key = f.key;
     const other = seen.get(key);
     if (other !== undefined) {
       throw new PleaError(UrthErrorCode.mount.pathClash, `"${other}" and "${f.rel}" both map to the Clay path ${key}; rename one of them`);

@@ -68,6 +68,20 @@ export interface ReadShmOptions {
   /** Set as `BigAtom.owner` of zero-copy views; defaults to `source`. */
   owner?: unknown;
   /**
+   * With `zeroCopy`, atoms shorter than this many bytes are copied to the heap instead of viewed:
+   * a small atom is not worth pinning its mapping (mars copies small file atoms off the segment
+   * anyway, docs/kernel.md "Mapping lifetime"). They are packed into shared heap chunks of
+   * SHM_ARENA_CHUNK_BYTES, not sliced one by one: 100,000 slices of 1 KiB cost about 0.4-0.8 s in
+   * Bun (an ArrayBuffer and its GC bookkeeping each), the packed copies a few tens of ms. Default
+   * 0: every atom a view.
+   */
+  zeroCopyBytesMin?: number;
+  /**
+   * Called with each zero-copy view made (`zeroCopy`): the caller learns every atom that refers to
+   * `source` without walking the noun again (mars settles an event's views this way).
+   */
+  onView?: (a: BigAtom) => void;
+  /**
    * Restore the mugs the writer stored into `Cell.mug` and `BigAtom.mug`. Off by default: a mug
    * is a cache the peer could get wrong, and a wrong cached mug would make equality and state
    * mugs wrong. Nonzero mug fields are range-checked either way.
@@ -79,6 +93,32 @@ export interface ReadShmOptions {
    * buffer holding a blob reference is refused (shm_bad_value), as version 1 refused tag 01.
    */
   resolveRef?: (ref: ShmRef) => Atom;
+}
+
+/**
+ * Heap chunk that small copied atoms are packed into (`zeroCopyBytesMin`): 1 MiB, so that a live
+ * small atom keeps at most 1 MiB of its neighbours' bytes alive after they are dropped, and an
+ * event of 100 MiB of small files is about 100 allocations.
+ */
+export const SHM_ARENA_CHUNK_BYTES = 1024 * 1024;
+
+/** Copies small atoms into shared heap chunks, each copy 8-byte aligned as the segment's views are. */
+class HeapArena {
+  private chunk = new Uint8Array(0);
+  private used = 0;
+
+  copy(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n > SHM_ARENA_CHUNK_BYTES / 4) return bytes.slice();
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(SHM_ARENA_CHUNK_BYTES);
+      this.used = 0;
+    }
+    const out = this.chunk.subarray(this.used, this.used + n);
+    out.set(bytes);
+    this.used += (n + 7) & ~7;
+    return out;
+  }
 }
 
 /**
@@ -230,6 +270,9 @@ class ShmDecoder {
   private readonly zeroCopy: boolean;
   private readonly trustMugs: boolean;
   private readonly owner: unknown;
+  private readonly zeroCopyBytesMin: number;
+  private readonly onView: ((a: BigAtom) => void) | undefined;
+  private readonly arena = new HeapArena();
   /** Per entry, 1 for a blob reference; undefined when the buffer holds none. */
   private readonly refKinds: Uint8Array | undefined;
   private readonly resolveRef: ((ref: ShmRef) => Atom) | undefined;
@@ -252,6 +295,8 @@ class ShmDecoder {
     this.zeroCopy = options.zeroCopy === true;
     this.trustMugs = options.trustMugs === true;
     this.owner = options.owner === undefined ? source : options.owner;
+    this.zeroCopyBytesMin = options.zeroCopyBytesMin ?? 0;
+    this.onView = options.onView;
   }
 
   /** True when entry `i` is a blob reference. */
@@ -399,7 +444,12 @@ class ShmDecoder {
     if (view !== undefined) {
       // slice, not new + set: it skips zero-filling the copy first (measured 1.5-4x faster at
       // 256 MiB; what remains is the page faults of the fresh memory).
-      a = this.zeroCopy ? atomFromBytes(view, this.owner) : atomFromBytes(view.slice());
+      if (!this.zeroCopy) a = atomFromBytes(view.slice());
+      else if (byteLength < this.zeroCopyBytesMin) a = atomFromBytes(this.arena.copy(view));
+      else {
+        a = atomFromBytes(view, this.owner);
+        if (a instanceof BigAtom) this.onView?.(a);
+      }
     } else {
       const copy = new Uint8Array(byteLength);
       w.copyOut(start, copy);

@@ -261,6 +261,33 @@ describe("zero-copy reads", () => {
     expect(back.bytes[0]).toBe(3);
   });
 
+  test("zeroCopyBytesMin: smaller atoms are packed heap copies, larger ones views that onView lists", () => {
+    const smalls = [10, 100, 1000, 3000].map((n, i) => atomFromBytes(new Uint8Array(n).fill(i + 1)) as BigAtom);
+    const large = atomFromBytes(new Uint8Array(5000).fill(7)) as BigAtom;
+    const n = cell(smalls[0], cell(large, cell(smalls[1], cell(smalls[2], cell(smalls[3], smalls[0])))));
+    const buf = encode(n);
+    const owner = { name: "mapping" };
+    const views: BigAtom[] = [];
+    const back = readShm(buf, { zeroCopy: true, owner, zeroCopyBytesMin: 4096, onView: (a) => views.push(a) });
+    expect(equals(back, n)).toBe(true);
+    expect(views.length).toBe(1);
+    expect(views[0].bytes.buffer).toBe(buf.buffer);
+    expect(views[0].owner).toBe(owner);
+    const copies: BigAtom[] = [];
+    for (let c = back; c instanceof Cell; c = c.tail) if (c.head instanceof BigAtom && c.head !== views[0]) copies.push(c.head);
+    expect(copies.length).toBe(4);
+    for (const a of copies) {
+      expect(a.owner).toBeUndefined();
+      expect(a.bytes.buffer).not.toBe(buf.buffer);
+      // Packed: one heap chunk, each copy 8-byte aligned.
+      expect(a.bytes.buffer).toBe(copies[0].bytes.buffer);
+      expect(a.bytes.byteOffset % 8).toBe(0);
+    }
+    // Copies do not see later writes to the source.
+    buf.fill(0);
+    expect(copies[1].bytes[0]).toBe(2);
+  });
+
   test("the owner defaults to the source", () => {
     const buf = encode(atomFromBytes(new Uint8Array(64).fill(1)));
     expect((readShm(buf, { zeroCopy: true }) as BigAtom).owner).toBe(buf);
