@@ -96,7 +96,7 @@ export function targetLines(targets: readonly TargetResult[]): string {
   return targets.map((t) => `- **${t.verdict}**: ${t.target} (${t.detail})`).join("\n");
 }
 
-const COLORS = { plea: "#1f77b4", pipe: "#d62728", fresh: "#2ca02c", dd: "#7f7f7f", memcpy: "#9467bd", payload: "#555555", big: "#ff7f0e" };
+const COLORS = { stage: "#17becf", plea: "#1f77b4", pipe: "#d62728", fresh: "#2ca02c", dd: "#7f7f7f", memcpy: "#9467bd", payload: "#555555", big: "#ff7f0e" };
 
 function points(cases: readonly CaseResult[], pick: (c: CaseResult) => Summary | undefined) {
   return cases
@@ -105,13 +105,14 @@ function points(cases: readonly CaseResult[], pick: (c: CaseResult) => Summary |
     .map(({ c, s }) => ({ x: c.payloadBytes, y: s!.median, yMin: s!.min, yMax: s!.max }));
 }
 
-/** Time and combined peak against payload size, both paths, log-log; baselines dashed. */
+/** Time and combined peak against payload size, every path, log-log; baselines dashed. */
 export function chartSvg(cases: readonly CaseResult[], baselines: readonly BaselineResult[], subtitle: string): string {
   const single = (path: string) => cases.filter((c) => c.kind === "single" && c.path === path);
   const big = cases.filter((c) => c.kind === "big");
   const base = (pick: (b: BaselineResult) => Summary | undefined) =>
     baselines.filter((b) => pick(b) !== undefined).map((b) => ({ x: b.size, y: pick(b)!.median }));
   const timeSeries: Series[] = [
+    { label: "stage (the default): commit, scan to durable", color: COLORS.stage, points: points(single("stage"), (c) => c.summary.commitMs) },
     { label: "plea: commit, scan to durable", color: COLORS.plea, points: points(single("plea"), (c) => c.summary.commitMs) },
     { label: "pipe: commit, scan to durable", color: COLORS.pipe, points: points(single("pipe"), (c) => c.summary.commitMs) },
     { label: "plea: delivery (mars holds the event)", color: COLORS.plea, dotted: true, points: points(single("plea"), (c) => c.summary.deliveryMs) },
@@ -121,6 +122,7 @@ export function chartSvg(cases: readonly CaseResult[], baselines: readonly Basel
   ];
   const sizes = [...new Set(cases.filter((c) => c.kind !== "many").map((c) => c.payloadBytes))].sort((a, b) => a - b);
   const peakSeries: Series[] = [
+    { label: "stage: combined peak", color: COLORS.stage, points: points(single("stage"), (c) => c.summary.combinedPeak) },
     { label: "plea: combined peak", color: COLORS.plea, points: points(single("plea"), (c) => c.summary.combinedPeak) },
     { label: "pipe: combined peak", color: COLORS.pipe, points: points(single("pipe"), (c) => c.summary.combinedPeak) },
     { label: "1x payload", color: COLORS.payload, dashed: true, points: sizes.map((s) => ({ x: s, y: s })) },
@@ -135,7 +137,7 @@ export function chartSvg(cases: readonly CaseResult[], baselines: readonly Basel
     { title: "Time", xLabel: "payload (one file)", yLabel: "milliseconds", series: timeSeries, xBase: 2, yBase: 10, formatX: formatBytes, formatY: formatTickMs },
     { title: "Combined peak memory (urth + mars)", xLabel: "payload (one file)", yLabel: "bytes", series: peakSeries, xBase: 2, yBase: 2, formatX: formatBytes, formatY: formatBytes },
   ];
-  return renderChart("urth commit: pipe against plea", subtitle, panels);
+  return renderChart("urth commit: staged (the default), plea and pipe", subtitle, panels);
 }
 
 /** The sampler's cost and timeliness over every measured run. */
