@@ -21,11 +21,11 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
-import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
+import { PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { blobReadError, readBlobTail } from "./blob-file.ts";
 import { BlobSource } from "./blob-source.ts";
 import { crc32, sha256 } from "./checksums.ts";
-import { blobWriteError, fsyncDirectory, writeAllAsync } from "./durable.ts";
+import { blobWriteError, fsyncDirectory, makeStoreDirs, writeAllAsync } from "./durable.ts";
 import { BlobErrorCode } from "./errors.ts";
 import {
   BLOB_ATOM_BYTES_MAX,
@@ -249,12 +249,7 @@ export class BlobStore {
   /** Creates `bob/` and `stg/` (0700 whatever the umask) once per store. */
   #makeDirs(): void {
     if (this.#dirsMade) return;
-    try {
-      makePrivateDir(this.paths.dir);
-      makePrivateDir(this.paths.staging);
-    } catch (cause) {
-      throw blobWriteError(`Cannot create the blob store "${this.paths.dir}"`, cause);
-    }
+    makeStoreDirs(this.paths);
     this.#dirsMade = true;
   }
 

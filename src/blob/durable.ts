@@ -6,6 +6,8 @@
 import { closeSync, fsyncSync, openSync, write } from "node:fs";
 import { PleaError } from "../error.ts";
 import { BlobErrorCode } from "./errors.ts";
+import type { BlobPaths } from "./layout.ts";
+import { makePrivateDir } from "../pier/private-mode.ts";
 
 /** Writes all of `bytes` at `position` on the runtime's I/O threads. */
 export function writeAllAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
@@ -54,4 +56,14 @@ export function blobWriteError(subject: string, cause: unknown): PleaError {
         ? "Check the pier's permissions: mars must own it"
         : "Check `dmesg` and the disk under the pier, then start again";
   return new PleaError(BlobErrorCode.write, `${subject}: ${(cause as Error)?.message ?? String(cause)}. ${hint}`, { cause });
+}
+
+/** Creates `bob/` and `bob/stg/`, 0700 whatever the umask: mars before it writes, urth before it stages. */
+export function makeStoreDirs(paths: BlobPaths): void {
+  try {
+    makePrivateDir(paths.dir);
+    makePrivateDir(paths.staging);
+  } catch (cause) {
+    throw blobWriteError(`Cannot create the blob store "${paths.dir}" and its staging folder`, cause);
+  }
 }

@@ -33,7 +33,7 @@ export { BlobStore } from "./blob-store.ts";
 export { finishStaged, removeQuietly, STAGED_SUFFIX, stagedBlobPath } from "./staging.ts";
 export type { StagedSums } from "./staging.ts";
 export { BlobChecksums, crc32 } from "./checksums.ts";
-export { blobWriteError } from "./durable.ts";
+export { blobWriteError, makeStoreDirs } from "./durable.ts";
 export type { BlobPutItem, BlobPutResult } from "./blob-store.ts";
 export { BlobSource, mapBlob } from "./blob-source.ts";
 export { verifyBlob } from "./verify.ts";

@@ -20,10 +20,10 @@ import { closeSync, fdatasync, fstatSync, openSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PleaError } from "../error.ts";
-import { BLOB_ATOM_BYTES_MAX, blobWriteError, finishStaged, removeQuietly, type BlobPaths, type BlobRef } from "../blob/index.ts";
+import { BLOB_ATOM_BYTES_MAX, blobWriteError, finishStaged, makeStoreDirs, removeQuietly, type BlobPaths, type BlobRef } from "../blob/index.ts";
 import { copyRange, startWriteback, type CopyMethod } from "../ffi/file-range.ts";
 import { SysError } from "../ffi/sys-error.ts";
-import { makePrivateDir, PIER_FILE_MODE } from "../pier/private-mode.ts";
+import { PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { DIRECT_ATOM_MAX, FileAtom, FileAtomError, metBits, NounErrorCode } from "../noun/index.ts";
 import { mugFileAtom } from "../noun/mug.ts";
 import { StageHasher, type StageHashes, type StageRole } from "./stage-hash.ts";
@@ -221,12 +221,7 @@ export class FileStager {
   /** mars's start makes `bob/stg/` (its sweep); a pier whose mars never wrote a blob may lack it. */
   #makeDirs(): void {
     if (this.#dirsMade) return;
-    try {
-      makePrivateDir(this.paths.dir);
-      makePrivateDir(this.paths.staging);
-    } catch (cause) {
-      throw blobWriteError(`Cannot create the blob store's staging folder "${this.paths.staging}"`, cause);
-    }
+    makeStoreDirs(this.paths);
     this.#dirsMade = true;
   }
 
