@@ -17,6 +17,7 @@ import { processStartTime } from "../../src/ffi/index.ts";
 import {
   catSha256,
   childrenOf,
+  holdProcess,
   cleanUp,
   fileSha256,
   leftoverSegments,
@@ -31,20 +32,12 @@ import { TEST_TIMEOUT_MS } from "../setup.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
-afterEach(async () => {
-  // The held mars is not our child (its urth was): end it by pid, if that pid is still it.
-  for (const g of held.splice(0)) {
-    if (processStartTime(g.pid) === g.startTime) process.kill(g.pid, "SIGKILL");
-  }
-  await cleanUp();
-});
+afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));
 
 const MIB = 1024 * 1024;
 const SLOW_TEST_TIMEOUT_MS = 120_000;
 
-/** Processes a test stopped or left running that cleanUp does not know. */
-const held: Array<{ pid: number; startTime: number }> = [];
 
 function gone(pid: number): boolean {
   return processStartTime(pid) === undefined;
@@ -120,7 +113,7 @@ describe("item 1: one writer per log", () => {
         const run = spawnUrth(["run", "--pier", pier], pier);
         let mars: number | undefined;
         await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run to start mars");
-        held.push({ pid: mars!, startTime: processStartTime(mars!) as number });
+        holdProcess(mars!);
         // Stop mars as soon as it is writing the event's large atom to the blob store's staging
         // folder (for tens of ms: 12 MiB, then fsync), so that it stops before the event's
         // commit, as in the issue.

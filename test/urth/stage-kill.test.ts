@@ -9,19 +9,12 @@ import { existsSync, linkSync, readdirSync, readFileSync, renameSync, writeFileS
 import { join } from "node:path";
 import { isBlobName } from "../../src/blob/index.ts";
 import { processStartTime } from "../../src/ffi/index.ts";
-import { catSha256, childrenOf, cleanUp, fileSha256, leftoverSegments, pseudoRandomBytes, spawnUrth, startRun, tempPier, urth, waitFor } from "./urth-support.ts";
+import { catSha256, childrenOf, cleanUp, fileSha256, holdProcess, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, waitFor, type RunningUrth } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
 
-/** mars processes a test stopped: not our children (urth's), ended by pid in afterEach. */
-const held: Array<{ pid: number; startTime: number }> = [];
-afterEach(async () => {
-  for (const g of held.splice(0)) {
-    if (processStartTime(g.pid) === g.startTime) process.kill(g.pid, "SIGKILL");
-  }
-  await cleanUp();
-});
+afterEach(cleanUp);
 afterAll(() => expect(leftoverSegments()).toEqual([]));
 
 const MIB = 1024 * 1024;
@@ -54,6 +47,31 @@ async function recovers(pier: string, mount: string, rel: string): Promise<void>
   expect(v.code).toBe(0);
 }
 
+/**
+ * A `run` whose mars is stopped (SIGSTOP) before a file of `seed`'s bytes lands in the mount: urth
+ * stages it, sends the reference and waits for an answer that never comes. Returns once the staged
+ * blob is in `stg/`, with the run and the stopped mars's pid.
+ */
+async function stagedWhileMarsStopped(seed: number): Promise<{ pier: string; mount: string; run: RunningUrth; mars: number }> {
+  const { dir, pier, mount } = tempPier();
+  const run = await startRun(pier, ["--debounce", "50"]);
+  let mars: number | undefined;
+  await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run's mars");
+  holdProcess(mars!);
+  process.kill(mars!, "SIGSTOP");
+  place(dir, join(mount, "big.bin"), pseudoRandomBytes(8 * MIB, seed));
+  await waitFor(() => staging(pier).some((n) => n.endsWith(".staged")), "the staged blob");
+  return { pier, mount, run, mars: mars! };
+}
+
+/** SIGKILLs the run and its stopped mars, and waits until both are gone. */
+async function killBoth(run: RunningUrth, mars: number): Promise<void> {
+  run.proc.kill("SIGKILL");
+  await run.exited();
+  process.kill(mars, "SIGKILL");
+  await waitFor(() => processStartTime(mars) === undefined || readStatState(mars) === "Z", "mars to die");
+}
+
 describe("SIGKILL while a file is staged", () => {
   test("urth killed while it copies the file: its partial tmp is swept at the next start, and the commit is made again", async () => {
     const { dir, pier, mount } = tempPier();
@@ -73,40 +91,19 @@ describe("SIGKILL while a file is staged", () => {
   }, 120_000);
 
   test("both killed after urth finished the staged blob and before mars installed it: swept, and committed again", async () => {
-    const { dir, pier, mount } = tempPier();
-    const run = await startRun(pier, ["--debounce", "50"]);
-    let mars: number | undefined;
-    await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run's mars");
-    held.push({ pid: mars!, startTime: processStartTime(mars!) as number });
-    // mars stopped: urth stages the file, sends the reference and waits for an answer that never comes.
-    process.kill(mars!, "SIGSTOP");
-    place(dir, join(mount, "big.bin"), pseudoRandomBytes(8 * MIB, 4));
-    await waitFor(() => staging(pier).some((n) => n.endsWith(".staged")), "the staged blob");
-    run.proc.kill("SIGKILL");
-    await run.exited();
-    process.kill(mars!, "SIGKILL");
-    await waitFor(() => processStartTime(mars!) === undefined || readStatState(mars!) === "Z", "mars to die");
+    const { pier, mount, run, mars } = await stagedWhileMarsStopped(4);
+    await killBoth(run, mars);
     expect(blobs(pier)).toEqual([]);
     await recovers(pier, mount, "big.bin");
   }, 120_000);
 
   test("mars killed after it linked the staged blob into the store, before the record: the orphan is swept, and committed again", async () => {
-    const { dir, pier, mount } = tempPier();
-    const run = await startRun(pier, ["--debounce", "50"]);
-    let mars: number | undefined;
-    await waitFor(() => (mars = childrenOf(run.proc.pid)[0]) !== undefined, "urth run's mars");
-    held.push({ pid: mars!, startTime: processStartTime(mars!) as number });
-    process.kill(mars!, "SIGSTOP");
-    place(dir, join(mount, "big.bin"), pseudoRandomBytes(8 * MIB, 5));
-    await waitFor(() => staging(pier).some((n) => n.endsWith(".staged")), "the staged blob");
+    const { pier, mount, run, mars } = await stagedWhileMarsStopped(5);
     // What install leaves when it is killed between its link(2) and the record's commit: the blob
     // under its name in bob/ too. The stopped mars cannot get further; make that state, then kill.
     const staged = staging(pier).find((n) => n.endsWith(".staged"))!;
     linkSync(join(pier, ".urb/bob/stg", staged), join(pier, ".urb/bob", staged.slice(0, 64)));
-    run.proc.kill("SIGKILL");
-    await run.exited();
-    process.kill(mars!, "SIGKILL");
-    await waitFor(() => processStartTime(mars!) === undefined || readStatState(mars!) === "Z", "mars to die");
+    await killBoth(run, mars);
     expect(blobs(pier)).toHaveLength(1);
     // The next start sweeps both names (the record never committed), then the commit stages again.
     await recovers(pier, mount, "big.bin");

@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { sweepOrphans } from "../../src/ffi/index.ts";
+import { processStartTime, sweepOrphans } from "../../src/ffi/index.ts";
 import { segmentNamespace } from "../../src/pier/segment-namespace.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
@@ -193,6 +193,15 @@ function notePierNamespaces(): void {
   }
 }
 
+/** Processes a test stopped or left running that are not its children (urth's mars). */
+const held: Array<{ pid: number; startTime: number }> = [];
+
+/** Has `cleanUp` SIGKILL `pid` (a process that is not the test's child), unless it has exited meanwhile. */
+export function holdProcess(pid: number): void {
+  const startTime = processStartTime(pid);
+  if (typeof startTime === "number") held.push({ pid, startTime });
+}
+
 /** The pids whose parent is `ppid` (/proc/<pid>/stat, field 4): urth's mars. */
 export function childrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -234,6 +243,10 @@ export function notePier(pier: string): void {
  * then removes the temp dirs. For afterEach: runs even when the test failed.
  */
 export async function cleanUp(): Promise<void> {
+  // Held processes are not our children (urth's mars): ended by pid, if that pid is still theirs.
+  for (const h of held.splice(0)) {
+    if (processStartTime(h.pid) === h.startTime) process.kill(h.pid, "SIGKILL");
+  }
   const running = [...children];
   children.clear();
   await Promise.all(
