@@ -24,7 +24,7 @@ import { PleaError } from "../error.ts";
 import { PIER_FILE_MODE } from "../pier/private-mode.ts";
 import { blobReadError, readBlobTail } from "./blob-file.ts";
 import { BlobSource } from "./blob-source.ts";
-import { crc32, sha256 } from "./checksums.ts";
+import { BlobChecksums, crc32 } from "./checksums.ts";
 import { blobWriteError, fsyncDirectory, makeStoreDirs, writeAllAsync } from "./durable.ts";
 import { BlobErrorCode } from "./errors.ts";
 import {
@@ -279,22 +279,20 @@ export class BlobStore {
       }
     };
     try {
-      const hash = sha256();
+      // The same checksums urth's staging computes (checksums.ts), so both writers agree.
+      const sums = new BlobChecksums(BLOB_PIECE_BYTES);
       const pieces = blobPieceCount(unnamed.byteLength);
-      const tail = new Uint8Array(pieces * 4);
-      const table = new DataView(tail.buffer);
       let inFlight: Promise<void> | undefined;
       for (let i = 0; i < pieces; i++) {
         const at = i * BLOB_PIECE_BYTES;
         const piece = bytes.subarray(at, Math.min(at + BLOB_PIECE_BYTES, bytes.length));
         // Hash this piece while the previous one is being written.
-        hash.update(piece);
-        table.setUint32(i * 4, crc32(piece), true);
+        sums.update(piece);
         await inFlight;
         inFlight = writeAllAsync(fd, piece, at);
       }
       await inFlight;
-      const digest = hash.digest();
+      const { digest, table: tail } = sums.finish();
       const ref: BlobRef = { ...unnamed, name: blobNameOf(digest) };
       const footer = encodeBlobFooter(ref, digest, crc32(tail));
       await writeAllAsync(fd, concat(tail, footer), ref.byteLength);
