@@ -45,6 +45,14 @@ async function logOf(pier: string): Promise<LogEntry[]> {
   return JSON.parse(r.stdout) as LogEntry[];
 }
 
+/** `urth cat` of each file gives exactly its bytes (LENGTH of them), compared by hash as it streams. */
+async function expectCatOf(pier: string, files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
+  for (const [rel, bytes] of files) {
+    const got = await catSha256(pier, rel);
+    expect({ rel, code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ rel, code: 0, bytes: LENGTH, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex") });
+  }
+}
+
 describe("a file already in the blob store moves as a reference", () => {
   test("through the pipe (%bref) and through a plea segment, and reads back byte for byte", async () => {
     const { pier, mount } = tempPier();
@@ -73,13 +81,10 @@ describe("a file already in the blob store moves as a reference", () => {
       [1, "pipe", 1, LENGTH],
       [2, "plea", 1, LENGTH],
     ]);
-    for (const [rel, bytes] of [
+    await expectCatOf(pier, [
       ["a.bin", a],
       ["b.bin", b],
-    ] as const) {
-      const got = await catSha256(pier, rel);
-      expect({ rel, code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ rel, code: 0, bytes: LENGTH, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex") });
-    }
+    ]);
   });
 
   test("a file of a blob's length with other bytes is hashed and sent whole", async () => {
@@ -160,13 +165,10 @@ describe("a new large file is staged by urth (docs/blob-store.md, \"Staged by ur
     const store = new BlobStore(pier);
     expect(store.list().length).toBe(2);
     expect(readdirSync(store.paths.staging)).toEqual([]);
-    for (const [rel, bytes] of [
+    await expectCatOf(pier, [
       ["a.bin", a],
       ["b.bin", b],
-    ] as const) {
-      const got = await catSha256(pier, rel);
-      expect({ rel, code: got.code, bytes: got.bytes, sha256: got.sha256 }).toEqual({ rel, code: 0, bytes: LENGTH, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex") });
-    }
+    ]);
     expect((await urth(["verify", "--pier", pier], { env: ENV })).code).toBe(0);
     expect((await logOf(pier)).map((e) => [e.eve, e.path, e.detail?.refs])).toEqual([
       [1, "pipe", 1],
