@@ -26,12 +26,15 @@
  * Readers are the benchmark's own client (src/urth/control.ts's `controlRequest`, one connection
  * per request, as `urth cat` uses): no process start is counted. They are paced, not looped: each
  * kind of request is sent every `interval` whether or not the previous one was answered, so a
- * request stuck behind the commit does not hide the ones that would have followed it. The
- * interval puts 200 of each kind into one commit of the warm-up round's length (at most every
- * MIN_OP_INTERVAL_MS). Only requests issued in flight count; if 200 do not land in the paired
- * rounds, extra rounds with readers are run (at most 2 x --runs) and the count is reported. Each
- * round with readers first sends the same pace on the idle `run` (200 per kind over the rounds),
- * and times the `urth status` process once idle and once started just after the change.
+ * request stuck behind the commit does not hide the ones that would have followed it. The warm-up
+ * round times each kind one at a time on the idle `run`; the interval keeps the idle holder busy
+ * at most IDLE_LOAD_MAX of the time (faster, the idle figures would be a queue's), and is shorter
+ * only if 200 of each kind then fit into one commit of the warm-up's length. So the pace follows
+ * the urth measured: a faster urth is read more often. Only requests issued in flight count; if
+ * 200 do not land in the paired rounds, extra rounds with readers are run (at most 2 x --runs;
+ * none with --quick) and the count is reported. Each round with readers first sends the same pace
+ * on the idle `run` (no longer than a commit), and times the `urth status` process once idle and
+ * once started just after the change.
  *
  * The commit's slow-down: --runs pairs of rounds, one without readers and one with, in
  * alternating order, after one warm-up round without (which also paces the readers).
