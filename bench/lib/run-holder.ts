@@ -122,8 +122,10 @@ export class RunHolder {
       } catch {
         // gone already, or not answering: the wait below decides
       }
-      const exited = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(HOLDER_STOP_MS_MAX).then(() => false)]);
-      if (!exited) killIfOurs(this.proc.pid, this.pier);
+      // A timer, not Bun.sleep: a pending sleep would keep the benchmark alive after its last round.
+      const timer = setTimeout(() => killIfOurs(this.proc.pid, this.pier), HOLDER_STOP_MS_MAX);
+      await this.proc.exited;
+      clearTimeout(timer);
     }
     await this.proc.exited;
     this.cleanup.forgetPid(this.proc.pid);
