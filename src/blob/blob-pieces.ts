@@ -11,17 +11,15 @@ import { PleaError } from "../error.ts";
 import { blobReadError, DAMAGED_ADVICE, preadFully, readBlobTail } from "./blob-file.ts";
 import { crc32 } from "./checksums.ts";
 import { BlobErrorCode } from "./errors.ts";
-import { BLOB_PIECE_BYTES, blobPaths } from "./layout.ts";
-import { join } from "node:path";
+import { BLOB_PIECE_BYTES } from "./layout.ts";
 
 /**
- * The bytes [0, byteLength) of blob `name` in `pier`'s store, in checked slices of at most
+ * The bytes [0, byteLength) of blob `name`, whose file is `path` (`BlobStore.pathOf(name)`), in checked slices of at most
  * `sliceBytesMax` bytes (a whole piece is read and checked first, so memory is one piece). The
  * file is closed when the iteration ends, early or not.
  */
-export function* readBlobPieces(pier: string, name: string, byteLength: number, sliceBytesMax: number = BLOB_PIECE_BYTES): Generator<Uint8Array, void, undefined> {
+export function* readBlobPieces(path: string, name: string, byteLength: number, sliceBytesMax: number = BLOB_PIECE_BYTES): Generator<Uint8Array, void, undefined> {
   if (!Number.isSafeInteger(sliceBytesMax) || sliceBytesMax < 1) throw new RangeError(`A slice is at least one byte, not ${sliceBytesMax}`);
-  const path = join(blobPaths(pier).dir, name);
   let fd: number;
   try {
     fd = openSync(path, "r");

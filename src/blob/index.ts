@@ -8,7 +8,7 @@
  * - staging (urth): `finishStaged`, `stagedBlobPath`, `BlobChecksums` (staging.ts, checksums.ts);
  * - `BlobSource`: a blob as an `AtomBytesSource` (mapped and checked on demand);
  * - `verifyBlob(path)`: rehash and check one blob file;
- * - `readBlobPieces(pier, name, byteLength)`: a blob's bytes in checked pieces, with plain reads;
+ * - `readBlobPieces(path, name, byteLength)`: a blob's bytes in checked pieces, with plain reads;
  * - errors: plain `PleaError`s with a code from `BlobErrorCode`.
  */
 export { BlobErrorCode } from "./errors.ts";

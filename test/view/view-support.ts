@@ -5,7 +5,7 @@
  */
 import { expect } from "bun:test";
 import { cardTag } from "../../src/ipc/into.ts";
-import { readBlobPieces } from "../../src/blob/index.ts";
+import { BlobStore, readBlobPieces } from "../../src/blob/index.ts";
 import { Cell, cord, cordToString, list, mug, toBytes, type BigAtom, type Noun } from "../../src/noun/index.ts";
 import type { EventLog } from "../../src/mars/log/index.ts";
 import type { FileStoreKernel, FileStorePokeDone } from "../../src/mars/kernel/file-store.ts";
@@ -107,7 +107,7 @@ export function expectViewEqualsKernel(pier: string, kernel: FileStoreKernel, de
           expect(f.type).toEqual(strings(type));
           expect(f.len).toBe(len);
           expect(f.mug).toBe(mug(data));
-          const bytes = f.inline ?? concat([...readBlobPieces(pier, f.blob!.name, f.blob!.byteLength, 1000)]);
+          const bytes = f.inline ?? concat([...readBlobPieces(new BlobStore(pier).pathOf(f.blob!.name), f.blob!.name, f.blob!.byteLength, 1000)]);
           expect(Buffer.from(bytes).equals(Buffer.from(toBytes(data)))).toBe(true);
         }
         for (const path of PATHS) if (peekUnit(kernel, "x", desk, path.split("/")) === undefined) expect(v.file(desk, path.split("/"))).toBeUndefined();
