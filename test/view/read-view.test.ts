@@ -174,3 +174,32 @@ function countFiles(kernel: ReturnType<typeof createFileStoreKernel>): number {
   }
   return n;
 }
+
+describe("read view isolation", () => {
+  test("a reader process sees each event whole while mars appends: two files changed together are never a mix", async () => {
+    const pier = tempPier();
+    const log = await EventLog.open(pier, { blobBytesMin: BLOB_MIN });
+    const kernel = createFileStoreKernel();
+    await rebuildViewIfStale(log, kernel);
+    const LAST = 200;
+    const reader = Bun.spawn([process.execPath, `${import.meta.dir}/reader-fixture.ts`, pier, String(LAST)], { stdout: "pipe", stderr: "pipe" });
+    try {
+      for (let eve = 1; eve <= LAST; eve++) {
+        await applyEvent(log, kernel, [
+          { path: "a", bytes: `v${eve}` },
+          { path: "b", bytes: `v${eve}` },
+        ]);
+      }
+      const [out, err, status] = await Promise.all([new Response(reader.stdout).text(), new Response(reader.stderr).text(), reader.exited]);
+      expect({ status, err }).toEqual({ status: 0, err: "" });
+      const result = JSON.parse(out) as { reads: number; events: number; mixed: string[] };
+      expect(result.mixed).toEqual([]);
+      // It read while the log moved: more than the first and the last state.
+      expect(result.events).toBeGreaterThan(2);
+    } finally {
+      reader.kill();
+      await reader.exited;
+      await log.close();
+    }
+  });
+});
