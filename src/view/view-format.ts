@@ -243,34 +243,23 @@ function unseal(value: Uint8Array, where: string): { kind: number; aux: number; 
 }
 
 /**
- * Hands out buffers for values: `Buffer.allocUnsafe` by default, or an `ArenaBytes` that carves
- * them out of large chunks.
+ * Hands out the buffer a value is encoded into: `Buffer.allocUnsafe` by default, or
+ * `scratchBytes()`, one buffer used again for every value.
  */
 export type ValueBytes = (n: number) => Buffer;
 
 /**
- * Bytes of one arena chunk: 16 MiB. 100,000 separate 1 KiB allocations cost about 0.45 s on the
- * machine of bench/commit.ts (garbage collection under a large event's heap); carved from chunks,
- * a few ms (measured).
+ * One growing buffer, handed out again on each call: for values that are `put` inside an LMDB
+ * write transaction, which copies them into the transaction at once (the `lmdb` package's README,
+ * `transaction`: puts "are immediately written to the transaction"). A 100,000-file commit then
+ * allocates no 100 MB of values: separate buffers cost about 0.45 s of garbage collection and
+ * page faults there, and 350 MiB more of mars's peak (bench/commit.ts, docs/read-view.md "Cost").
  */
-export const VIEW_ARENA_CHUNK_BYTES = 16 * 1024 * 1024;
-
-/**
- * A bump allocator for one transaction's values: each buffer is a fresh slice of a chunk, never
- * handed out twice, so the `lmdb` package may keep it until the commit.
- */
-export function arenaBytes(): ValueBytes {
-  let chunk = Buffer.allocUnsafe(0);
-  let used = 0;
+export function scratchBytes(): ValueBytes {
+  let buffer = Buffer.allocUnsafe(64 * 1024);
   return (n) => {
-    if (n > VIEW_ARENA_CHUNK_BYTES / 4) return Buffer.allocUnsafe(n);
-    if (used + n > chunk.length) {
-      chunk = Buffer.allocUnsafe(VIEW_ARENA_CHUNK_BYTES);
-      used = 0;
-    }
-    const out = chunk.subarray(used, used + n);
-    used += n;
-    return out;
+    if (n > buffer.length) buffer = Buffer.allocUnsafe(Math.max(n, buffer.length * 2));
+    return buffer.subarray(0, n);
   };
 }
 
