@@ -29,7 +29,7 @@ setDefaultTimeout(TEST_TIMEOUT_MS);
 const REPO = resolve(import.meta.dir, "..");
 
 /** The parts, most specific folder first: each has exactly one code table. */
-const PARTS = ["src/mars/log/", "src/mars/kernel/", "src/mars/", "src/urth/", "src/noun/", "src/ipc/", "src/ffi/", "src/pier/", "src/plea/", "src/blob/"] as const;
+const PARTS = ["src/mars/log/", "src/mars/kernel/", "src/mars/", "src/urth/", "src/noun/", "src/ipc/", "src/ffi/", "src/pier/", "src/plea/", "src/blob/", "src/view/"] as const;
 
 const partOf = (file: string): string | undefined => PARTS.find((p) => file.startsWith(p))?.slice(4, -1);
 

@@ -8,6 +8,7 @@
  * - staging (urth): `finishStaged`, `stagedBlobPath`, `BlobChecksums` (staging.ts, checksums.ts);
  * - `BlobSource`: a blob as an `AtomBytesSource` (mapped and checked on demand);
  * - `verifyBlob(path)`: rehash and check one blob file;
+ * - `readBlobPieces(path, name, byteLength)`: a blob's bytes in checked pieces, with plain reads;
  * - errors: plain `PleaError`s with a code from `BlobErrorCode`.
  */
 export { BlobErrorCode } from "./errors.ts";
@@ -37,4 +38,5 @@ export { blobWriteError, makeStoreDirs } from "./durable.ts";
 export type { BlobPutItem, BlobPutResult } from "./blob-store.ts";
 export { BlobSource, mapBlob } from "./blob-source.ts";
 export { verifyBlob } from "./verify.ts";
+export { readBlobPieces } from "./blob-pieces.ts";
 export type { BlobCheck } from "./verify.ts";

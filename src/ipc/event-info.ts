@@ -1,7 +1,8 @@
 /**
  * An event's INFO as mars reports it in answer to a `/plea/log` peek (peek-path.ts): what
  * `urth log` lists and `urth commit --json` takes its mars-side timings from. mars keeps INFO in
- * its log (docs/event-log.md, "INFO"); urth never reads the log itself.
+ * its log (docs/event-log.md, "INFO"); urth reads it from there only read-only, through the read
+ * view's reader (src/view/view-reader.ts, docs/read-view.md), never the records.
  *
  * Each event is one cord of JSON text, `{"eve":..,"timeMs":..,"kind":..,"jamBytes":..,"path":..,
  * "storage":..,"detail":{..}}`: the timings in `detail` are fractional milliseconds, which an atom

@@ -5,8 +5,9 @@
  * - The kernel's, `[care desk spur]` (`/x/base/lib/foo/js`), answered by the kernel from its
  *   state (docs/kernel.md, "Peeks"): cares `%x %t %d %r`, marks `%mime %plea-list %plea-desk
  *   %plea-range`.
- * - Plea's extensions, `[%plea ...]`, answered by mars itself from its event log, so that urth
- *   never opens the log (mars is the only process that touches it):
+ * - Plea's extensions, `[%plea ...]`, answered by mars itself from its event log (mars is the
+ *   only process that writes it; urth may read its read view and INFO read-only instead,
+ *   docs/read-view.md):
  *
  *     /plea/mug/EVE        [~ [%plea-mug mug=@]]       the mug stored with event EVE
  *     /plea/log/FROM/TO    [~ [%plea-log (list @t)]]   the INFO of events FROM..TO (event-info.ts)

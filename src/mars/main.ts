@@ -3,7 +3,8 @@
  *
  * Newt frames on stdin (tasks) and stdout (gifts); everything else goes to stderr, so nothing
  * can corrupt the frame stream (console.log is pointed at stderr too). At start: open the log,
- * restore the newest good snapshot and replay the rest, send `%ripe`. Then tasks strictly in order
+ * restore the newest good snapshot and replay the rest, rebuild the read view if it is not at the
+ * log's last event (view-rebuild.ts), send `%ripe`. Then tasks strictly in order
  * (src/mars/mars.ts). On EOF (urth is gone) or `%exit`: remove any plea segment still waiting,
  * close the log, exit 0. A task it cannot parse: say so on stderr, clean up, exit 1, as vere.
  * A log it refuses at start: one line on stderr, exit 7; another mars on the log: exit 3
@@ -19,6 +20,7 @@ import { segmentNamespace } from "../pier/segment-namespace.ts";
 import { createFileStoreKernel } from "./kernel/file-store.ts";
 import { EventLog } from "./log/event-log.ts";
 import { restore } from "./restore.ts";
+import { rebuildViewIfStale } from "./view-rebuild.ts";
 import { SnapshotStore } from "./log/snapshot.ts";
 import { Mars } from "./mars.ts";
 import { MarsErrorCode } from "./errors.ts";
@@ -52,6 +54,8 @@ async function main(): Promise<number> {
   const restored = await restore({ log, snapshots, createKernel: createFileStoreKernel });
   for (const w of restored.warnings) say(w);
   if (restored.replayed > 0) say(`replayed ${restored.replayed} events (from snapshot ${restored.snapshotEve}) to event ${restored.eve}`);
+  const rebuilt = await rebuildViewIfStale(log, restored.kernel);
+  if (rebuilt !== undefined && restored.eve > 0) say(`rebuilt the read view at event ${restored.eve} (${rebuilt} files)`);
   await writer.send(giftToNoun({ type: "ripe", kel: 0, who: atomFromBytes(log.meta.who), fake: log.meta.fake, eve: restored.eve, mug: restored.mug }));
 
   const mars = new Mars({

@@ -20,7 +20,7 @@ import { Cell, cord, cordToString, isAtom, isFileAtom, mug, shmSize, type Noun }
 import { MappingRegistry } from "../plea/mapping-registry.ts";
 import { MarsPlea, type MarsPleaAction, type MarsPleaInput } from "../plea/mars.ts";
 import { MarsErrorCode } from "./errors.ts";
-import type { FileStoreKernel } from "./kernel/file-store.ts";
+import type { FileStoreKernel, FileStorePokeDone } from "./kernel/file-store.ts";
 import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
@@ -230,6 +230,7 @@ export class Mars {
       path,
       kind: cardTag(ovum) ?? "?",
       detail: { arrivedAtMs: t.arrivedAtMs, decodedAtMs: t.decodedAtMs, decodeMs: t.decodeMs, applyMs, persistStartAtMs, persistMs: performance.now() - t0 - applyMs, ...refsDetail(t) },
+      view: (r as FileStorePokeDone).view,
     });
     this.d.kernel.commit(r);
     this.eve = appended.eve;

@@ -14,7 +14,7 @@
  * one: see owners.ts).
  */
 import { cell, Cell } from "../../noun/cell.ts";
-import { BigAtom, cord } from "../../noun/atom.ts";
+import { BigAtom, cord, cordToString } from "../../noun/atom.ts";
 import { list, type Noun } from "../../noun/noun.ts";
 import { mug } from "../../noun/mug.ts";
 import { assert, isPleaError } from "../../error.ts";
@@ -25,6 +25,7 @@ import { IpcErrorCode } from "../../ipc/errors.ts";
 import { cardTag, isInto, readInto } from "../../ipc/into.ts";
 import { addOwnerDelta, OwnerCounts, ownerOf, unpin, unpinPath } from "./owners.ts";
 import { peekDesks } from "./peek.ts";
+import type { ViewChanges, ViewFileChange } from "../../view/view-change.ts";
 
 const BAD_EVENT = cord("bad-event");
 
@@ -39,13 +40,15 @@ export interface FileStorePokeDone extends PokeDone {
   readonly summary: IntoSummary;
   /** The state the event was applied to: `commit` checks it is still the current one. */
   readonly base: Noun;
+  /** What the event changed, for the read view mars's log writes with it (docs/read-view.md). */
+  readonly view: ViewChanges;
 }
 
 /**
  * Applies an `%into` to a state. Pure: returns the new state, or throws `IpcErrorCode.event.malformed` (the state given
  * is never modified; nouns are immutable).
  */
-export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<unknown, number>; summary: IntoSummary } {
+export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<unknown, number>; summary: IntoSummary; view: ViewChanges } {
   const desks = desksOf(state);
   const into = readInto(ovum);
   const deskName = unpin(into.desk);
@@ -86,7 +89,14 @@ export function applyInto(state: Noun, ovum: Noun): { state: Noun; owners: Map<u
     else changed++;
   });
   const desk = new Cell(files, new Cell(bytes, tree));
-  return { state: stateOf(mapPut(desks, deskName, desk)), owners, summary: { added, changed, deleted } };
+  // The view takes the event's own atoms (not the kept copies): a large one's blob is the one the
+  // event's record names.
+  const deskText = cordToString(deskName as number | BigAtom);
+  const viewFiles: ViewFileChange[] = into.changes.map((c) =>
+    c.kind === "del" ? { desk: deskText, path: c.path, deleted: true } : { desk: deskText, path: c.path, type: c.type, len: c.len, data: c.data as number | BigAtom },
+  );
+  const view: ViewChanges = { cleared: into.all ? [deskText] : [], files: viewFiles, desks: [{ desk: deskText, files, bytes }] };
+  return { state: stateOf(mapPut(desks, deskName, desk)), owners, summary: { added, changed, deleted }, view };
 }
 
 /**
@@ -128,8 +138,8 @@ export class FileStoreKernel implements Kernel {
       return { ok: false, goof: badEventGoof(`Plea's file store handles only %into events; got ${tag === undefined ? "a card it cannot read" : `%${tag}`}`) };
     }
     try {
-      const { state, owners, summary } = applyInto(this.current, ovum);
-      const done: FileStorePokeDone = { ok: true, state, effects: 0, owners, summary, base: this.current };
+      const { state, owners, summary, view } = applyInto(this.current, ovum);
+      const done: FileStorePokeDone = { ok: true, state, effects: 0, owners, summary, base: this.current, view };
       return done;
     } catch (e) {
       if (isPleaError(e, IpcErrorCode.event.malformed)) return { ok: false, goof: badEventGoof(`Malformed %into: ${e.message}`) };

@@ -2,7 +2,9 @@
  * Mars's event log: LMDB records for every event, blob files for large ones (docs/event-log.md).
  *
  * One writer (mars) appends; other processes may open the log read-only at the same time (urth
- * does not: it asks mars, docs/ipc.md "Peeks"). `append` resolves only when the event is durable:
+ * reads only the read view and INFO, src/view/, docs/read-view.md). Each append writes the event's
+ * changes to the read view in the same transaction as its record, so the view's head is always the
+ * last durable event. `append` resolves only when the event is durable:
  * - the LMDB environment runs with `overlappingSync: false`, so each commit's `mdb_txn_commit`
  *   writes the pages, `fdatasync`s the data file and then writes the meta page through LMDB's
  *   O_DSYNC descriptor before the write promise resolves (verified with strace: docs/event-log.md);
@@ -31,7 +33,11 @@ import { unixMillisFromDa } from "../../noun/da.ts";
 import { makePrivateDir, PIER_FILE_MODE } from "../../pier/private-mode.ts";
 import { cueBlob } from "./blob-reader.ts";
 import { blobJamRefs, blobSubstitution, recordRefs, sourcesOf, storeLargeAtoms } from "./blob-refs.ts";
+import { list } from "../../noun/noun.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
+import type { ViewChanges } from "../../view/view-change.ts";
+import { LMDB_TABLES_MAX, LOG_TABLE_EVENTS, LOG_TABLE_INFO, type ViewHead } from "../../view/view-format.ts";
+import { applyViewChanges, openViewTables, readViewHead, rewriteView, type ViewTables } from "../../view/view-writer.ts";
 import { EventSink } from "./event-sink.ts";
 import { HEAD_MARKER_FILE, HeadMarker, readHeadMarker, type ReadHead } from "./head-marker.ts";
 import { blobFileName, logPaths, parseBlobFileName, type LogPaths } from "./layout.ts";
@@ -44,8 +50,8 @@ import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX,
 import { fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably } from "./streamed-file.ts";
 
 /** LMDB tables (named databases) in the environment. */
-const TABLE_EVENTS = "EVENTS";
-const TABLE_INFO = "INFO";
+const TABLE_EVENTS = LOG_TABLE_EVENTS;
+const TABLE_INFO = LOG_TABLE_INFO;
 const TABLE_BLOBS = "BLOBS";
 const TABLE_META = "META";
 /** Blob store names the log refers to: key the 32-byte SHA-256, value the first event (8 bytes BE) naming it. */
@@ -75,6 +81,12 @@ export interface AppendInput {
    */
   readonly kind?: string;
   readonly detail?: Readonly<Record<string, string | number>>;
+  /**
+   * What the event changes in the read view (docs/read-view.md), written with its record, which
+   * moves the view's head to this event. Without it the head stays behind (the view is then stale
+   * until mars rebuilds it): only mars, which knows the kernel, gives it.
+   */
+  readonly view?: ViewChanges;
 }
 
 export interface AppendResult {
@@ -123,6 +135,8 @@ export class EventLog {
   private readonly infos: Database<unknown, Buffer>;
   private readonly blobs: Database<Uint8Array, Buffer>;
   private readonly bobs: Database<Uint8Array, Buffer>;
+  /** The read view's tables (undefined for a reader: it reads them through src/view). */
+  private readonly view: ViewTables | undefined;
   private readonly inlineBytesMax: number;
   /** The pier's blob store (docs/blob-store.md): large atoms live there, records name them. */
   readonly store: BlobStore;
@@ -144,7 +158,7 @@ export class EventLog {
   private constructor(
     paths: LogPaths,
     env: RootDatabase,
-    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer>; bobs: Database<Uint8Array, Buffer> },
+    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer>; bobs: Database<Uint8Array, Buffer>; view?: ViewTables },
     meta: LogMeta,
     eve: number,
     options: { readOnly: boolean; inlineBytesMax: number; blobBytesMin: number; store: BlobStore; warnings: string[]; lock?: LogLock; head?: HeadMarker },
@@ -155,6 +169,7 @@ export class EventLog {
     this.infos = tables.infos;
     this.blobs = tables.blobs;
     this.bobs = tables.bobs;
+    this.view = tables.view;
     this.store = options.store;
     this.blobBytesMin = options.blobBytesMin;
     this.meta = meta;
@@ -195,7 +210,7 @@ export class EventLog {
       marker = readHeadMarker(paths.log);
       if (existsSync(data) && statSync(data).size > 0) await checkDataFile(data, readOnly);
       // `permissionsMode` (the mode of data.mdb and lock.mdb) is honoured by the package but missing from its types.
-      env = openLmdb({ path: paths.log, maxDbs: 8, overlappingSync: false, readOnly, ...({ permissionsMode: PIER_FILE_MODE } as object) });
+      env = openLmdb({ path: paths.log, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, readOnly, ...({ permissionsMode: PIER_FILE_MODE } as object) });
     } catch (cause) {
       lock?.release();
       if (cause instanceof LogError) throw cause;
@@ -241,7 +256,10 @@ export class EventLog {
           await head.advance(now);
         }
       }
-      return new EventLog(paths, env, { events, infos, blobs, bobs }, meta, eve, {
+      // The read view's tables are made by the writer (a pier from before them gets them here; its
+      // head stays missing until mars rebuilds the view).
+      const view = readOnly ? undefined : openViewTables(env);
+      return new EventLog(paths, env, { events, infos, blobs, bobs, view }, meta, eve, {
         readOnly,
         inlineBytesMax: options.inlineBytesMax ?? LOG_INLINE_BYTES_MAX,
         blobBytesMin: options.blobBytesMin ?? blobAtomBytesMin(),
@@ -368,6 +386,8 @@ export class EventLog {
         const digest = Buffer.from(blobDigestOf(r.name));
         if (this.bobs.get(digest) === undefined) this.bobs.put(digest, key);
       }
+      // The view's entries name the blobs this record names (the event's own atoms).
+      if (input.view !== undefined) applyViewChanges(this.view!, input.view, { eve, mug: input.mug }, (a) => refs.refOf(a));
     });
     markIssued();
     await committed;
@@ -378,6 +398,45 @@ export class EventLog {
     let blobBytes = 0;
     for (const r of named) blobBytes += r.byteLength;
     return { eve, jamBytes, storage, stored: sourcesOf(this.store, fresh), blobBytes };
+  }
+
+  /**
+   * The event the read view shows (docs/read-view.md), or undefined when it has none (a pier from
+   * before the view) or its head is damaged: either way mars rebuilds it. Writer only.
+   */
+  viewHead(): ViewHead | undefined {
+    assert(this.view !== undefined, "only the writer reads the view's head through the log");
+    try {
+      return readViewHead(this.view);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Replaces the whole read view with `changes` (every desk's files and totals) at the log's last
+   * event, in one transaction: mars's rebuild of a view that is missing or stale. Large atoms of
+   * the state that are not in the blob store yet (an older pier's heap atoms) are stored first and
+   * entered in BOBS under the last event, so that the sweep keeps the blobs the view names; they
+   * are returned, each with its blob, for mars to move there (src/mars/settle.ts).
+   */
+  async rebuildView(changes: ViewChanges): Promise<ReadonlyMap<BigAtom, BlobSource>> {
+    assert(this.view !== undefined && this.durableEve === this.claimedEve && !this.closed, "the view is rebuilt by the writer, between appends");
+    const eve = this.durableEve;
+    const large = changes.files.flatMap((c) => ("deleted" in c ? [] : [c.data]));
+    const fresh = await storeLargeAtoms(this.store, list(large), this.blobBytesMin);
+    const refs = blobJamRefs(fresh);
+    const key = eventKey(eve);
+    const head = { eve, mug: this.mugAt(eve) };
+    await this.env.transaction(() => {
+      for (const ref of fresh.values()) {
+        const digest = Buffer.from(blobDigestOf(ref.name));
+        if (this.bobs.get(digest) === undefined) this.bobs.put(digest, key);
+      }
+      rewriteView(this.view!, changes, head, (a) => refs.refOf(a));
+    });
+    await this.env.flushed;
+    return sourcesOf(this.store, fresh);
   }
 
   /** Event `eve`'s record, checked (LogError naming the event if it is missing or damaged). */
