@@ -25,6 +25,7 @@ import { cachedOf, writeMountCache, type MountCache } from "./mount-cache.ts";
 import { clayKey, scanMount, type Skipped } from "./mount-scan.ts";
 import { MOUNT_DESK, type PierPaths } from "./pier.ts";
 import { READ_WORKER_FILES_MIN, SmallFileReader } from "./small-reads.ts";
+import type { CommitFlight } from "./commit-flight.ts";
 
 /**
  * Files up to this size are read into urth's heap when the commit is built (one read each, no
@@ -87,6 +88,10 @@ export interface CommitOptions {
    */
   stageBytesMin?: number;
   onProgress?: (p: PokeProgress & { plan: CommitPlan }) => void;
+  /** Where the commit's phase and bytes are written for `status` while it runs (commit-flight.ts). */
+  flight?: CommitFlight;
+  /** Called once mars made the event durable, with what it committed (Clay keys), before the summary returns. */
+  onApplied?: (puts: readonly { key: string; rel: string; path: readonly string[] }[], dels: readonly string[]) => void;
 }
 
 export async function commitMount(mars: MarsProcess, pier: PierPaths, committed: Committed, options: CommitOptions): Promise<CommitSummary> {
@@ -113,6 +118,9 @@ async function commitScanned(
   const scan = scanMount(pier.mount);
   marks.scannedAtMs = wallMs();
   const plan = planCommit(scan, committed.paths, committed.cache);
+  const flight = options.flight;
+  flight?.planned(plan.puts.length + plan.dels.length, plan.bytes);
+  flight?.update("reading");
   const referrer = new BlobReferrer(storeCatalog(new BlobStore(pier.root)));
   const base = { added: plan.added, changed: plan.changed, deleted: plan.dels.length, bytes: plan.bytes, skipped: scan.skipped, blobs: referrer.stats };
   if (plan.puts.length === 0 && plan.dels.length === 0) {
@@ -157,7 +165,9 @@ async function commitScanned(
         // staged now by an in-kernel copy (file-stage.ts), or else the file's bytes.
         data = referrer.refer(fa);
         if (data === fa && f.size >= stageBytesMin) {
-          const staged = await stager.stage(abs, f.rel, f);
+          const before = stager.stats.bytes;
+          flight?.update("staging", { path: "stage" });
+          const staged = await stager.stage(abs, f.rel, f, flight && ((n) => flight.update("staging", { stagedBytes: before + n })));
           if (staged !== undefined) data = referrer.staged(staged.ref, new BlobSource(staged.path, staged.ref));
         }
         length = fa.byteLengthMax;
@@ -178,6 +188,12 @@ async function commitScanned(
           sentBytes = p.bytes;
         }
         options.onProgress?.({ ...p, plan });
+        if (flight) {
+          // A commit that staged files keeps "stage" as its path: the event mars gets names them.
+          const path = stager.stats.files > 0 ? undefined : p.path;
+          if (p.phase === "sent") flight.update("durable", { path, filledBytes: p.bytes ?? 0 });
+          else flight.update(p.phase, { path, filledBytes: p.done ?? 0 });
+        }
       },
     });
     marks.repliedAtMs = wallMs();
@@ -197,6 +213,7 @@ async function commitScanned(
       committed.cache.delete(key);
     }
     writeMountCache(pier.mountCache, committed.cache);
+    options.onApplied?.(plan.puts, plan.dels.map((p) => clayKey(p)));
     return { eve: r.eve, path: r.path, ms: performance.now() - t0, marks, ...base, staged: stager.stats, sentBytes };
   } finally {
     // A commit that failed leaves nothing staged behind (mars's sweep would also remove it).

@@ -95,7 +95,7 @@ export class FileStager {
    * (trailing zeros), which the caller then sends as the file-backed atom it was. Throws
    * `FileAtomError` when the file changed or cannot be read, `blob_write` when the copy fails.
    */
-  async stage(abs: string, rel: string, expect: { size: number; mtimeMs: number }): Promise<StagedFile | undefined> {
+  async stage(abs: string, rel: string, expect: { size: number; mtimeMs: number }, onCopied?: (bytes: number) => void): Promise<StagedFile | undefined> {
     const size = expect.size;
     if (size > BLOB_ATOM_BYTES_MAX) throw new PleaError(NounErrorCode.fileAtom.tooLarge, `"${rel}" has ${size} bytes, more than the largest atom (${BLOB_ATOM_BYTES_MAX} bytes)`);
     this.#makeDirs();
@@ -141,6 +141,7 @@ export class FileStager {
         copied += n;
         workers?.sums.upto(copied, copied === size);
         workers?.mug.upto(copied, copied === size);
+        onCopied?.(copied);
         // The copy blocks this thread: let the control socket and signals in between pieces.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
