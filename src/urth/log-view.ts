@@ -1,8 +1,8 @@
 /**
- * What `urth log` lists: the INFO of the pier's last events, as mars reports it (`/plea/log`
- * peeks, docs/ipc.md "Peeks"); urth never opens the event log. Like `cat`, `ls` and `status`, it
- * asks the running urth over the control socket when one holds the pier, or else a session of its
- * own (docs/urth.md).
+ * What `urth log` lists: the INFO of the pier's last events. Like `cat`, `ls` and `status`, it
+ * asks the running urth over the control socket when one holds the pier (its read worker reads the
+ * INFO table read-only, read-worker.ts), or else a session of its own, whose mars answers
+ * `/plea/log` peeks (docs/ipc.md "Peeks", docs/urth.md).
  *
  * Through the socket the reply `{"ok":true,"stream":true}` opens a framed stream
  * (control-stream.ts) that holds one JSON line per event and `{"end":N}` with their count, then the

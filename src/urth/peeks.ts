@@ -1,6 +1,7 @@
 /**
  * urth's reads of mars, through `%peek`: the file store (the kernel's paths, docs/kernel.md) and
- * mars's event log (Plea's `/plea/...` paths, docs/ipc.md "Peeks"; urth never opens the log).
+ * mars's event log (Plea's `/plea/...` paths, docs/ipc.md "Peeks"). A running urth's read worker
+ * reads the same from the read view instead (view-reads.ts, docs/read-view.md).
  * Each turns the `(unit cask)` answer into plain data and every surprise into a typed error.
  */
 import { PleaError } from "../error.ts";

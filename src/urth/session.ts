@@ -17,7 +17,9 @@ import { isMarsRefusal } from "./exit-code.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { MarsProcess, type MarsOptions } from "./mars-process.ts";
 import { readMountCache } from "./mount-cache.ts";
-import { clayKey } from "./mount-scan.ts";
+import { clayKey, relOfClayPath } from "./mount-scan.ts";
+import { CommitFlight } from "./commit-flight.ts";
+import { ReadServer } from "./read-server.ts";
 import { deskTotals, eventMug, listFiles } from "./peeks.ts";
 import { PierLock } from "./pier-lock.ts";
 import { ensurePier, type PierPaths } from "./pier.ts";
@@ -39,6 +41,16 @@ export interface SessionOptions {
   reader?: boolean;
   /** Where a writer says it is waiting for a reader to let go of the pier. Default: stderr. */
   onWait?: (line: string) => void;
+  /**
+   * Serve reads on the control socket from a worker reading the pier's read view (read-server.ts),
+   * so that they never wait for a commit. Default true; when false, or when the worker cannot
+   * start, `control` answers them on the main thread through mars.
+   */
+  readWorker?: boolean;
+  /** What `stop` on the control socket does when the read worker serves it (else `control` handles it). */
+  onStop?: () => void;
+  /** Where urth says why the read worker did not start. Default: stderr. */
+  onNote?: (line: string) => void;
 }
 
 /** How long `run` and `commit` wait for a reader's session to let go of the pier. */
@@ -84,6 +96,9 @@ export class Session {
   lastCommit: LastCommit | undefined;
   private readonly lock: PierLock;
   private control: ControlServer | undefined;
+  private reads: ReadServer | undefined;
+  /** The commit in flight, for `status` (commit-flight.ts). */
+  readonly flight = new CommitFlight();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly syncId: number;
   /** `SessionOptions.stageBytesMin`, for every commit of the session. */
@@ -129,7 +144,7 @@ export class Session {
       for (const [key, c] of committed.cache) if (sizes.get(key) !== c.size) committed.cache.delete(key);
       const s = new Session(paths, lock, mars, swept, committed);
       s.stageBytesMin = options.stageBytesMin;
-      if (options.control !== false && options.control !== undefined) s.control = ControlServer.listen(paths.socket, options.control);
+      if (options.control !== false && options.control !== undefined) await s.serve(options.control, options);
       return s;
     } catch (e) {
       // A mars that died before it was ready, other than by refusing the pier or its log (whose one
@@ -142,12 +157,61 @@ export class Session {
     }
   }
 
+  /**
+   * Serves the control socket: from the read worker when it starts (reads never wait for a
+   * commit), else from this thread through mars (`control`).
+   */
+  private async serve(control: ControlHandler, options: SessionOptions): Promise<void> {
+    if (options.readWorker !== false) {
+      try {
+        const rels: [string, string][] = [];
+        for (const [key, c] of this.committed.cache) {
+          const path = this.committed.paths.get(key);
+          if (path !== undefined && relOfClayPath(path) !== c.rel) rels.push([key, c.rel]);
+        }
+        this.reads = await ReadServer.start(
+          { pier: this.paths.root, socket: this.paths.socket, namespace: this.namespace, marsPid: this.mars.pid, shm: { ...this.mars.shm }, rels },
+          this.flight,
+          options.onStop ?? (() => {}),
+        );
+        return;
+      } catch (e) {
+        (options.onNote ?? ((line: string) => process.stderr.write(`${line}\n`)))(`urth: reads are served by the main thread and wait for commits: ${(e as Error).message}`);
+      }
+    }
+    this.control = ControlServer.listen(this.paths.socket, control);
+  }
+
   /** Commits what changed in the mount (queued behind a commit in flight). */
   commit(options: Omit<CommitOptions, "syncId"> = {}): Promise<CommitSummary> {
     const run = this.queue.then(async () => {
-      const summary = await commitMount(this.mars, this.paths, this.committed, { stageBytesMin: this.stageBytesMin, ...options, syncId: this.syncId });
-      if (summary.eve !== undefined) this.lastCommit = { at: new Date().toISOString(), summary };
-      return summary;
+      this.flight.begin(Date.now());
+      try {
+        const summary = await commitMount(this.mars, this.paths, this.committed, {
+          stageBytesMin: this.stageBytesMin,
+          ...options,
+          syncId: this.syncId,
+          flight: this.flight,
+          onApplied: (puts, dels) => {
+            const reads = this.reads;
+            if (reads === undefined) return;
+            const set: [string, string][] = [];
+            const del = [...dels];
+            for (const f of puts) {
+              if (relOfClayPath(f.path) !== f.rel) set.push([f.key, f.rel]);
+              else del.push(f.key);
+            }
+            reads.rels(set, del);
+          },
+        });
+        if (summary.eve !== undefined) {
+          this.lastCommit = { at: new Date().toISOString(), summary };
+          this.reads?.lastCommit(this.lastCommit);
+        }
+        return summary;
+      } finally {
+        this.flight.end();
+      }
     });
     this.queue = run.catch(() => {});
     return run;
@@ -164,6 +228,7 @@ export class Session {
       files: totals.files,
       bytes: totals.bytes,
       lastCommit: this.lastCommit ?? null,
+      commit: this.flight.read(),
       // The kind plea asks for, how it was chosen (auto: the probe at start) and why.
       shm: { ...this.mars.shm },
       // Named segments are listed in /dev/shm (left over ones too); memfds in flight, which have no
@@ -180,6 +245,7 @@ export class Session {
     this.closing ??= (async () => {
       await this.queue;
       this.control?.close();
+      await this.reads?.close();
       const code = await this.mars.exit();
       this.lock.release();
       return code;

@@ -51,7 +51,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let session: Session | undefined;
   let s: Session;
   try {
-    s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, control: controlHandler(() => session, () => stopRequested()) });
+    s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, control: controlHandler(() => session, () => stopRequested()), onStop: () => stopRequested() });
   } catch (e) {
     offSignals();
     throw e;

@@ -1,0 +1,100 @@
+/**
+ * The main thread's side of the read worker (read-worker.ts): starts it on the control socket,
+ * tells it what only the main thread knows, and stops it. A running urth serves reads this way
+ * so that they never wait for a commit (docs/urth.md, "Reads during a commit"); when the worker
+ * cannot start (the pier's read view cannot be opened), the session serves the socket from the
+ * main thread through mars instead, as before (session.ts).
+ */
+import { PleaError } from "../error.ts";
+import type { CommitFlight } from "./commit-flight.ts";
+import { UrthErrorCode } from "./errors.ts";
+
+export interface ReadWorkerInit {
+  type: "init";
+  pier: string;
+  socket: string;
+  flight: SharedArrayBuffer;
+  namespace: string;
+  marsPid: number;
+  shm: unknown;
+  /** Clay key -> mount path, where the Clay path alone does not say it (view-reads.ts `viewLs`). */
+  rels: [string, string][];
+}
+
+export type ReadWorkerUpdate =
+  | { type: "last-commit"; value: unknown }
+  | { type: "rels"; set: [string, string][]; del: string[] }
+  | { type: "close" };
+
+export type ReadWorkerReply = { type: "ready" } | { type: "failed"; code: string; message: string } | { type: "stop" } | { type: "closed" };
+
+/** How long the worker has to open the view and listen before urth serves reads itself. */
+const READ_WORKER_START_MS_MAX = 30_000;
+
+/** How long closing waits for the worker to close the socket before it is terminated. */
+const READ_WORKER_CLOSE_MS_MAX = 5_000;
+
+export class ReadServer {
+  private closed: Promise<void> | undefined;
+
+  private constructor(private readonly worker: Worker) {}
+
+  /** Starts the worker; rejects (and leaves nothing running) if it cannot serve. */
+  static async start(init: Omit<ReadWorkerInit, "type" | "flight">, flight: CommitFlight, onStop: () => void): Promise<ReadServer> {
+    const worker = new Worker(new URL("./read-worker.ts", import.meta.url).href);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new PleaError(UrthErrorCode.control.failed, `The read worker did not start within ${READ_WORKER_START_MS_MAX / 1000} s`)), READ_WORKER_START_MS_MAX);
+        worker.onmessage = (e: MessageEvent<ReadWorkerReply>) => {
+          const m = e.data;
+          if (m.type === "ready") {
+            clearTimeout(timer);
+            resolve();
+          } else if (m.type === "failed") {
+            clearTimeout(timer);
+            reject(new PleaError(m.code, m.message));
+          }
+        };
+        worker.onerror = (e) => {
+          clearTimeout(timer);
+          reject(new PleaError(UrthErrorCode.control.failed, `The read worker failed to start: ${e.message}`));
+        };
+        worker.postMessage({ type: "init", ...init, flight: flight.buffer } satisfies ReadWorkerInit);
+      });
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    worker.onmessage = (e: MessageEvent<ReadWorkerReply>) => {
+      if (e.data.type === "stop") onStop();
+    };
+    // The worker must not keep urth alive: urth exits when its session is over.
+    worker.unref();
+    return new ReadServer(worker);
+  }
+
+  lastCommit(value: unknown): void {
+    this.worker.postMessage({ type: "last-commit", value } satisfies ReadWorkerUpdate);
+  }
+
+  rels(set: [string, string][], del: string[]): void {
+    if (set.length > 0 || del.length > 0) this.worker.postMessage({ type: "rels", set, del } satisfies ReadWorkerUpdate);
+  }
+
+  /** Closes the socket (no new reads) and ends the worker. */
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.worker.terminate();
+        resolve();
+      };
+      const timer = setTimeout(done, READ_WORKER_CLOSE_MS_MAX);
+      this.worker.onmessage = (e: MessageEvent<ReadWorkerReply>) => {
+        if (e.data.type === "closed") done();
+      };
+      this.worker.postMessage({ type: "close" } satisfies ReadWorkerUpdate);
+    });
+    return this.closed;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The read worker: a Bun Worker in a running urth (`run`, `commit`) that owns the control socket
+ * and answers `status`, `ls`, `cat` and `log` from the pier's read view (view-reads.ts), so no
+ * read waits for the commit that urth's main thread and mars are busy with (docs/urth.md, "Reads
+ * during a commit"). What only the main thread knows reaches it as messages (the last commit,
+ * mount paths the Clay path does not say) or through shared memory (the commit in flight,
+ * commit-flight.ts); `stop` goes back to the main thread as a message.
+ *
+ * Started by read-server.ts; this file runs only inside the Worker.
+ */
+import { isPleaError } from "../error.ts";
+import { listMemfdSegments, listSegments } from "../ffi/index.ts";
+import { ReadView } from "../view/index.ts";
+import { CommitFlight } from "./commit-flight.ts";
+import { ControlServer, type ControlHandler } from "./control.ts";
+import { clayPathArg } from "./clay-path.ts";
+import { UrthErrorCode } from "./errors.ts";
+import type { ReadWorkerInit, ReadWorkerReply, ReadWorkerUpdate } from "./read-server.ts";
+import { viewCat, viewLog, viewLs, viewTotals } from "./view-reads.ts";
+
+declare const self: Worker;
+
+let server: ControlServer | undefined;
+let view: ReadView | undefined;
+let init: ReadWorkerInit | undefined;
+let flight: CommitFlight | undefined;
+let lastCommit: unknown = null;
+const rels = new Map<string, string>();
+
+function post(m: ReadWorkerReply): void {
+  self.postMessage(m);
+}
+
+const handler: ControlHandler = async (req, out) => {
+  const v = view!;
+  const i = init!;
+  switch (req.op) {
+    case "status": {
+      const totals = viewTotals(v);
+      await out.reply({
+        ok: true,
+        status: {
+          pier: i.pier,
+          ...totals,
+          lastCommit,
+          commit: flight!.read(),
+          shm: i.shm,
+          segments: [
+            ...listSegments(i.namespace).map((s) => ({ kind: "named", name: s.name, bytes: s.bytes, creator: s.creator })),
+            ...listMemfdSegments(i.marsPid, i.namespace).map((m) => ({ kind: "memfd", name: m.name, bytes: m.bytes, creator: "alive" })),
+          ],
+        },
+      });
+      return;
+    }
+    case "ls":
+      await out.reply({ ok: true, files: viewLs(v, req.prefix === "" ? undefined : req.prefix, (key) => rels.get(key)) });
+      return;
+    case "cat": {
+      let started = false;
+      const found = await viewCat(
+        v,
+        i.pier,
+        clayPathArg(req.path),
+        (chunk) => out.bytes(chunk),
+        async (size) => {
+          started = true;
+          await out.reply({ ok: true, size });
+        },
+      );
+      if (!found && !started) await out.reply({ ok: false, code: UrthErrorCode.control.notFound, message: `No committed file at ${req.path}` });
+      return;
+    }
+    case "log": {
+      await out.reply({ ok: true, stream: true });
+      const enc = new TextEncoder();
+      let count = 0;
+      await viewLog(v, req.limit ?? undefined, async (infos) => {
+        count += infos.length;
+        if (infos.length > 0) await out.bytes(enc.encode(infos.map((info) => JSON.stringify(info) + "\n").join("")));
+      });
+      await out.bytes(enc.encode(JSON.stringify({ end: count }) + "\n"));
+      return;
+    }
+    case "stop":
+      await out.reply({ ok: true });
+      post({ type: "stop" });
+      return;
+    default:
+      await out.reply({ ok: false, code: UrthErrorCode.control.protocol, message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}` });
+  }
+};
+
+self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
+  const m = e.data;
+  switch (m.type) {
+    case "init":
+      try {
+        init = m;
+        flight = new CommitFlight(m.flight);
+        for (const [key, rel] of m.rels) rels.set(key, rel);
+        view = ReadView.open(m.pier);
+        if (view === undefined) {
+          post({ type: "failed", code: UrthErrorCode.control.failed, message: "The pier has no read view yet" });
+          return;
+        }
+        // The view must show what mars reported at start: else it is behind (a stale view).
+        viewTotals(view);
+        server = ControlServer.listen(m.socket, handler);
+        post({ type: "ready" });
+      } catch (err) {
+        view?.close();
+        view = undefined;
+        post({ type: "failed", code: isPleaError(err) ? String(err.code) : UrthErrorCode.control.failed, message: (err as Error).message });
+      }
+      return;
+    case "last-commit":
+      lastCommit = m.value;
+      return;
+    case "rels":
+      for (const [key, rel] of m.set) rels.set(key, rel);
+      for (const key of m.del) rels.delete(key);
+      return;
+    case "close":
+      server?.close();
+      server = undefined;
+      view?.close();
+      view = undefined;
+      post({ type: "closed" });
+      return;
+  }
+};
