@@ -16,7 +16,7 @@ import { ControlServer, type ControlHandler } from "./control.ts";
 import { clayPathArg } from "./clay-path.ts";
 import { UrthErrorCode } from "./errors.ts";
 import type { ReadWorkerInit, ReadWorkerReply, ReadWorkerUpdate } from "./read-server.ts";
-import { viewCat, viewLog, viewLs, viewTotals } from "./view-reads.ts";
+import { ListingCache, viewCat, viewLog, viewLs, viewTotals } from "./view-reads.ts";
 
 declare const self: Worker;
 
@@ -26,6 +26,7 @@ let init: ReadWorkerInit | undefined;
 let flight: CommitFlight | undefined;
 let lastCommit: unknown = null;
 const rels = new Map<string, string>();
+const listings = new ListingCache();
 
 function post(m: ReadWorkerReply): void {
   self.postMessage(m);
@@ -54,7 +55,7 @@ const handler: ControlHandler = async (req, out) => {
       return;
     }
     case "ls":
-      await out.reply({ ok: true, files: viewLs(v, req.prefix === "" ? undefined : req.prefix, (key) => rels.get(key)) });
+      await out.reply({ ok: true, files: viewLs(v, req.prefix === "" ? undefined : req.prefix, (key) => rels.get(key), listings) });
       return;
     case "cat": {
       let started = false;
@@ -120,6 +121,7 @@ self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
     case "rels":
       for (const [key, rel] of m.set) rels.set(key, rel);
       for (const key of m.del) rels.delete(key);
+      listings.clear();
       return;
     case "close":
       server?.close();

@@ -28,22 +28,64 @@ export function viewTotals(view: ReadView): ViewTotals {
 }
 
 /**
+ * Listings of one state, kept for the next `ls` of the same folder: a state never changes once
+ * durable, so a listing read at event N is the answer at event N for as long as N is the last
+ * event. Reading 1,000 entries out of LMDB costs about 2 ms here (the `lmdb` package copies each
+ * value); a client that polls a folder during a long commit then gets it in microseconds.
+ */
+export class ListingCache {
+  private eve = -1;
+  private readonly listings = new Map<string, LsEntry[]>();
+  private entries = 0;
+
+  /** The listing of `arg` at `eve`, if kept. */
+  get(eve: number, arg: string | undefined): LsEntry[] | undefined {
+    return eve === this.eve ? this.listings.get(arg ?? "") : undefined;
+  }
+
+  set(eve: number, arg: string | undefined, files: LsEntry[]): void {
+    if (eve !== this.eve) this.clear();
+    this.eve = eve;
+    if (this.entries + files.length > LISTING_CACHE_ENTRIES_MAX) return;
+    this.listings.set(arg ?? "", files);
+    this.entries += files.length;
+  }
+
+  /** Forgets every listing (the mount paths they show changed). */
+  clear(): void {
+    this.listings.clear();
+    this.entries = 0;
+    this.eve = -1;
+  }
+}
+
+/** Entries kept by a ListingCache over all its listings: about 30 MiB of heap at most. */
+const LISTING_CACHE_ENTRIES_MAX = 200_000;
+
+/**
  * The committed files under `arg`, as `ls` lists them (pier-view.ts `sessionLs` does the same
  * through mars). `relOf` gives a file's mount-relative path where the mount cache knows one that
  * the Clay path alone does not say (a name without a dot in a folder, for one).
  */
-export function viewLs(view: ReadView, arg: string | undefined, relOf: (key: string) => string | undefined = () => undefined): LsEntry[] {
-  const files = view.read((v) => {
-    const under = v.list(MOUNT_DESK, prefixArg(arg));
-    if (under.length > 0 || arg === undefined) return under;
-    // Not a directory: perhaps a file (`ls lib/a.txt` names /lib/a/txt, which no prefix reaches).
-    const path = clayPathArg(arg);
-    const one = v.file(MOUNT_DESK, path);
-    return one === undefined ? [] : [{ path, size: one.len }];
-  });
-  return files.map((f) => {
-    const key = clayKey(f.path);
-    return { path: relOf(key) ?? relOfClayPath(f.path), clay: key, size: f.size };
+export function viewLs(view: ReadView, arg: string | undefined, relOf: (key: string) => string | undefined = () => undefined, cache?: ListingCache): LsEntry[] {
+  return view.read((v) => {
+    // The listing and the event it is of come from one snapshot.
+    const eve = v.head().eve;
+    const kept = cache?.get(eve, arg);
+    if (kept !== undefined) return kept;
+    let files = v.list(MOUNT_DESK, prefixArg(arg));
+    if (files.length === 0 && arg !== undefined) {
+      // Not a directory: perhaps a file (`ls lib/a.txt` names /lib/a/txt, which no prefix reaches).
+      const path = clayPathArg(arg);
+      const one = v.file(MOUNT_DESK, path);
+      files = one === undefined ? [] : [{ path, size: one.len }];
+    }
+    const out = files.map((f) => {
+      const key = clayKey(f.path);
+      return { path: relOf(key) ?? relOfClayPath(f.path), clay: key, size: f.size };
+    });
+    cache?.set(eve, arg, out);
+    return out;
   });
 }
 

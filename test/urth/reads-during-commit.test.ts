@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CommitFlight } from "../../src/urth/commit-flight.ts";
+import { ListingCache } from "../../src/urth/view-reads.ts";
 import { childrenOf, cleanUp, holdProcess, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, urthBytes, waitFor } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
@@ -103,5 +104,27 @@ describe("CommitFlight", () => {
     // A new commit starts from zero counts.
     writer.begin(0);
     expect(reader.read()).toMatchObject({ files: 0, filledBytes: 0, path: "unknown" });
+  });
+});
+
+describe("ListingCache", () => {
+  const a = [{ path: "a.txt", clay: "/a/txt", size: 1 }];
+  test("keeps a listing for its event only, forgets all on clear, and keeps nothing past its bound", () => {
+    const cache = new ListingCache();
+    expect(cache.get(1, undefined)).toBeUndefined();
+    cache.set(1, undefined, a);
+    cache.set(1, "dir", []);
+    expect(cache.get(1, undefined)).toBe(a);
+    expect(cache.get(1, "dir")).toEqual([]);
+    // Another event: what was kept is of the old state.
+    expect(cache.get(2, undefined)).toBeUndefined();
+    cache.set(2, "dir", a);
+    expect(cache.get(1, undefined)).toBeUndefined();
+    expect(cache.get(2, "dir")).toBe(a);
+    cache.clear();
+    expect(cache.get(2, "dir")).toBeUndefined();
+    const huge = Array.from({ length: 200_001 }, (_, i) => ({ path: `f${i}`, clay: `/f${i}`, size: 0 }));
+    cache.set(3, undefined, huge);
+    expect(cache.get(3, undefined)).toBeUndefined();
   });
 });
