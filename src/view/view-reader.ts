@@ -269,10 +269,14 @@ function eventOfKey(key: Uint8Array): number {
  * record format, docs/event-log.md "Records"); undefined for an empty log.
  */
 function lastEvent(events: Database<Uint8Array, Buffer>, at: { transaction: Transaction }): { eve: number; mug: number } | undefined {
-  for (const { key, value } of events.getRange({ reverse: true, limit: 1, ...at })) {
-    const eve = eventOfKey(key as Buffer);
-    const mug = value.length >= 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0, true) : 0;
-    return { eve, mug };
+  // The key only, then the record without a copy: the last record may be an inline event of up
+  // to 1 MiB, and this runs for every read.
+  for (const key of events.getKeys({ reverse: true, limit: 1, ...at })) {
+    // The package's types omit the options (`transaction`) its `getBinaryFast` takes, as `get` does.
+    const fast = events.getBinaryFast as unknown as (this: typeof events, id: Buffer, options: object) => Buffer | undefined;
+    const value = fast.call(events, key as Buffer, at);
+    const mug = value !== undefined && value.length >= 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0, true) : 0;
+    return { eve: eventOfKey(key as Buffer), mug };
   }
   return undefined;
 }
