@@ -263,6 +263,16 @@ export function scratchBytes(): ValueBytes {
   };
 }
 
+/** Whether a mime type (its elements' bytes) fits a file entry: VIEW_TYPE_BYTES_MAX, u16 elements. */
+export function viewTypeFits(type: readonly Uint8Array[]): boolean {
+  let typeBytes = 0;
+  for (const e of type) {
+    if (e.length > 0xffff) return false;
+    typeBytes += 2 + e.length;
+  }
+  return typeBytes <= VIEW_TYPE_BYTES_MAX;
+}
+
 export function encodeViewFile(f: ViewFileInput, bytes: ValueBytes = Buffer.allocUnsafe): Buffer {
   let typeBytes = 0;
   for (const e of f.type) {

@@ -11,6 +11,7 @@ import { mug } from "../noun/mug.ts";
 import type { Noun } from "../noun/noun.ts";
 import type { ViewChanges } from "./view-change.ts";
 import {
+  viewTypeFits,
   decodeDeskEntry,
   deskKey,
   encodeDeskEntry,
@@ -82,6 +83,14 @@ export function applyViewChanges(t: ViewTables, changes: ViewChanges, head: View
     // Files of one event mostly share one mime type noun (urth's `/text/plain`).
     let type = types.get(c.type);
     if (type === undefined) types.set(c.type, (type = elements(c.type)));
+    if (!viewTypeFits(type)) {
+      // The kernel took this file (any mime type is a path); the view cannot hold its type. It is
+      // left out, as a path too long for a key is, and the desk says so: never an error inside
+      // the record's transaction, which would refuse the event and every one after it.
+      t.files.remove(key);
+      incomplete.set(c.desk, true);
+      continue;
+    }
     t.files.put(key, encodeViewFile({ type, len: c.len, mug: mug(c.data), ...dataOf(c.data, blobOf) }, bytes));
   }
   for (const d of changes.desks) {

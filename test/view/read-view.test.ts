@@ -15,7 +15,10 @@ import { ViewErrorCode } from "../../src/view/errors.ts";
 import { ReadView } from "../../src/view/view-reader.ts";
 import { fileKey, VIEW_TABLE_DESKS, VIEW_TABLE_FILES, VIEW_TABLE_HEAD } from "../../src/view/view-format.ts";
 import { Cell, cord, list } from "../../src/noun/index.ts";
-import { removeTempPiers, tempPier, intoOvum, nowOf } from "../mars/mars-test-support.ts";
+import { pathNoun, removeTempPiers, tempPier, intoOvum, nowOf } from "../mars/mars-test-support.ts";
+import { intoOvum as encodeIntoOvum } from "../../src/ipc/into.ts";
+import { mug } from "../../src/noun/index.ts";
+import type { FileStorePokeDone } from "../../src/mars/kernel/file-store.ts";
 import { applyEvent, Choices, expectViewEqualsKernel, randomChanges } from "./view-support.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -121,6 +124,44 @@ describe("read view", () => {
     await again.log.close();
   });
 
+  test("a file the view cannot hold (a mime type over its limit, a path too long for a key) is committed; its desk says the view is incomplete until cleared", async () => {
+    const pier = tempPier();
+    const log = await EventLog.open(pier, { blobBytesMin: BLOB_MIN });
+    const kernel = createFileStoreKernel();
+    await rebuildViewIfStale(log, kernel);
+    await applyEvent(log, kernel, [{ path: "a.txt", bytes: "old" }]);
+    // The kernel takes any mime type; this one is over VIEW_TYPE_BYTES_MAX. The same path's old
+    // entry must go with it, else the view would show the old version.
+    const longType = list([cord("text"), cord("x".repeat(5000))]);
+    const eve = log.eve + 1;
+    const ovum = encodeIntoOvum("base", [{ kind: "put", path: pathNoun("a.txt"), type: longType, len: 3, data: 0x636261 }], 1);
+    const r = kernel.poke(nowOf(eve), ovum);
+    expect(r.ok).toBe(true);
+    const done = r as FileStorePokeDone;
+    await log.append({ eve, mug: mug(done.state), now: nowOf(eve), ovum, kind: "into", view: done.view });
+    kernel.commit(done);
+    // A path whose key is over VIEW_KEY_BYTES_MAX, in another desk: that desk only is flagged.
+    await applyEvent(log, kernel, [{ path: "b.txt", bytes: "b" }], "kids");
+    await applyEvent(log, kernel, [{ path: `${"d".repeat(2100)}.txt`, bytes: "long" }], "kids");
+    const rv = ReadView.open(pier)!;
+    rv.read((v) => {
+      expect(v.head().eve).toBe(log.eve);
+      expect(v.desk("base")).toEqual({ files: 1, bytes: 3 });
+      for (const desk of ["base", "kids"]) {
+        expect(() => v.list(desk, [])).toThrow(expect.objectContaining({ code: ViewErrorCode.incomplete }));
+        expect(() => v.file(desk, ["a.txt"])).toThrow(expect.objectContaining({ code: ViewErrorCode.incomplete }));
+      }
+    });
+    // The desk cleared (`all`) with files the view holds: complete again.
+    await applyEvent(log, kernel, [{ path: "c.txt", bytes: "c" }], "base", true);
+    rv.read((v) => {
+      expect(v.list("base", [])).toEqual([{ path: ["c.txt"], size: 1 }]);
+      expect(() => v.list("kids", [])).toThrow(expect.objectContaining({ code: ViewErrorCode.incomplete }));
+    });
+    rv.close();
+    await log.close();
+  });
+
   test("a damaged entry is a typed error naming it, never wrong data", async () => {
     const { pier, log } = await randomPier(5, 0);
     const kernel = createFileStoreKernel();
@@ -203,3 +244,4 @@ describe("read view isolation", () => {
     }
   });
 });
+
