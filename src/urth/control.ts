@@ -28,6 +28,8 @@ interface ConnState {
   drained: (() => void) | undefined;
   /** After a refused request: bytes of the client's that were read and dropped since. */
   discarded: number | undefined;
+  /** The connection closed: a write waiting for drain gives up instead of waiting for ever. */
+  closed: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ export class ControlServer {
       unix: path,
       socket: {
         open(s) {
-          s.data = { request: new RequestLineReader(), handled: false, drained: undefined, discarded: undefined };
+          s.data = { request: new RequestLineReader(), handled: false, drained: undefined, discarded: undefined, closed: false };
         },
         data(s, chunk) {
           const st = s.data;
@@ -90,6 +92,14 @@ export class ControlServer {
           s.data.drained = undefined;
           d?.();
         },
+        // A client that stopped reading and then went away (`cat big | less`, then q) must not
+        // leave its handler waiting for a drain that never comes, holding the file it was reading.
+        close(s) {
+          s.data.closed = true;
+          const d = s.data.drained;
+          s.data.drained = undefined;
+          d?.();
+        },
         // Only a refused client has a timeout (CONTROL_DISCARD_SECONDS_MAX): cut it off.
         timeout(s) {
           s.terminate();
@@ -115,9 +125,10 @@ async function writeAll(s: Socket<ConnState>, bytes: Uint8Array): Promise<void> 
   let off = 0;
   while (off < bytes.length) {
     const n = s.write(bytes.subarray(off));
-    if (n < 0) throw new PleaError(UrthErrorCode.control.unreachable, "The client went away");
+    if (n < 0 || s.data.closed) throw new PleaError(UrthErrorCode.control.unreachable, "The client went away");
     off += n;
     if (off < bytes.length) await new Promise<void>((r) => (s.data.drained = r));
+    if (s.data.closed) throw new PleaError(UrthErrorCode.control.unreachable, "The client went away");
   }
 }
 
