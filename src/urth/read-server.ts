@@ -36,11 +36,16 @@ const READ_WORKER_CLOSE_MS_MAX = 5_000;
 
 export class ReadServer {
   private closed: Promise<void> | undefined;
+  private failed = false;
 
   private constructor(private readonly worker: Worker) {}
 
-  /** Starts the worker; rejects (and leaves nothing running) if it cannot serve. */
-  static async start(init: Omit<ReadWorkerInit, "type" | "flight">, flight: CommitFlight, onStop: () => void): Promise<ReadServer> {
+  /**
+   * Starts the worker; rejects (and leaves nothing running) if it cannot serve. `onFailed` is
+   * called once if the worker dies later (its socket is gone with it): the caller serves the
+   * socket itself from then on.
+   */
+  static async start(init: Omit<ReadWorkerInit, "type" | "flight">, flight: CommitFlight, onStop: () => void, onFailed: (message: string) => void): Promise<ReadServer> {
     const worker = new Worker(new URL("./read-worker.ts", import.meta.url).href);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -68,9 +73,20 @@ export class ReadServer {
     worker.onmessage = (e: MessageEvent<ReadWorkerReply>) => {
       if (e.data.type === "stop") onStop();
     };
+    const server = new ReadServer(worker);
+    // An uncaught error ends a worker, and its socket with it: readers would find no one there
+    // until their wait ran out (2 minutes). Say so once, and let the caller take the socket over.
+    const failed = (message: string) => {
+      if (server.closed !== undefined || server.failed) return;
+      server.failed = true;
+      worker.terminate();
+      onFailed(message);
+    };
+    worker.onerror = (e) => failed(`the read worker failed: ${e.message}`);
+    worker.addEventListener("close", () => failed("the read worker exited"));
     // The worker must not keep urth alive: urth exits when its session is over.
     worker.unref();
-    return new ReadServer(worker);
+    return server;
   }
 
   lastCommit(value: unknown): void {
@@ -83,6 +99,7 @@ export class ReadServer {
 
   /** Closes the socket (no new reads) and ends the worker. */
   close(): Promise<void> {
+    if (this.failed) return Promise.resolve();
     this.closed ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -162,6 +162,7 @@ export class Session {
    * commit), else from this thread through mars (`control`).
    */
   private async serve(control: ControlHandler, options: SessionOptions): Promise<void> {
+    const note = options.onNote ?? ((line: string) => process.stderr.write(`${line}\n`));
     if (options.readWorker !== false) {
       try {
         const rels: [string, string][] = [];
@@ -173,10 +174,15 @@ export class Session {
           { pier: this.paths.root, socket: this.paths.socket, namespace: this.namespace, marsPid: this.mars.pid, shm: { ...this.mars.shm }, rels },
           this.flight,
           options.onStop ?? (() => {}),
+          (message) => {
+            this.reads = undefined;
+            note(`urth: reads are now served by the main thread and wait for commits: ${message}`);
+            if (this.closing === undefined) this.control = ControlServer.listen(this.paths.socket, control);
+          },
         );
         return;
       } catch (e) {
-        (options.onNote ?? ((line: string) => process.stderr.write(`${line}\n`)))(`urth: reads are served by the main thread and wait for commits: ${(e as Error).message}`);
+        note(`urth: reads are served by the main thread and wait for commits: ${(e as Error).message}`);
       }
     }
     this.control = ControlServer.listen(this.paths.socket, control);

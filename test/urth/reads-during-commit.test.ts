@@ -10,6 +10,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CommitFlight } from "../../src/urth/commit-flight.ts";
 import { ListingCache } from "../../src/urth/view-reads.ts";
+import { Session } from "../../src/urth/session.ts";
+import { controlHandler } from "../../src/urth/control-handler.ts";
+import { controlRequest } from "../../src/urth/control.ts";
+import { pierPaths } from "../../src/urth/pier.ts";
 import { childrenOf, cleanUp, holdProcess, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, urthBytes, waitFor } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
@@ -126,5 +130,33 @@ describe("ListingCache", () => {
     const huge = Array.from({ length: 200_001 }, (_, i) => ({ path: `f${i}`, clay: `/f${i}`, size: 0 }));
     cache.set(3, undefined, huge);
     expect(cache.get(3, undefined)).toBeUndefined();
+  });
+});
+
+describe("the read worker's failure", () => {
+  test("a worker that dies hands the socket to the main thread, which says so and goes on answering through mars", async () => {
+    const { pier, mount } = tempPier();
+    writeFileSync(join(mount, "a.txt"), "a\n");
+    const notes: string[] = [];
+    let session: Session | undefined;
+    const s = await Session.open(pier, { control: controlHandler(() => session, () => {}), onLog: () => {}, onNote: (line) => notes.push(line) });
+    session = s;
+    try {
+      expect((await s.commit()).eve).toBe(1);
+      const socket = pierPaths(pier).socket;
+      const ls = async () => ((await controlRequest(socket, { op: "ls", prefix: "" })).files as { path: string }[]).map((f) => f.path);
+      expect(await ls()).toEqual(["a.txt"]);
+      expect(notes).toEqual([]);
+      // A message the worker cannot take makes it throw, uncaught: the worker ends.
+      (s as unknown as { reads: { worker: Worker } }).reads.worker.postMessage({ type: "rels", set: null, del: [] });
+      await waitFor(() => notes.length > 0, "urth to notice the worker died");
+      expect(notes).toEqual([expect.stringMatching(/^urth: reads are now served by the main thread and wait for commits: the read worker /)]);
+      await waitFor(async () => (await ls().catch(() => [])).length === 1, "the main thread to answer on the socket");
+      let bytes = "";
+      await controlRequest(socket, { op: "cat", path: "a.txt" }, (chunk) => void (bytes += new TextDecoder().decode(chunk)));
+      expect(bytes).toBe("a\n");
+    } finally {
+      await s.close();
+    }
   });
 });
