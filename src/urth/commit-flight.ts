@@ -10,7 +10,7 @@
  */
 
 /** What the commit is doing. */
-export type FlightPhase = "scanning" | "reading" | "staging" | "asking" | "filling" | "sending" | "durable";
+export type FlightPhase = "scanning" | "reading" | "staging" | "asking" | "filling" | "sending" | "persisting";
 
 /** How its bytes travel (docs/plea.md; "stage": into the blob store by urth). */
 export type FlightPath = "pipe" | "plea" | "stage" | "unknown";
@@ -30,7 +30,7 @@ export interface FlightStatus {
   stagedBytes: number;
 }
 
-const PHASES: readonly FlightPhase[] = ["scanning", "reading", "staging", "asking", "filling", "sending", "durable"];
+const PHASES: readonly FlightPhase[] = ["scanning", "reading", "staging", "asking", "filling", "sending", "persisting"];
 const PATHS: readonly FlightPath[] = ["unknown", "pipe", "plea", "stage"];
 
 // Int32 slots.
@@ -47,8 +47,11 @@ const STAGED = 4;
 const INT_SLOTS = 4;
 const FLOAT_SLOTS = 5;
 
-/** A reader that keeps meeting a write under way gives up after this many tries (a writer died mid-write: never, in one process). */
-const FLIGHT_READ_TRIES_MAX = 1000;
+/**
+ * A reader that keeps meeting a write under way gives up after this many tries and says no commit
+ * is in flight (a write is a few stores: only a writer preempted mid-write makes a reader retry).
+ */
+const FLIGHT_READ_TRIES_MAX = 100_000;
 
 export class CommitFlight {
   readonly buffer: SharedArrayBuffer;
@@ -102,7 +105,7 @@ export class CommitFlight {
   read(): FlightStatus | null {
     for (let i = 0; i < FLIGHT_READ_TRIES_MAX; i++) {
       const before = Atomics.load(this.ints, SEQ);
-      if (before % 2 === 1) continue;
+      if ((before & 1) === 1) continue;
       const active = this.ints[ACTIVE];
       const phase = PHASES[this.ints[PHASE]] ?? "scanning";
       const path = PATHS[this.ints[PATH]] ?? "unknown";

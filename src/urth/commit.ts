@@ -191,7 +191,7 @@ async function commitScanned(
         if (flight) {
           // A commit that staged files keeps "stage" as its path: the event mars gets names them.
           const path = stager.stats.files > 0 ? undefined : p.path;
-          if (p.phase === "sent") flight.update("durable", { path, filledBytes: p.bytes ?? 0 });
+          if (p.phase === "sent") flight.update("persisting", { path, filledBytes: p.bytes ?? 0 });
           else flight.update(p.phase, { path, filledBytes: p.done ?? 0 });
         }
       },

@@ -30,6 +30,7 @@ import {
   pathOfFileKey,
   spurRange,
   VIEW_HEAD_KEY,
+  VIEW_KEY_BYTES_MAX,
   VIEW_TABLE_DESKS,
   VIEW_TABLE_FILES,
   VIEW_TABLE_HEAD,
@@ -174,7 +175,11 @@ class SnapshotTxn implements ViewTxn {
   list(desk: string, spur: readonly string[]): ViewListing[] {
     this.checkComplete(desk);
     const out: ViewListing[] = [];
-    for (const { key, value } of this.t.files.getRange({ ...spurRange(desk, spur.map(elementBytes)), ...this.at })) {
+    const range = spurRange(desk, spur.map(elementBytes));
+    // No key is longer than an LMDB key may be: under a longer prefix there is nothing (and the
+    // package would throw its own untyped error for the range).
+    if (range.start.length > VIEW_KEY_BYTES_MAX) return out;
+    for (const { key, value } of this.t.files.getRange({ ...range, ...this.at })) {
       const where = `entry of a file of desk %${desk} in "${this.dir}"`;
       const path = pathOfFileKey(key as Buffer, desk, where).map(elementText);
       out.push({ path, size: decodeViewFile(value, where).len });
@@ -221,7 +226,7 @@ class SnapshotTxn implements ViewTxn {
     if (value === undefined || !decodeDeskEntry(value, `entry of desk %${desk} in "${this.dir}"`).incomplete) return;
     throw new PleaError(
       ViewErrorCode.incomplete,
-      `The read view of "${this.dir}" does not hold every file of desk %${desk}: a path was too long for its keys. Ask mars for this desk's files`,
+      `The read view of "${this.dir}" does not hold every file of desk %${desk}: a file's path (over ${VIEW_KEY_BYTES_MAX} bytes) or mime type was too long for it, so a running urth cannot list or read this desk. Stop urth and run the command again (a stopped pier's reads ask mars), or shorten that path and commit`,
     );
   }
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { CommitFlight } from "../../src/urth/commit-flight.ts";
 import { ListingCache } from "../../src/urth/view-reads.ts";
 import { Session } from "../../src/urth/session.ts";
+import { ExitCode } from "../../src/urth/cli.ts";
 import { controlHandler } from "../../src/urth/control-handler.ts";
 import { controlRequest } from "../../src/urth/control.ts";
 import { pierPaths } from "../../src/urth/pier.ts";
@@ -60,10 +61,10 @@ describe("a running urth", () => {
       writeFileSync(join(mount, "big.bin"), pseudoRandomBytes(2 * 1024 * 1024, 12));
       // The commit reaches mars (stopped) and waits there: status shows it in flight.
       let seen: Status | undefined;
-      await waitFor(async () => (seen = await status(pier)).commit?.phase === "durable", "status to show the commit waiting for mars");
+      await waitFor(async () => (seen = await status(pier)).commit?.phase === "persisting", "status to show the commit waiting for mars");
       expect(seen!.eve).toBe(1);
       expect(seen!.running).toBe(true);
-      expect(seen!.commit).toMatchObject({ files: 3, phase: "durable" });
+      expect(seen!.commit).toMatchObject({ files: 3, phase: "persisting" });
       // Every read shows event 1's state, whole: none of the new files, none of the new bytes.
       expect((await urth(["cat", "a.txt", "--pier", pier])).stdout).toBe("old a\n");
       expect(await lsPaths(pier)).toEqual(["a.txt", "big.bin", "dir/README"]);
@@ -71,7 +72,8 @@ describe("a running urth", () => {
       const cat = await urthBytes(["cat", "big.bin", "--pier", pier]);
       expect(cat.code).toBe(0);
       expect(Buffer.compare(Buffer.from(cat.stdout), Buffer.from(big))).toBe(0);
-      expect((await urth(["cat", "b.txt", "--pier", pier])).code).not.toBe(0);
+      const missing = await urth(["cat", "b.txt", "--pier", pier]);
+      expect(missing).toEqual({ code: ExitCode.notFound, stdout: "", stderr: "urth: no committed file at b.txt\n" });
       const log = await urth(["log", "--json", "--pier", pier]);
       expect((JSON.parse(log.stdout) as { eve: number }[]).map((i) => i.eve)).toEqual([1]);
     } finally {
@@ -101,8 +103,8 @@ describe("CommitFlight", () => {
     writer.planned(3, 3000);
     writer.update("filling", { path: "plea", filledBytes: 1000 });
     expect(reader.read()).toMatchObject({ phase: "filling", path: "plea", files: 3, bytes: 3000, filledBytes: 1000 });
-    writer.update("durable", { filledBytes: 3000 });
-    expect(reader.read()).toMatchObject({ phase: "durable", path: "plea", filledBytes: 3000 });
+    writer.update("persisting", { filledBytes: 3000 });
+    expect(reader.read()).toMatchObject({ phase: "persisting", path: "plea", filledBytes: 3000 });
     writer.end();
     expect(reader.read()).toBeNull();
     // A new commit starts from zero counts.
