@@ -462,6 +462,15 @@ class ReadsBench {
     return ms;
   }
 
+  /** `cat FILE | cat > /dev/null` (bash); its wall time. */
+  referencePipeCat(file: string): number {
+    const t = performance.now();
+    const r = Bun.spawnSync(["bash", "-c", 'cat "$1" | cat > /dev/null', "bash", file], { stdout: "ignore", stderr: "pipe" });
+    const ms = performance.now() - t;
+    if (r.exitCode !== 0) throw new Error(`cat ${file} | cat exited with status ${r.exitCode}: ${r.stderr.toString().trim()}`);
+    return ms;
+  }
+
   async catBig(bytes: number, path: CommitPath): Promise<CatBigResult> {
     const result: CatBigResult = { fileBytes: bytes, path, reference: "blob", runs: [], failures: [] };
     const source = randomFile(this.cacheDir, bytes, "read");
@@ -478,7 +487,7 @@ class ReadsBench {
         // Both read once, untimed: the same (warm) cache state for the timed reads.
         await this.socketCat(holder.socket, CAT_BIG_FILE, bytes);
         this.referenceCat(reference);
-        const run: CatRun = { referenceMs: this.referenceCat(reference), socketIdleMs: await this.socketCat(holder.socket, CAT_BIG_FILE, bytes), socketDuringMs: 0, endedInFlight: false };
+        const run: CatRun = { referenceMs: this.referenceCat(reference), referencePipeMs: this.referencePipeCat(reference), socketIdleMs: await this.socketCat(holder.socket, CAT_BIG_FILE, bytes), socketDuringMs: 0, endedInFlight: false };
         const before = holder.lines.length;
         const changeAt = performance.now();
         linkFile(other, join(pier, "base", "change"), "payload.bin");

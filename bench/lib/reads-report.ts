@@ -49,6 +49,7 @@ export function renderReadsMarkdown(r: ReadsBenchResults): string {
     };
     const rows = [
       [`\`cat\` of the ${c.reference} file to /dev/null (process)`, ...timed((x) => x.referenceMs)],
+      ...(c.runs.every((x) => x.referencePipeMs !== undefined) ? [[`\`cat\` of the ${c.reference} file \| \`cat\` to /dev/null (processes)`, ...timed((x) => x.referencePipeMs!)]] : []),
       ["socket `cat`, idle `run`", ...timed((x) => x.socketIdleMs)],
       ["socket `cat`, during the commit", ...timed((x) => x.socketDuringMs)],
       ["the commit beside it (urth's figure)", formatSummary(summarize(c.runs.filter((x) => x.commitMs !== undefined).map((x) => x.commitMs!)), formatMs), dash],

@@ -140,6 +140,12 @@ export function summarizeCommits(rounds: readonly RoundResult[]): { without?: Su
 export interface CatRun {
   /** `cat` of the file holding the bytes, to /dev/null, on the idle pier (process wall). */
   referenceMs: number;
+  /**
+   * `cat FILE | cat > /dev/null`: the same bytes through a pipe to a second process, as the socket
+   * `cat` moves them to its client. GNU cat to /dev/null itself may copy in the kernel
+   * (copy_file_range) without reading the bytes into any process.
+   */
+  referencePipeMs?: number;
   /** The same file through the socket on the idle pier (the client discarding). */
   socketIdleMs: number;
   /** Through the socket, started just after the change. */
