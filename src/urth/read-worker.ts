@@ -102,10 +102,10 @@ self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
         for (const [key, rel] of m.rels) rels.set(key, rel);
         view = ReadView.open(m.pier);
         if (view === undefined) {
-          post({ type: "failed", code: UrthErrorCode.control.failed, message: "The pier has no read view yet" });
+          post({ type: "failed", code: UrthErrorCode.control.failed, message: "The pier's event log holds no read view (mars builds it at start); restart urth to have it built" });
           return;
         }
-        // The view must show what mars reported at start: else it is behind (a stale view).
+        // A view behind the log (stale) or damaged fails here, before the socket is taken.
         viewTotals(view);
         server = ControlServer.listen(m.socket, handler);
         post({ type: "ready" });
