@@ -238,7 +238,8 @@ describe("read view isolation", () => {
       // It read while the log moved: more than the first and the last state.
       expect(result.events).toBeGreaterThan(2);
     } finally {
-      reader.kill();
+      // SIGKILL: a reader spinning in its loop once outlived a SIGTERM and the test run.
+      reader.kill("SIGKILL");
       await reader.exited;
       await log.close();
     }

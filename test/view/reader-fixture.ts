@@ -8,8 +8,19 @@ import { ReadView } from "../../src/view/index.ts";
 
 const [pier, lastText] = process.argv.slice(2);
 const last = Number(lastText);
+/** The reader gives up after this long, whatever its test does: it must never outlive the run. */
+const FIXTURE_MS_MAX = 60_000;
+const deadline = Date.now() + FIXTURE_MS_MAX;
+const expired = () => {
+  if (Date.now() < deadline) return;
+  console.error(`reader-fixture: gave up after ${FIXTURE_MS_MAX} ms`);
+  process.exit(2);
+};
 let view: ReadView | undefined;
-while (view === undefined) view = ReadView.open(pier!);
+while (view === undefined) {
+  expired();
+  view = ReadView.open(pier!);
+}
 const text = new TextDecoder();
 const mixed: string[] = [];
 const seen = new Set<number>();
@@ -24,6 +35,7 @@ for (;;) {
     return { eve: v.head().eve, a: f("a"), b: f("b") };
   });
   reads++;
+  expired();
   seen.add(eve);
   const expected = eve === 0 ? "" : `v${eve}`;
   if (a !== expected || b !== expected || eve < previous) mixed.push(`head ${eve} (after ${previous}): a=${a} b=${b}`);
