@@ -118,12 +118,5 @@ export function expectViewEqualsKernel(pier: string, kernel: FileStoreKernel, de
   }
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concat } from "../ipc/random.ts";
+export { concat };
