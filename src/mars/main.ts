@@ -1,5 +1,6 @@
 /**
- * The mars process: `bun src/mars/main.ts --pier DIR`, spawned by urth (src/urth/mars-process.ts).
+ * The mars process: `bun src/mars/main.ts --pier DIR [--snap-time SECONDS]`, spawned by urth
+ * (src/urth/mars-process.ts); `--snap-time` turns on timed snapshots (snapshot-schedule.ts).
  *
  * Newt frames on stdin (tasks) and stdout (gifts); everything else goes to stderr, so nothing
  * can corrupt the frame stream (console.log is pointed at stderr too). At start: open the log,
@@ -23,6 +24,7 @@ import { restore } from "./restore.ts";
 import { rebuildViewIfStale } from "./view-rebuild.ts";
 import { SnapshotStore } from "./log/snapshot.ts";
 import { Mars } from "./mars.ts";
+import { SNAP_TIME_SECONDS_MAX } from "./snapshot-schedule.ts";
 import { MarsErrorCode } from "./errors.ts";
 import { exitStatusOf, MarsExitStatus } from "./exit-status.ts";
 import { wallMs } from "../wall-clock.ts";
@@ -41,10 +43,18 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 console.log = (...args: unknown[]) => say(args.map(String).join(" "));
 console.info = console.log;
 
+/** `--snap-time`: whole seconds, 0 (no timer) to SNAP_TIME_SECONDS_MAX; undefined if malformed. */
+function parseSnapTime(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= SNAP_TIME_SECONDS_MAX ? n : undefined;
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { pier: { type: "string" } }, strict: true });
-  if (!values.pier) {
-    say("usage: mars --pier DIR (mars is started by urth)");
+  const { values } = parseArgs({ options: { pier: { type: "string" }, "snap-time": { type: "string" } }, strict: true });
+  const snapTime = values["snap-time"] === undefined ? 0 : parseSnapTime(values["snap-time"]);
+  if (!values.pier || snapTime === undefined) {
+    say(`usage: mars --pier DIR [--snap-time SECONDS] (mars is started by urth; --snap-time is a whole number, 0 to ${SNAP_TIME_SECONDS_MAX})`);
     return 2;
   }
   const pier = values.pier;
@@ -69,6 +79,7 @@ async function main(): Promise<number> {
     eve: restored.eve,
     onLog: say,
     blobs: log.store,
+    snapTimeMs: snapTime * 1000,
   });
   const reader = new FrameReader(Bun.stdin.stream(), { name: "mars's stdin" });
   let status = 0;
@@ -83,6 +94,8 @@ async function main(): Promise<number> {
     status = 1;
   } finally {
     mars.shutdown();
+    // A timed snapshot still being written finishes before the log closes (its blobs are the log's).
+    await mars.snapshotSettled();
   }
   await writer.close();
   await log.close();

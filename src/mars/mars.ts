@@ -29,8 +29,9 @@ import { answerLogPeek } from "./log-peek.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
-import { settleAtoms, settleEvent } from "./settle.ts";
-import { blobAtomBytesMin, BlobErrorCode } from "../blob/index.ts";
+import { settleEvent } from "./settle.ts";
+import { BlobErrorCode } from "../blob/index.ts";
+import { SnapshotSchedule } from "./snapshot-schedule.ts";
 import { BigAtom } from "../noun/atom.ts";
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
@@ -48,6 +49,8 @@ export interface MarsDeps {
   onLog: (line: string) => void;
   /** The pier's blob store, read to resolve the blob references of a `%bref` and a plea segment. */
   blobs: BlobLookup;
+  /** Timed snapshots every this many ms (`--snap-time`; 0 or absent: none). */
+  snapTimeMs?: number;
 }
 
 /**
@@ -70,11 +73,30 @@ export class Mars {
   private readonly mappings = new MappingRegistry<Segment>();
   private readonly plea = new MarsPlea<PleaSegment>();
   private readonly segments: PleaSegments;
+  /** Snapshots on `%sync %save`, exit and the `--snap-time` timer, one at a time. */
+  readonly snapshots: SnapshotSchedule;
 
   constructor(deps: MarsDeps) {
     this.d = deps;
     this.eve = deps.eve;
     this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir, deps.blobs);
+    this.snapshots = new SnapshotSchedule(
+      {
+        snapshots: deps.snapshots,
+        policy: deps.policy,
+        store: deps.log.store,
+        // Read between tasks or while a poke awaits its append: the state and event always match.
+        subject: () => ({ eve: this.eve, mug: this.d.kernel.mug(), state: this.d.kernel.state }),
+        forgetOwner: (owner) => this.d.kernel.forgetOwner(owner),
+        onLog: deps.onLog,
+      },
+      deps.snapTimeMs ?? 0,
+    );
+  }
+
+  /** Resolves once no snapshot is in flight (a timed one is written in the background). */
+  snapshotSettled(): Promise<void> {
+    return this.snapshots.settled();
   }
 
   /** Parses a task noun; a malformed one is `mars_bad_task` (the caller exits 1, as vere). */
@@ -97,6 +119,7 @@ export class Mars {
 
   /** EOF, exit or a fatal error: remove a segment still waiting and release every mapping. */
   shutdown(): void {
+    this.snapshots.stop();
     for (const a of this.plea.step({ type: "end" })) {
       if (a.do === "remove") this.segments.remove(a.segment);
     }
@@ -194,12 +217,15 @@ export class Mars {
         await this.send(task.kind === "quac" ? { type: "quiz", kind: "quac", report: 0 } : { type: "quiz", kind: "quic", open: this.mappings.size, idle: 0 });
         return undefined;
       case "sync": {
-        if (this.d.policy.dueOnSave(this.eve)) await this.snapshot();
+        // A timed snapshot in flight is waited for: if it is of this event, it is the one saved.
+        await this.snapshots.settled();
+        if (this.d.policy.dueOnSave(this.eve)) await this.snapshots.take();
         await this.send({ type: "sync", eve: this.eve, mug: this.d.kernel.mug() });
         return undefined;
       }
       case "exit":
-        if (this.d.policy.dueOnExit()) await this.snapshot();
+        await this.snapshots.settled();
+        if (this.d.policy.dueOnExit()) await this.snapshots.take();
         return "exit";
       case "plea":
       case "done":
@@ -275,13 +301,6 @@ export class Mars {
     // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
     // between the check and the jam, which would map and check the blob a second time.
     held.length = 0;
-  }
-
-  private async snapshot(): Promise<void> {
-    const h = await this.d.snapshots.save(this.eve, this.d.kernel.mug(), this.d.kernel.state, { store: this.d.log.store, bytesMin: blobAtomBytesMin() });
-    // An older pier's large heap atoms just went to the store: they move there (settle.ts).
-    if (h.stored.size > 0) for (const owner of settleAtoms(this.d.kernel.state, h.stored)) this.d.kernel.forgetOwner(owner);
-    this.d.policy.noteSnapshot(h.eve, h.jamBytes);
   }
 
   private async send(g: Gift): Promise<void> {

@@ -18,7 +18,7 @@ export type { ShmRef } from "./flat/layout.ts";
 export { mug } from "./mug.ts";
 export { equals } from "./equals.ts";
 export { jam, JAM_BYTES_MAX } from "./jam.ts";
-export { jamLength, measureJam } from "./jam-length.ts";
+export { jamLength, measureJam, measureJamInSteps } from "./jam-length.ts";
 export type { JamMeasure } from "./jam-length.ts";
 export { JamPlan } from "./jam-encoder.ts";
 export type { JamRef, JamRefs } from "./jam-encoder.ts";

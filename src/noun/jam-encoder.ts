@@ -168,17 +168,22 @@ export class JamEncoder {
     }
   }
 
-  /** Writes into `w` until done or out of room. */
-  run(w: JamOutput): void {
+  /**
+   * Writes into `w` until done, out of room, or `tokens` nouns were taken off the walk's stack
+   * (a bound on the work of one call against a BitCounter, which never runs out of room: a
+   * background length pass runs in steps, jam-length.ts `measureJamInSteps`).
+   */
+  run(w: JamOutput, tokens = Infinity): void {
     const stack = this.stack;
     const numbers = this.numbers;
+    let left = tokens;
     while (true) {
       if (this.body !== null && !this.continueBody(w)) return;
       if (stack.length === 0) {
         this.done = true;
         return;
       }
-      if (w.roomWords < JAM_TOKEN_WORDS_MAX) return;
+      if (w.roomWords < JAM_TOKEN_WORDS_MAX || left-- <= 0) return;
       let n = stack.pop()!;
       const pos = w.position;
       if (n instanceof FileAtom && n.exactLength() <= DIRECT_ATOM_BYTES_MAX) n = n.materialize();

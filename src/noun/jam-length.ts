@@ -38,3 +38,23 @@ function measure<R>(n: Noun, record: boolean, refs: JamRefs<R> | undefined): Jam
     encoder.close();
   }
 }
+
+/**
+ * `measureJam` in steps of at most `tokensPerStep` nouns, awaiting `pause()` between steps: a
+ * length pass over a large state that lets the caller's other work run meanwhile (mars's timed
+ * snapshot, docs/event-log.md "Snapshot policy"). The noun must not change meanwhile (nouns are
+ * immutable; an atom may change where its bytes live, not its value). Same result as `measureJam`.
+ */
+export async function measureJamInSteps<R>(n: Noun, refs: JamRefs<R> | undefined, tokensPerStep: number, pause: () => Promise<void>): Promise<JamMeasure> {
+  const encoder = new JamEncoder(n, undefined, { record: true, refs });
+  const counter = new BitCounter();
+  try {
+    for (;;) {
+      encoder.run(counter, tokensPerStep);
+      if (encoder.done) return { bytes: Math.ceil(counter.position / 8), plan: encoder.plan };
+      await pause();
+    }
+  } finally {
+    encoder.close();
+  }
+}

@@ -56,7 +56,7 @@ const COMMON: Record<string, OptionSpec> = {
 };
 
 const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
-  run: { ...COMMON, debounce: { type: "string" }, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" } },
+  run: { ...COMMON, debounce: { type: "string" }, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" }, "snap-time": { type: "string" } },
   commit: { ...COMMON, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" }, json: { type: "boolean" } },
   cat: { ...COMMON },
   ls: { ...COMMON, json: { type: "boolean" } },
@@ -100,6 +100,8 @@ Options:
   --shm-kind KIND     the shared memory plea uses: memfd, named (a /dev/shm segment) or auto
                       (memfd where urth can open mars's, else named; the default)  (run, commit)
   --debounce MS       quiet period before a commit (run; default 1000)
+  --snap-time SECONDS mars snapshots its state in the background every SECONDS when enough
+                      happened since the last one (run; default 60; 0 turns it off)
   --json              machine-readable output (commit, ls, status, log, verify)
   --limit N           at most N events, newest last (log)
   --help, -h          help for a command
@@ -109,7 +111,7 @@ Exit status: 0 ok, 1 failed, 2 usage, 3 pier or its log locked by another urth o
 4 mars exited or crashed, 5 not found, 6 no urth running, 7 not a pier, another version, or damaged.`;
 
 export const HELP: Record<Command, string> = {
-  run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C, SIGTERM or SIGHUP (or `urth stop`) finishes\nthe commit in flight and exits. --shm-kind memfd|named|auto chooses the shared memory large events\ntake (default auto: a memfd where urth can open mars's, else a named segment in /dev/shm).",
+  run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND] [--snap-time SECONDS]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C, SIGTERM or SIGHUP (or `urth stop`) finishes\nthe commit in flight and exits. --snap-time SECONDS: every SECONDS (default 60; 0: never) mars\nwrites a snapshot in the background if enough happened since the last one, so a start after a\ncrash replays only the events since. --shm-kind memfd|named|auto chooses the shared memory large events\ntake (default auto: a memfd where urth can open mars's, else a named segment in /dev/shm).",
   commit: "usage: urth commit [--pier DIR] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND] [--json]\n\nCreates the pier if missing, scans <pier>/base/, commits what changed, waits until the event\nis durable, prints a summary and exits. --json prints one line with the phases' timings.\n--shm-kind memfd|named|auto chooses the shared memory large events take (default auto).",
   cat: "usage: urth cat PATH [--pier DIR]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js).",
   ls: "usage: urth ls [PATH] [--pier DIR] [--json]\n\nLists committed files under PATH (mount-relative) with their sizes.",

@@ -51,6 +51,8 @@ export interface MarsOptions {
   main?: string;
   /** The kind of segment to ask for (`--shm-kind`); default $PLEA_SHM_KIND, else `auto` (the probe decides). */
   shmKind?: ShmKindChoice;
+  /** mars's timed snapshots every this many seconds (`run --snap-time`); absent or 0: none. */
+  snapTimeSeconds?: number;
 }
 
 /** A send the plea machine may hold behind a plea. */
@@ -94,7 +96,7 @@ export class MarsProcess {
       this.child = new MarsChild({
         pier: options.pier,
         main: options.main,
-        args: options.args,
+        args: [...(options.snapTimeSeconds ? ["--snap-time", String(options.snapTimeSeconds)] : []), ...(options.args ?? [])],
         env: options.env,
         fd3: probe?.fd,
         onLog: this.onLog,

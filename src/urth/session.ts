@@ -26,6 +26,8 @@ import { ensurePier, type PierPaths } from "./pier.ts";
 
 export interface SessionOptions {
   pleaThresholdBytes?: number;
+  /** mars's timed snapshots every this many seconds (`run --snap-time`); absent or 0: none. */
+  snapTimeSeconds?: number;
   /** Files of this many bytes or more are staged into the blob store (`--stage-threshold`; commit.ts). */
   stageBytesMin?: number;
   /** The kind of segment plea asks for (`--shm-kind`); default $PLEA_SHM_KIND, else auto (the probe decides). */
@@ -129,7 +131,7 @@ export class Session {
       // mars's lines wait until it is ready: if it refuses to start, its reason is shown once, as
       // urth's own message (main.ts), not also as it arrives.
       const onLog = (line: string) => (early ? early.push(line) : say(line));
-      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, shmKind: options.shmKind, onLog, env: options.marsEnv });
+      mars = await MarsProcess.start({ pier: root, pleaThresholdBytes: options.pleaThresholdBytes, shmKind: options.shmKind, snapTimeSeconds: options.snapTimeSeconds, onLog, env: options.marsEnv });
       for (const line of early) say(line);
       early = undefined;
       const files = await listFiles(mars);

@@ -20,6 +20,12 @@ export const SNAPSHOT_EXIT_REPLAY_BYTES_MIN = 64 * 1024 * 1024;
 /** Snapshot at exit once replay costs at least a quarter of the rewrite. */
 export const SNAPSHOT_EXIT_REWRITE_RATIO = 4;
 
+/** Below this much replay a timed snapshot is not worth writing: TBD by measurement. */
+export const SNAPSHOT_TIMER_REPLAY_BYTES_MIN = 4 * 1024 * 1024;
+
+/** A timed snapshot once replay costs at least this fraction of the rewrite: TBD. */
+export const SNAPSHOT_TIMER_REWRITE_RATIO = 8;
+
 /** Fixed replay cost of one event, in bytes of jam: 64 KiB (so 1,024 small events = 64 MiB). */
 export const SNAPSHOT_EVENT_REPLAY_BYTES = 64 * 1024;
 
@@ -53,9 +59,15 @@ export class SnapshotPolicy {
     this.s = { ...this.s, eventsSince: this.s.eventsSince + 1, bytesSince: this.s.bytesSince + jamBytes, inlineBytesSince: inline };
   }
 
-  /** Call after each snapshot written. */
-  noteSnapshot(eve: number, jamBytes: number): void {
-    this.s = { snapshotEve: eve, snapshotBytes: jamBytes, eventsSince: 0, bytesSince: 0, inlineBytesSince: 0 };
+  /**
+   * Call after each snapshot written. `since`: the policy's state when the snapshot started (a
+   * background snapshot): the events counted since then came after the snapshot's event and
+   * stay counted.
+   */
+  noteSnapshot(eve: number, jamBytes: number, since: SnapshotPolicyState = this.s): void {
+    const s = this.s;
+    const inline = (s.inlineBytesSince ?? s.bytesSince) - (since.inlineBytesSince ?? since.bytesSince);
+    this.s = { snapshotEve: eve, snapshotBytes: jamBytes, eventsSince: s.eventsSince - since.eventsSince, bytesSince: s.bytesSince - since.bytesSince, inlineBytesSince: inline };
   }
 
   /** Whether `%sync %save` should write one now (anything new since the last). */
@@ -67,8 +79,22 @@ export class SnapshotPolicy {
   dueOnExit(): boolean {
     const { eventsSince, bytesSince, snapshotBytes } = this.s;
     if (eventsSince === 0) return false;
-    const replay = (this.s.inlineBytesSince ?? bytesSince) + eventsSince * SNAPSHOT_EVENT_REPLAY_BYTES;
+    const replay = this.replayBytes();
     const rewrite = snapshotBytes + bytesSince;
     return replay >= SNAPSHOT_EXIT_REPLAY_BYTES_MIN && replay * SNAPSHOT_EXIT_REWRITE_RATIO >= rewrite;
+  }
+
+  /** Whether the `--snap-time` timer should write one (in the background). */
+  dueOnTimer(): boolean {
+    const { eventsSince, bytesSince, snapshotBytes } = this.s;
+    if (eventsSince === 0) return false;
+    const replay = this.replayBytes();
+    const rewrite = snapshotBytes + bytesSince;
+    return replay >= SNAPSHOT_TIMER_REPLAY_BYTES_MIN && replay * SNAPSHOT_TIMER_REWRITE_RATIO >= rewrite;
+  }
+
+  /** What replaying the events since the last snapshot costs, in bytes of jam. */
+  private replayBytes(): number {
+    return (this.s.inlineBytesSince ?? this.s.bytesSince) + this.s.eventsSince * SNAPSHOT_EVENT_REPLAY_BYTES;
   }
 }

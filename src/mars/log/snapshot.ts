@@ -25,10 +25,11 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { BlobRef, BlobSource, BlobStore } from "../../blob/index.ts";
+import { type BlobRef, BlobSource, type BlobStore } from "../../blob/index.ts";
 import { assert } from "../../error.ts";
-import type { Atom, BigAtom } from "../../noun/atom.ts";
-import { cueFromChunks, jamToSink, measureJam, type JamPlan, type JamRefs } from "../../noun/index.ts";
+import { type Atom, BigAtom, metBits } from "../../noun/atom.ts";
+import { cueFromChunks, jamToSink, measureJam, measureJamInSteps, type JamPlan, type JamRefs, type JamSink } from "../../noun/index.ts";
+import { mug as nounMug } from "../../noun/mug.ts";
 import type { Noun } from "../../noun/noun.ts";
 import { makePrivateDir } from "../../pier/private-mode.ts";
 import { ChecksummedChunks } from "./blob-reader.ts";
@@ -48,6 +49,11 @@ export const SNAPSHOT_HEADER_BYTES = 64;
 const SNAPSHOT_REF_COUNT_BYTES = 8;
 /** Snapshots kept on disk: the newest and the one before it (a fallback if the newest is bad). */
 export const SNAPSHOTS_KEPT = 2;
+/**
+ * Nouns of a background snapshot's length pass between two pauses: 16,384, about a millisecond
+ * of work here, like one LOG_JAM_CHUNK_BYTES chunk of its jam (docs/event-log.md, "Snapshot policy").
+ */
+export const SNAPSHOT_STEP_TOKENS = 16 * 1024;
 
 const TWO_32 = 4294967296;
 
@@ -205,11 +211,20 @@ export class SnapshotStore {
   /**
    * Writes the state after event `eve` (whose mug is `mug`) atomically, then removes snapshots
    * beyond the newest SNAPSHOTS_KEPT. Resolves to the snapshot's header once it is durable.
+   *
+   * With `options.pause` (a timed snapshot, written in the background): the length pass runs in
+   * steps of SNAPSHOT_STEP_TOKENS nouns and the jam in chunks of LOG_JAM_CHUNK_BYTES, with
+   * `pause()` awaited after each, so the caller's tasks go on meanwhile. The state is an
+   * immutable noun, so it may be an older state than the caller's current one; its atoms may move
+   * to the blob store or the heap meanwhile (settle.ts), which changes where their bytes are read
+   * from, never their value nor whether the jam names them as refs (the refs are decided once,
+   * in the length pass, for every large atom not already a blob).
    */
-  async save(eve: number, mug: number, state: Noun, blobs?: SnapshotBlobs): Promise<SavedSnapshot> {
+  async save(eve: number, mug: number, state: Noun, blobs?: SnapshotBlobs, options: SnapshotSaveOptions = {}): Promise<SavedSnapshot> {
     makePrivateDir(this.dir);
     const tmp = join(this.dir, `snapshot-${eve}.tmp`);
     const path = join(this.dir, snapshotFileName(eve));
+    const pause = options.pause;
     let header: SnapshotHeader;
     let stored: ReadonlyMap<BigAtom, BlobSource> = new Map();
     let file: StreamedFile | undefined;
@@ -222,15 +237,49 @@ export class SnapshotStore {
       let plan: JamPlan | undefined;
       let fresh = new Map<BigAtom, BlobRef>();
       if (blobs !== undefined) {
-        fresh = await storeLargeAtoms(blobs.store, state, blobs.bytesMin);
-        const measured = blobJamRefs(fresh);
-        const m = measureJam(state, measured);
-        plan = m.plan;
-        table = encodeSnapshotRefTable(recordRefs(measured.table), m.bytes);
+        if (pause === undefined) {
+          fresh = await storeLargeAtoms(blobs.store, state, blobs.bytesMin);
+          const measured = blobJamRefs(fresh);
+          const m = measureJam(state, measured);
+          plan = m.plan;
+          table = encodeSnapshotRefTable(recordRefs(measured.table), m.bytes);
+        } else {
+          // One stepped pass both measures and finds the heap atoms to store (largeAtoms marks
+          // cells in place, which must not last across a pause): a heap atom stands as its own
+          // placeholder, a ref of two bits like any other, until it is stored.
+          const heap: BigAtom[] = [];
+          const measured: JamRefs<BlobRef | BigAtom> = {
+            refOf: (a) => {
+              if (a.source instanceof BlobSource) return a.source.ref;
+              if (a.source !== undefined || a.byteLength < blobs.bytesMin) return undefined;
+              heap.push(a);
+              return a;
+            },
+            table: [],
+          };
+          const m = await measureJamInSteps(state, measured, SNAPSHOT_STEP_TOKENS, pause);
+          plan = m.plan;
+          if (heap.length > 0) {
+            const put = await blobs.store.putMany(heap.map((a) => ({ bytes: a.bytes, mug: nounMug(a), bitLength: metBits(a) })));
+            heap.forEach((a, i) => fresh.set(a, put[i].ref));
+          }
+          const named = measured.table.map(({ bitOffset, ref }) => ({ bitOffset, ref: ref instanceof BigAtom ? fresh.get(ref)! : ref }));
+          table = encodeSnapshotRefTable(recordRefs(named), m.bytes);
+        }
         refs = blobJamRefs(fresh);
       }
       file = new StreamedFile(tmp, `the snapshot of event ${eve}`, SNAPSHOT_HEADER_BYTES + (table?.length ?? 0));
-      const jamBytes = await jamToSink(state, file, LOG_JAM_CHUNK_BYTES, plan, refs);
+      const sink = file;
+      const paced: JamSink =
+        pause === undefined
+          ? sink
+          : {
+              write: async (chunk) => {
+                await sink.write(chunk);
+                await pause();
+              },
+            };
+      const jamBytes = await jamToSink(state, paced, LOG_JAM_CHUNK_BYTES, plan, refs);
       if (table !== undefined && refs !== undefined) {
         assert(refs.table.length === decodeSnapshotRefCount(table, table.length), "the snapshot's jam named other blobs than its length pass");
       }
@@ -262,6 +311,11 @@ export class SnapshotStore {
     }
     return out;
   }
+}
+
+export interface SnapshotSaveOptions {
+  /** Awaited between steps of the write: given, the snapshot is written in the background. */
+  readonly pause?: () => Promise<void>;
 }
 
 /** With a blob store, a snapshot refers to blobs instead of holding large atoms (version 2). */

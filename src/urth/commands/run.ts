@@ -25,6 +25,14 @@ export const DEBOUNCE_MS_DEFAULT = 1000;
  */
 export const DEBOUNCE_MS_MAX = 2 ** 31 - 1;
 
+/**
+ * Seconds between mars's timed snapshots (docs/event-log.md, "Snapshot policy", says why 60).
+ */
+export const SNAP_TIME_SECONDS_DEFAULT = 60;
+
+/** The longest `--snap-time`: setInterval's limit (a signed 32-bit count of ms), in whole seconds. */
+export const SNAP_TIME_SECONDS_MAX = Math.floor((2 ** 31 - 1) / 1000);
+
 /** Signals that stop `run` cleanly: Ctrl-C, `kill`, and the terminal going away. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -34,6 +42,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   const stageBytesMin = values["stage-threshold"] === undefined ? undefined : parseBytes("stage-threshold", values["stage-threshold"] as string);
   const shmKind = parseShmKindOption(values["shm-kind"]);
   const debounceMs = values.debounce === undefined ? DEBOUNCE_MS_DEFAULT : parseCount("debounce", values.debounce as string, DEBOUNCE_MS_MAX, "the timer's limit, about 24.8 days");
+  const snapTimeSeconds = values["snap-time"] === undefined ? SNAP_TIME_SECONDS_DEFAULT : parseCount("snap-time", values["snap-time"] as string, SNAP_TIME_SECONDS_MAX, "the timer's limit, about 24.8 days");
   let stopRequested: () => void = () => {};
   let stopping = false;
   const stopped = new Promise<void>((r) => (stopRequested = () => {
@@ -51,7 +60,7 @@ export async function runCommand(values: Record<string, string | boolean | undef
   let session: Session | undefined;
   let s: Session;
   try {
-    s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, control: controlHandler(() => session, () => stopRequested()), onStop: () => stopRequested() });
+    s = await Session.open(root, { pleaThresholdBytes: threshold, stageBytesMin, shmKind, snapTimeSeconds, control: controlHandler(() => session, () => stopRequested()), onStop: () => stopRequested() });
   } catch (e) {
     offSignals();
     throw e;
