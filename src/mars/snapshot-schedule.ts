@@ -46,10 +46,8 @@ export class SnapshotSchedule {
   private readonly d: SnapshotScheduleDeps;
   private inFlight: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  /** Timed snapshots written. */
+  /** Timed snapshots written (tests and `status` read it). */
   timedWritten = 0;
-  /** The last timed snapshot's jam dictionary size: the next one's table is made that large at once. */
-  private entriesHint = 0;
 
   /** `snapTimeMs` 0: no timer (snapshots on `%sync %save` and exit only). */
   constructor(deps: SnapshotScheduleDeps, snapTimeMs: number) {
@@ -112,8 +110,7 @@ export class SnapshotSchedule {
     const { eve, mug, state } = this.d.subject();
     // The events the snapshot covers: those applied after it started stay counted (policy).
     const since = this.d.policy.state;
-    const h = await this.d.snapshots.save(eve, mug, state, { store: this.d.store, bytesMin: blobAtomBytesMin() }, { pause, entriesHint: this.entriesHint });
-    if (h.entries > 0) this.entriesHint = h.entries;
+    const h = await this.d.snapshots.save(eve, mug, state, { store: this.d.store, bytesMin: blobAtomBytesMin() }, { pause });
     // An older pier's large heap atoms just went to the store: they move there (settle.ts). The
     // current state shares them with the one saved, so they move for it too.
     if (h.stored.size > 0) for (const owner of settleAtoms(state, h.stored)) this.d.forgetOwner(owner);

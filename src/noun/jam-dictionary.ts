@@ -16,24 +16,11 @@ const JAM_DICTIONARY_SLOTS_INITIAL = 256;
 
 export class JamDictionary {
   /** Per slot: [hash, entry + 1]; entry + 1 = 0 means empty. */
-  private slots: Int32Array;
-  private mask: number;
-  private offsets: Float64Array;
+  private slots = new Int32Array(2 * JAM_DICTIONARY_SLOTS_INITIAL);
+  private mask = JAM_DICTIONARY_SLOTS_INITIAL - 1;
+  private offsets = new Float64Array(JAM_DICTIONARY_SLOTS_INITIAL / 2);
   private readonly nouns: Noun[] = [];
   private count = 0;
-
-  /**
-   * `entriesHint`: how many entries the table is expected to hold, so it is made that large at
-   * once. Each doubling rehashes every entry in one go (about 70-90 ms at a million entries
-   * here), which a jam run in steps (a background snapshot) cannot split.
-   */
-  constructor(entriesHint = 0) {
-    let slots = JAM_DICTIONARY_SLOTS_INITIAL;
-    while (slots < 2 * entriesHint + 2) slots *= 2;
-    this.slots = new Int32Array(2 * slots);
-    this.mask = slots - 1;
-    this.offsets = new Float64Array(slots / 2);
-  }
 
   get size(): number {
     return this.count;

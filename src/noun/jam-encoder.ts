@@ -106,7 +106,7 @@ interface Body {
 export class JamEncoder {
   private readonly stack: Noun[];
   /** Cells and big atoms. */
-  private readonly dictionary: JamDictionary;
+  private readonly dictionary = new JamDictionary();
   /**
    * Direct atoms wider than their first offset, kept apart: few, so lookups stay in cache
    * instead of probing the large table of cells.
@@ -130,9 +130,8 @@ export class JamEncoder {
    * the dictionary's answers go into the plan (until it is full: then it is dropped and the
    * caller told by `plan`); with `replay`, they come from a plan recorded on this same noun.
    */
-  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES, options: { record?: boolean; replay?: JamPlan; refs?: JamRefs<unknown>; entriesHint?: number } = {}) {
+  constructor(root: Noun, fileReadBytes = JAM_FILE_READ_BYTES, options: { record?: boolean; replay?: JamPlan; refs?: JamRefs<unknown> } = {}) {
     this.stack = [root];
-    this.dictionary = new JamDictionary(options.replay === undefined ? options.entriesHint : 0);
     this.fileReadBytes = Math.max(4, fileReadBytes);
     this.record = options.record ? new JamPlan() : undefined;
     this.replay = options.replay;
@@ -154,11 +153,6 @@ export class JamEncoder {
     const seen = this.dictionary.findOrAdd(n instanceof Cell ? (n.jamHash !== 0 ? n.jamHash : jamHash(n)) : jamHashAtom(n), n, pos);
     if (this.record !== undefined && !this.record.push(seen)) this.record = undefined;
     return seen;
-  }
-
-  /** Entries of the dictionary (cells and large atoms written once): a hint for the next jam of a similar noun. */
-  get dictionarySize(): number {
-    return this.dictionary.size;
   }
 
   /** Bytes of the large atom in progress still to write (a hint for growing buffers). */

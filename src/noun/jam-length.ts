@@ -43,23 +43,15 @@ function measure<R>(n: Noun, record: boolean, refs: JamRefs<R> | undefined): Jam
  * `measureJam` in steps of at most `tokensPerStep` nouns, awaiting `pause()` between steps: a
  * length pass over a large state that lets the caller's other work run meanwhile (mars's timed
  * snapshot, docs/event-log.md "Snapshot policy"). The noun must not change meanwhile (nouns are
- * immutable; an atom may change where its bytes live, not its value). Same result as `measureJam`,
- * plus the dictionary's size (`entriesHint` for the next such pass: its table is then made that
- * large at once instead of doubling, whose rehash is one long step).
+ * immutable; an atom may change where its bytes live, not its value). Same result as `measureJam`.
  */
-export async function measureJamInSteps<R>(
-  n: Noun,
-  refs: JamRefs<R> | undefined,
-  tokensPerStep: number,
-  pause: () => Promise<void>,
-  entriesHint = 0,
-): Promise<JamMeasure & { entries: number }> {
-  const encoder = new JamEncoder(n, undefined, { record: true, refs, entriesHint });
+export async function measureJamInSteps<R>(n: Noun, refs: JamRefs<R> | undefined, tokensPerStep: number, pause: () => Promise<void>): Promise<JamMeasure> {
+  const encoder = new JamEncoder(n, undefined, { record: true, refs });
   const counter = new BitCounter();
   try {
     for (;;) {
       encoder.run(counter, tokensPerStep);
-      if (encoder.done) return { bytes: Math.ceil(counter.position / 8), plan: encoder.plan, entries: encoder.dictionarySize };
+      if (encoder.done) return { bytes: Math.ceil(counter.position / 8), plan: encoder.plan };
       await pause();
     }
   } finally {

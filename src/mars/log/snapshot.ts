@@ -228,7 +228,6 @@ export class SnapshotStore {
     let header: SnapshotHeader;
     let stored: ReadonlyMap<BigAtom, BlobSource> = new Map();
     let file: StreamedFile | undefined;
-    let entries = 0;
     try {
       // With a store: large atoms still in the heap (an older pier's, replayed from records of
       // version 1) go to the store first, and the jam refers to every blob (version 2). The ref
@@ -258,9 +257,8 @@ export class SnapshotStore {
             },
             table: [],
           };
-          const m = await measureJamInSteps(state, measured, SNAPSHOT_STEP_TOKENS, pause, options.entriesHint);
+          const m = await measureJamInSteps(state, measured, SNAPSHOT_STEP_TOKENS, pause);
           plan = m.plan;
-          entries = m.entries;
           if (heap.length > 0) {
             const put = await blobs.store.putMany(heap.map((a) => ({ bytes: a.bytes, mug: nounMug(a), bitLength: metBits(a) })));
             heap.forEach((a, i) => fresh.set(a, put[i].ref));
@@ -298,7 +296,7 @@ export class SnapshotStore {
     const old = this.list().slice(SNAPSHOTS_KEPT);
     for (const s of old) unlinkSync(s.path);
     if (old.length > 0) fsyncDirectory(this.dir);
-    return { ...header, path, stored, entries };
+    return { ...header, path, stored };
   }
 
   /**
@@ -318,8 +316,6 @@ export class SnapshotStore {
 export interface SnapshotSaveOptions {
   /** Awaited between steps of the write: given, the snapshot is written in the background. */
   readonly pause?: () => Promise<void>;
-  /** With `pause`: the jam dictionary's size in the previous such save (`SavedSnapshot.entries`). */
-  readonly entriesHint?: number;
 }
 
 /** With a blob store, a snapshot refers to blobs instead of holding large atoms (version 2). */
@@ -333,8 +329,6 @@ export interface SavedSnapshot extends SnapshotHeader {
   readonly path: string;
   /** Heap atoms of the state this save wrote to the store, each with its blob (mars moves them there). */
   readonly stored: ReadonlyMap<BigAtom, BlobSource>;
-  /** A background save's jam dictionary size (the next one's `entriesHint`); 0 otherwise. */
-  readonly entries: number;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
