@@ -74,13 +74,13 @@ export class Mars {
   private readonly plea = new MarsPlea<PleaSegment>();
   private readonly segments: PleaSegments;
   /** Snapshots on `%sync %save`, exit and the `--snap-time` timer, one at a time. */
-  readonly snapshots: SnapshotSchedule;
+  private readonly schedule: SnapshotSchedule;
 
   constructor(deps: MarsDeps) {
     this.d = deps;
     this.eve = deps.eve;
     this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir, deps.blobs);
-    this.snapshots = new SnapshotSchedule(
+    this.schedule = new SnapshotSchedule(
       {
         snapshots: deps.snapshots,
         policy: deps.policy,
@@ -96,7 +96,7 @@ export class Mars {
 
   /** Resolves once no snapshot is in flight (a timed one is written in the background). */
   snapshotSettled(): Promise<void> {
-    return this.snapshots.settled();
+    return this.schedule.settled();
   }
 
   /** Parses a task noun; a malformed one is `mars_bad_task` (the caller exits 1, as vere). */
@@ -119,7 +119,7 @@ export class Mars {
 
   /** EOF, exit or a fatal error: remove a segment still waiting and release every mapping. */
   shutdown(): void {
-    this.snapshots.stop();
+    this.schedule.stop();
     for (const a of this.plea.step({ type: "end" })) {
       if (a.do === "remove") this.segments.remove(a.segment);
     }
@@ -218,14 +218,14 @@ export class Mars {
         return undefined;
       case "sync": {
         // A timed snapshot in flight is waited for: if it is of this event, it is the one saved.
-        await this.snapshots.settled();
-        if (this.d.policy.dueOnSave(this.eve)) await this.snapshots.take();
+        await this.schedule.settled();
+        if (this.d.policy.dueOnSave(this.eve)) await this.schedule.take();
         await this.send({ type: "sync", eve: this.eve, mug: this.d.kernel.mug() });
         return undefined;
       }
       case "exit":
-        await this.snapshots.settled();
-        if (this.d.policy.dueOnExit()) await this.snapshots.take();
+        await this.schedule.settled();
+        if (this.d.policy.dueOnExit()) await this.schedule.take();
         return "exit";
       case "plea":
       case "done":

@@ -46,8 +46,6 @@ export class SnapshotSchedule {
   private readonly d: SnapshotScheduleDeps;
   private inFlight: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  /** Timed snapshots written (tests and `status` read it). */
-  timedWritten = 0;
 
   /** `snapTimeMs` 0: no timer (snapshots on `%sync %save` and exit only). */
   constructor(deps: SnapshotScheduleDeps, snapTimeMs: number) {
@@ -82,14 +80,11 @@ export class SnapshotSchedule {
   tick(): void {
     if (this.inFlight !== undefined || !this.d.policy.dueOnTimer()) return;
     this.track(
-      this.write(pauseForTasks).then(
-        () => {
-          this.timedWritten++;
-        },
+      this.write(pauseForTasks).catch(
         (e) => {
           // A timed snapshot is an optimisation: the log still holds every event. mars says why
           // and goes on; the next tick (or exit) tries again.
-          this.d.onLog(`mars: the timed snapshot failed, and mars goes on without it: ${(e as Error)?.message ?? String(e)}`);
+          this.d.onLog(`A timed snapshot failed; mars goes on without it (the log holds every event): ${(e as Error)?.message ?? String(e)}`);
         },
       ),
     );
