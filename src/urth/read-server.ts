@@ -44,6 +44,8 @@ export type ReadWorkerReply =
   | { type: "failed"; code: string; message: string }
   | { type: "stop" }
   | { type: "closed" }
+  /** The worker hit an error it cannot recover from; it has closed its socket. */
+  | { type: "died"; message: string }
   | { type: "forward"; id: number; req: ControlRequest }
   | { type: "forward-ack"; id: number; error?: string };
 
@@ -115,6 +117,7 @@ export class ReadServer {
       if (m.type === "stop") onStop();
       else if (m.type === "forward") void server.runForwarded(m.id, m.req, forward);
       else if (m.type === "forward-ack") server.acked(m.id, m.error);
+      else if (m.type === "died") failed(m.message);
     };
     // An uncaught error ends a worker, and its socket with it: readers would find no one there
     // until their wait ran out (2 minutes). Say so once, and let the caller take the socket over.

@@ -122,7 +122,26 @@ const handler: ControlHandler = async (req, out) => {
 };
 
 self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
-  const m = e.data;
+  try {
+    onMessage(e.data);
+  } catch (err) {
+    died(err);
+  }
+};
+
+/**
+ * A message the worker cannot handle is a bug, and it leaves the worker's state unknown: it says
+ * so and lets the main thread end it and take the socket over. An uncaught error in a Worker's
+ * onmessage did not always end the worker or reach the main thread's `onerror` (a test waiting
+ * for it timed out in 1 run of 4 on a loaded machine), so the worker does not rely on either.
+ */
+function died(err: unknown): void {
+  server?.close();
+  server = undefined;
+  post({ type: "died", message: `the read worker failed: ${(err as Error)?.message ?? String(err)}` });
+}
+
+function onMessage(m: ReadWorkerInit | ReadWorkerUpdate): void {
   switch (m.type) {
     case "init":
       try {
