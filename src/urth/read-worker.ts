@@ -16,6 +16,8 @@ import { ControlServer, type ControlHandler } from "./control.ts";
 import { clayPathArg } from "./clay-path.ts";
 import { UrthErrorCode } from "./errors.ts";
 import type { ReadWorkerInit, ReadWorkerReply, ReadWorkerUpdate } from "./read-server.ts";
+import { PleaError } from "../error.ts";
+import type { ControlReply, ControlRequest } from "./control.ts";
 import { ListingCache, viewCat, viewLog, viewLs, viewTotals } from "./view-reads.ts";
 
 declare const self: Worker;
@@ -30,6 +32,59 @@ const listings = new ListingCache();
 
 function post(m: ReadWorkerReply): void {
   self.postMessage(m);
+}
+
+type Out = Parameters<ControlHandler>[1];
+
+/** Requests forwarded to the main thread, by id: where their answer goes, in order. */
+const forwards = new Map<number, { out: Out; chain: Promise<void>; settle: (error?: PleaError) => void }>();
+let nextForward = 1;
+
+/**
+ * Hands `req` to the main thread, which answers it through mars (read-server.ts), and writes its
+ * answer to the socket as it comes. The view holds only the latest state, so `--at` reads go there.
+ */
+function forward(req: ControlRequest, out: Out): Promise<void> {
+  const id = nextForward++;
+  return new Promise<void>((resolve, reject) => {
+    forwards.set(id, { out, chain: Promise.resolve(), settle: (error) => (error === undefined ? resolve() : reject(error)) });
+    post({ type: "forward", id, req });
+  });
+}
+
+/** The main thread's answer to a forwarded request, in order: reply, pieces, end. */
+function onForwarded(m: Extract<ReadWorkerUpdate, { id: number }>): void {
+  const f = forwards.get(m.id);
+  if (f === undefined) {
+    // Its client went away: a piece still coming must not wait for its write.
+    if (m.type === "forward-bytes") post({ type: "forward-ack", id: m.id, ok: false });
+    return;
+  }
+  const failed = (e: unknown) => {
+    forwards.delete(m.id);
+    f.settle(e instanceof PleaError ? e : new PleaError(UrthErrorCode.control.failed, String((e as Error)?.message ?? e)));
+    // The main thread stops at its next piece.
+    post({ type: "forward-ack", id: m.id, ok: false });
+  };
+  switch (m.type) {
+    case "forward-reply":
+      f.chain = f.chain.then(() => f.out.reply(m.reply));
+      f.chain.catch(failed);
+      return;
+    case "forward-bytes":
+      f.chain = f.chain.then(async () => {
+        await f.out.bytes(m.chunk);
+        post({ type: "forward-ack", id: m.id, ok: true });
+      });
+      f.chain.catch(failed);
+      return;
+    case "forward-end":
+      void f.chain.then(() => {
+        forwards.delete(m.id);
+        f.settle(m.error === undefined ? undefined : new PleaError(m.error.code, m.error.message));
+      }, () => {});
+      return;
+  }
 }
 
 const handler: ControlHandler = async (req, out) => {
@@ -55,9 +110,11 @@ const handler: ControlHandler = async (req, out) => {
       return;
     }
     case "ls":
+      if (req.at !== undefined) return forward(req, out);
       await out.reply({ ok: true, files: viewLs(v, req.prefix === "" ? undefined : req.prefix, (key) => rels.get(key), listings) });
       return;
     case "cat": {
+      if (req.at !== undefined) return forward(req, out);
       let started = false;
       const found = await viewCat(
         v,
@@ -123,7 +180,14 @@ self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
       for (const key of m.del) rels.delete(key);
       listings.clear();
       return;
+    case "forward-reply":
+    case "forward-bytes":
+    case "forward-end":
+      onForwarded(m);
+      return;
     case "close":
+      for (const f of forwards.values()) f.settle(new PleaError(UrthErrorCode.control.unreachable, "urth is stopping"));
+      forwards.clear();
       server?.close();
       server = undefined;
       view?.close();

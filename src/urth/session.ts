@@ -179,6 +179,8 @@ export class Session {
             note(`urth: reads are now served by the main thread and wait for commits: ${message}`);
             if (this.closing === undefined) this.control = ControlServer.listen(this.paths.socket, control);
           },
+          // What the view cannot answer (`--at` reads) comes back here, to go through mars.
+          control,
         );
         return;
       } catch (e) {
