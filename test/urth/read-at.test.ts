@@ -16,7 +16,7 @@ import { restore } from "../../src/mars/restore.ts";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { eventKey } from "../../src/mars/log/record.ts";
 import { tamperWithLog } from "../mars/mars-test-support.ts";
-import { cleanUp, leftoverSegments, pseudoRandomBytes, startRun, tempPier, urth, urthBytes } from "./urth-support.ts";
+import { cleanUp, leftoverSegments, MAIN, pseudoRandomBytes, startRun, tempPier, urth, urthBytes } from "./urth-support.ts";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -132,6 +132,26 @@ describe("cat --at and ls --at", () => {
     const at2 = await urthBytes(["cat", "doc.bin", "--at", "2", "--pier", pier], { env: ENV });
     expect(Buffer.from(at2.stdout).equals(Buffer.from(VERSIONS[1]))).toBe(true);
     expect(run.stderrLines.filter((l) => /read worker|served by the main thread/.test(l))).toEqual([]);
+    run.proc.kill("SIGTERM");
+    expect(await run.exited()).toBe(0);
+  });
+
+  test("beside a running urth, a reader that goes away mid --at cat stops it; the next one reads it whole", async () => {
+    const { pier, mount } = tempPier();
+    const run = await startRun(pier, [], { env: ENV });
+    // Four 4 MiB pieces and a bit: more than the socket and the pipe hold, so the server is cut off mid-file.
+    const old = pseudoRandomBytes(16 * 1024 * 1024 + 5, 23);
+    writeFileSync(join(mount, "big.bin"), old);
+    await run.waitForLine("stdout", /^event 1: /, "commit 1");
+    writeFileSync(join(mount, "big.bin"), "replaced\n");
+    await run.waitForLine("stdout", /^event 2: /, "commit 2");
+    const head = Bun.spawn(["/bin/sh", "-c", `"$0" "$1" cat big.bin --at 1 --pier "$2" | head -c 100`, process.execPath, MAIN, pier], { env: { ...process.env, ...ENV }, stdout: "pipe", stderr: "pipe" });
+    const [prefix, code] = await Promise.all([new Response(head.stdout).bytes(), head.exited]);
+    expect(code).toBe(0);
+    expect(Buffer.from(prefix).equals(Buffer.from(old.subarray(0, 100)))).toBe(true);
+    const whole = await urthBytes(["cat", "big.bin", "--at", "1", "--pier", pier], { env: ENV });
+    expect({ code: whole.code, stderr: whole.stderr, length: whole.stdout.length }).toEqual({ code: 0, stderr: "", length: old.length });
+    expect(Buffer.from(whole.stdout).equals(Buffer.from(old))).toBe(true);
     run.proc.kill("SIGTERM");
     expect(await run.exited()).toBe(0);
   });
