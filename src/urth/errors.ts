@@ -67,6 +67,13 @@ export const UrthErrorCode = {
     /** `--at EVE`: mars no longer holds event EVE (or not yet); the message names the events it holds. */
     notRetained: "peek_not_retained",
   },
+  /** Retention: `urth chop` and `urth du` (docs/urth.md, "Disk use and retention"). */
+  retention: {
+    /** mars refused or failed a chop (its goof says why); what it had not begun is still there. */
+    chopFailed: "chop_failed",
+    /** mars's du or chop report is not the JSON object urth expects. */
+    report: "retention_report",
+  },
   /** Scanning the Unix mount (`<pier>/base/`). */
   mount: {
     /** A directory or file in the mount cannot be read or stat'ed. */

@@ -4,16 +4,11 @@
  * so that they never wait for a commit (docs/urth.md, "Reads during a commit"); when the worker
  * cannot start (the pier's read view cannot be opened), the session serves the socket from the
  * main thread through mars instead, as before (session.ts).
- *
- * What the view cannot answer (`ls --at`, `cat --at`: the view holds only the latest state) the
- * worker forwards here, and the main thread answers it through mars (`forward`, the same handler
- * that serves the socket when there is no worker). The answer goes back as messages: the reply,
- * then for `cat` its pieces, one at a time (each waits for the worker to have written the one
- * before to the socket, so a slow reader holds at most one piece here and one there), then the end.
  */
 import { PleaError } from "../error.ts";
 import type { CommitFlight } from "./commit-flight.ts";
-import type { ControlHandler, ControlReply, ControlRequest } from "./control.ts";
+import type { ControlHandler, ControlRequest } from "./control.ts";
+import type { ControlReply } from "./control-stream.ts";
 import { UrthErrorCode } from "./errors.ts";
 
 export interface ReadWorkerInit {
@@ -28,11 +23,18 @@ export interface ReadWorkerInit {
   rels: [string, string][];
 }
 
+/**
+ * What the worker cannot answer from the read view (it needs mars: `du`, `chop`, a read at an
+ * older event) it forwards to the main thread, which runs it with the session's own handler
+ * (control-handler.ts) and sends back the reply, the streamed bytes (one at a time: the worker
+ * acknowledges each once the client's socket took it, so neither side buffers a whole file) and
+ * the end, with the error if the handler threw.
+ */
 export type ReadWorkerUpdate =
   | { type: "last-commit"; value: unknown }
+  | { type: "du"; value: unknown }
   | { type: "rels"; set: [string, string][]; del: string[] }
   | { type: "close" }
-  /** A forwarded request's reply line, its pieces, and its end (with the error that ended it). */
   | { type: "forward-reply"; id: number; reply: ControlReply }
   | { type: "forward-bytes"; id: number; chunk: Uint8Array }
   | { type: "forward-end"; id: number; error?: { code: string; message: string } };
@@ -42,10 +44,24 @@ export type ReadWorkerReply =
   | { type: "failed"; code: string; message: string }
   | { type: "stop" }
   | { type: "closed" }
-  /** A request the view cannot answer, for the main thread. */
+  /** The worker hit an error it cannot recover from; it has closed its socket. */
+  | { type: "died"; message: string }
   | { type: "forward"; id: number; req: ControlRequest }
-  /** The forwarded piece was written to the socket (ok), or it never will be: the client went away. */
-  | { type: "forward-ack"; id: number; ok: boolean };
+  | { type: "forward-ack"; id: number; error?: string };
+
+/** Whether the read worker answers `req` itself, or forwards it to the main thread (it needs mars). */
+export function servedByWorker(req: ControlRequest): boolean {
+  switch (req.op) {
+    case "status":
+    case "ls":
+    case "cat":
+    case "log":
+    case "stop":
+      return !("at" in req && req.at !== undefined);
+    default:
+      return false;
+  }
+}
 
 /** How long the worker has to open the view and listen before urth serves reads itself. */
 const READ_WORKER_START_MS_MAX = 30_000;
@@ -56,13 +72,8 @@ const READ_WORKER_CLOSE_MS_MAX = 5_000;
 export class ReadServer {
   private closed: Promise<void> | undefined;
   private failed = false;
-  /** Forwarded `cat`s waiting for the worker to have written their last piece. */
-  private readonly acks = new Map<number, (ok: boolean) => void>();
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly forward: ControlHandler,
-  ) {}
+  private constructor(private readonly worker: Worker) {}
 
   /**
    * Starts the worker; rejects (and leaves nothing running) if it cannot serve. `onFailed` is
@@ -100,12 +111,13 @@ export class ReadServer {
       worker.terminate();
       throw e;
     }
-    const server = new ReadServer(worker, forward);
+    const server = new ReadServer(worker);
     worker.onmessage = (e: MessageEvent<ReadWorkerReply>) => {
       const m = e.data;
       if (m.type === "stop") onStop();
-      else if (m.type === "forward") void server.serveForward(m.id, m.req);
-      else if (m.type === "forward-ack") server.settleAck(m.id, m.ok);
+      else if (m.type === "forward") void server.runForwarded(m.id, m.req, forward);
+      else if (m.type === "forward-ack") server.acked(m.id, m.error);
+      else if (m.type === "died") failed(m.message);
     };
     // An uncaught error ends a worker, and its socket with it: readers would find no one there
     // until their wait ran out (2 minutes). Say so once, and let the caller take the socket over.
@@ -113,7 +125,6 @@ export class ReadServer {
       if (server.closed !== undefined || server.failed) return;
       server.failed = true;
       worker.terminate();
-      server.dropAcks();
       onFailed(message);
     };
     worker.onerror = (e) => failed(`the read worker failed: ${e.message}`);
@@ -123,47 +134,44 @@ export class ReadServer {
     return server;
   }
 
-  /** Answers a forwarded request through `forward`, sending its answer back to the worker. */
-  private async serveForward(id: number, req: ControlRequest): Promise<void> {
-    const post = (m: ReadWorkerUpdate, transfer: ArrayBuffer[] = []) => {
-      if (this.closed === undefined && !this.failed) this.worker.postMessage(m, transfer);
-    };
+  private readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  /** Runs a request the worker forwarded, and sends back what the handler answers. */
+  private async runForwarded(id: number, req: ControlRequest, handler: ControlHandler): Promise<void> {
+    const post = (m: ReadWorkerUpdate) => this.worker.postMessage(m);
     try {
-      await this.forward(req, {
+      await handler(req, {
         reply: async (reply) => post({ type: "forward-reply", id, reply }),
-        bytes: async (chunk) => {
-          if (chunk.length === 0) return;
-          // A copy of its own, moved to the worker: a piece may be a view into a larger buffer,
-          // which a message would otherwise copy whole.
-          const own = chunk.slice();
-          const written = new Promise<boolean>((resolve) => this.acks.set(id, resolve));
-          post({ type: "forward-bytes", id, chunk: own }, [own.buffer]);
-          if (!(await written)) throw new PleaError(UrthErrorCode.control.unreachable, "The client went away");
-        },
+        bytes: (chunk) =>
+          new Promise<void>((resolve, reject) => {
+            this.acks.set(id, { resolve, reject });
+            post({ type: "forward-bytes", id, chunk });
+          }),
       });
       post({ type: "forward-end", id });
     } catch (e) {
       const err = e as PleaError;
-      post({ type: "forward-end", id, error: { code: err.code ?? UrthErrorCode.control.failed, message: err.message ?? String(e) } });
+      post({ type: "forward-end", id, error: { code: String(err.code ?? UrthErrorCode.control.failed), message: err.message ?? String(e) } });
     } finally {
       this.acks.delete(id);
     }
   }
 
-  private settleAck(id: number, ok: boolean): void {
-    const ack = this.acks.get(id);
+  private acked(id: number, error: string | undefined): void {
+    const a = this.acks.get(id);
     this.acks.delete(id);
-    ack?.(ok);
-  }
-
-  /** No piece will be written any more: forwarded `cat`s stop. */
-  private dropAcks(): void {
-    for (const ack of this.acks.values()) ack(false);
-    this.acks.clear();
+    if (a === undefined) return;
+    if (error === undefined) a.resolve();
+    else a.reject(new PleaError(UrthErrorCode.control.unreachable, error));
   }
 
   lastCommit(value: unknown): void {
     this.worker.postMessage({ type: "last-commit", value } satisfies ReadWorkerUpdate);
+  }
+
+  /** The pier's disk use as of `value.eve`, for `status --json` (session.ts refreshes it). */
+  du(value: unknown): void {
+    this.worker.postMessage({ type: "du", value } satisfies ReadWorkerUpdate);
   }
 
   rels(set: [string, string][], del: string[]): void {
@@ -177,7 +185,6 @@ export class ReadServer {
       const done = () => {
         clearTimeout(timer);
         this.worker.terminate();
-        this.dropAcks();
         resolve();
       };
       const timer = setTimeout(done, READ_WORKER_CLOSE_MS_MAX);
