@@ -176,6 +176,22 @@ describe("History", () => {
     await expect(history({ log, snapshots: new SnapshotStore(empty) }).kernelAt(1)).rejects.toThrow("Event 1 is not retained: the log holds no events yet");
   });
 
+  test("once the log starts later than event 1: the range is first..last, and only a snapshot from first - 1 on is a start", async () => {
+    const p = await pier(10, [2, 3, 6]);
+    // The log as a chopped one reads (EventLog.first is 1 until chop records META first).
+    const chopped = (first: number) => new Proxy(p.log, { get: (t, k) => (k === "first" ? first : Reflect.get(t, k, t)) }) as EventLog;
+    const builds: HistoryBuild[] = [];
+    const h = new History({ log: chopped(4), snapshots: p.snapshots, createKernel: createFileStoreKernel, onBuilt: (b) => builds.push(b) });
+    await expect(h.kernelAt(3)).rejects.toThrow("Event 3 is not retained: the log holds events 4 to 10");
+    expect((await h.kernelAt(5)).mug()).toBe(p.mugs.get(5)!);
+    expect(builds.at(-1)).toMatchObject({ from: "snapshot", startEve: 3, replayed: 2 });
+    h.drop();
+    // Snapshot 3 is below first - 1 = 4 for a log starting at 5: events 4.. are gone, and 6 is the only start.
+    const later = new History({ log: chopped(5), snapshots: p.snapshots, createKernel: createFileStoreKernel });
+    await expect(later.kernelAt(5)).rejects.toThrow("Event 5 is not retained: no usable snapshot lies at or before it from event 4 on, and the log holds events 5 to 10");
+    expect((await later.kernelAt(8)).mug()).toBe(p.mugs.get(8)!);
+  });
+
   test("a damaged snapshot is skipped for an older one, and said", async () => {
     const p = await pier(10, [3, 7]);
     writeFileSync(join(logPaths(p.dir).chk, snapshotFileName(7)), "not a snapshot");
