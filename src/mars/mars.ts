@@ -25,7 +25,11 @@ import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
-import { answerLogPeek } from "./log-peek.ts";
+import { answerLogPeek, type MarsPeeks } from "./log-peek.ts";
+import { History } from "./history.ts";
+import { createFileStoreKernel } from "./kernel/file-store.ts";
+import type { Kernel } from "./kernel/kernel.ts";
+import { LogError } from "./log/log-error.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
@@ -33,6 +37,8 @@ import { settleEvent } from "./settle.ts";
 import { BlobErrorCode } from "../blob/index.ts";
 import { SnapshotSchedule } from "./snapshot-schedule.ts";
 import { BigAtom } from "../noun/atom.ts";
+
+type PeekGift = Extract<Gift, { type: "peek" }>;
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -75,6 +81,15 @@ export class Mars {
   private readonly segments: PleaSegments;
   /** Snapshots on `%sync %save`, exit and the `--snap-time` timer, one at a time. */
   private readonly schedule: SnapshotSchedule;
+  /** States after older events, for `/plea/at` (history.ts). */
+  private readonly history: History<FileStoreKernel>;
+  /** `/plea/...` peeks that need more than the log (log-peek.ts). */
+  private readonly marsPeeks: MarsPeeks;
+  /**
+   * Views of the blobs a peek's answer holds, checked before the reply: kept reachable until the
+   * reply is written (peek), so the GC cannot drop a mapping between the check and the jam.
+   */
+  private readonly held: Uint8Array[] = [];
 
   constructor(deps: MarsDeps) {
     this.d = deps;
@@ -92,6 +107,18 @@ export class Mars {
       },
       deps.snapTimeMs ?? 0,
     );
+    this.history = new History({
+      log: deps.log,
+      snapshots: deps.snapshots,
+      createKernel: createFileStoreKernel,
+      onBuilt: (b) => {
+        for (const w of b.warnings) deps.onLog(w);
+      },
+    });
+    this.marsPeeks = {
+      du: () => ({ type: "peek", ok: false, goof: goof("bad-peek", "this mars does not answer /plea/du") }),
+      at: (eve, path) => this.peekAt(eve, path),
+    };
   }
 
   /** Resolves once no snapshot is in flight (a timed one is written in the background). */
@@ -227,6 +254,10 @@ export class Mars {
         await this.schedule.settled();
         if (this.d.policy.dueOnExit()) await this.schedule.take();
         return "exit";
+      case "chop":
+        // Retention is built in issue 17's chop work (docs/event-log.md, "Retention").
+        await this.send({ type: "chop", ok: false, goof: goof("plea-chop", "This mars cannot chop its log") });
+        return undefined;
       case "plea":
       case "done":
       case "drop":
@@ -272,35 +303,51 @@ export class Mars {
   private async peek(request: PeekRequest): Promise<void> {
     // Plea's `/plea/...` paths are mars's own (its log); every other path is the kernel's.
     if (request.kind === "path" && isLogPeekPath(request.path)) {
-      await this.send(answerLogPeek(this.d.log, request.path));
-      return;
+      await this.send(await answerLogPeek(this.d.log, request.path, this.marsPeeks));
+    } else {
+      const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
+      await this.send(this.kernelPeek(this.d.kernel, path));
     }
-    const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
-    const r = this.d.kernel.peek(path);
-    if (!r.ok) {
-      await this.send({ type: "peek", ok: false, goof: readGoof(r.goof, "the kernel's goof") });
-      return;
-    }
+    // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
+    // between the check and the jam, which would map and check the blob a second time.
+    this.held.length = 0;
+  }
+
+  /** The kernel's answer to `path`, its blobs checked (their views go to `held`). */
+  private kernelPeek(kernel: Kernel, path: Noun): PeekGift {
+    const r = kernel.peek(path);
+    if (!r.ok) return { type: "peek", ok: false, goof: readGoof(r.goof, "the kernel's goof") };
     const unit = r.unit;
-    if (unit === 0 || !(unit instanceof Cell) || !(unit.tail instanceof Cell)) {
-      await this.send({ type: "peek", ok: true, result: null });
-      return;
-    }
+    if (unit === 0 || !(unit instanceof Cell) || !(unit.tail instanceof Cell)) return { type: "peek", ok: true, result: null };
     const cask = unit.tail;
     const mark = cask.head;
     // Blob-backed atoms are mapped and checked before the first byte of the reply is written: a
     // damaged blob is then a failed peek naming it, never wrong bytes or a torn frame.
-    const held: Uint8Array[] = [];
-    const damaged = checkBlobBytes(cask.tail, held);
+    const damaged = checkBlobBytes(cask.tail, this.held);
     if (damaged !== undefined) {
       this.d.onLog(damaged.message);
-      await this.send({ type: "peek", ok: false, goof: goof("plea-blob", damaged.message) });
-      return;
+      return { type: "peek", ok: false, goof: goof("plea-blob", damaged.message) };
     }
-    await this.send({ type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } });
-    // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
-    // between the check and the jam, which would map and check the blob a second time.
-    held.length = 0;
+    return { type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } };
+  }
+
+  /**
+   * `/plea/at/EVE/[care desk spur]`: the kernel's peek in the state after event EVE (history.ts).
+   * An event outside the retained range is `%plea-not-retained`; an older event that does not
+   * replay (damaged, or its mug differs) is `%plea-history`, said on stderr too: the live state
+   * is not at stake, so mars goes on.
+   */
+  private async peekAt(eve: number, path: Noun): Promise<PeekGift> {
+    let kernel: FileStoreKernel;
+    try {
+      kernel = await this.history.kernelAt(eve, { eve: this.eve, kernel: this.d.kernel });
+    } catch (e) {
+      if (isPleaError(e, MarsErrorCode.history.notRetained)) return { type: "peek", ok: false, goof: goof("plea-not-retained", e.message) };
+      if (!(e instanceof LogError)) throw e;
+      this.d.onLog(`The state after event ${eve} cannot be rebuilt: ${e.message}`);
+      return { type: "peek", ok: false, goof: goof("plea-history", e.message) };
+    }
+    return this.kernelPeek(kernel, path);
   }
 
   private async send(g: Gift): Promise<void> {

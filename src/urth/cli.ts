@@ -42,7 +42,7 @@ export class UsageError extends PleaError {
   }
 }
 
-export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop", "verify"] as const;
+export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop", "verify", "du", "chop"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -58,12 +58,14 @@ const COMMON: Record<string, OptionSpec> = {
 const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   run: { ...COMMON, debounce: { type: "string" }, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" }, "snap-time": { type: "string" } },
   commit: { ...COMMON, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" }, json: { type: "boolean" } },
-  cat: { ...COMMON },
-  ls: { ...COMMON, json: { type: "boolean" } },
+  cat: { ...COMMON, at: { type: "string" } },
+  ls: { ...COMMON, json: { type: "boolean" }, at: { type: "string" } },
   status: { ...COMMON, json: { type: "boolean" } },
   log: { ...COMMON, json: { type: "boolean" }, limit: { type: "string" } },
   stop: { ...COMMON },
   verify: { ...COMMON, json: { type: "boolean" } },
+  du: { ...COMMON, json: { type: "boolean" } },
+  chop: { ...COMMON, json: { type: "boolean" }, keep: { type: "string" } },
 };
 
 /** How many positional arguments each command takes: [min, max]. */
@@ -76,6 +78,8 @@ const POSITIONALS: Record<Command, [number, number]> = {
   log: [0, 0],
   stop: [0, 0],
   verify: [0, 0],
+  du: [0, 0],
+  chop: [0, 0],
 };
 
 export const USAGE = `usage: urth [command] [options]
@@ -89,6 +93,8 @@ Commands:
   log                 list events: number, time, kind, size, path taken
   stop                ask the running urth to finish its commit and exit
   verify              reread every blob of the pier's blob store: hash, length and checksums
+  du                  where the pier's disk went: log, blobs (live, retained, dead), snapshots, mount
+  chop                drop events, snapshots and blobs that no kept snapshot or event names
 
 Options:
   --pier DIR          the pier (default $URTH_PIER, else ./pier)
@@ -102,7 +108,9 @@ Options:
   --debounce MS       quiet period before a commit (run; default 1000)
   --snap-time SECONDS mars snapshots its state in the background every SECONDS when enough
                       happened since the last one (run; default 60; 0 turns it off)
-  --json              machine-readable output (commit, ls, status, log, verify)
+  --at EVE            as the files were after event EVE, one the log still holds (cat, ls)
+  --json              machine-readable output (commit, ls, status, log, verify, du, chop)
+  --keep N            older snapshots chop keeps beside the newest, with their events (default 1)
   --limit N           at most N events, newest last (log)
   --help, -h          help for a command
   --version           print urth's version
@@ -113,13 +121,15 @@ Exit status: 0 ok, 1 failed, 2 usage, 3 pier or its log locked by another urth o
 export const HELP: Record<Command, string> = {
   run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND] [--snap-time SECONDS]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C, SIGTERM or SIGHUP (or `urth stop`) finishes\nthe commit in flight and exits. --snap-time SECONDS: every SECONDS (default 60; 0: never) mars\nwrites a snapshot in the background if enough happened since the last one, so a start after a\ncrash replays only the events since. --shm-kind memfd|named|auto chooses the shared memory large events\ntake (default auto: a memfd where urth can open mars's, else a named segment in /dev/shm).",
   commit: "usage: urth commit [--pier DIR] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND] [--json]\n\nCreates the pier if missing, scans <pier>/base/, commits what changed, waits until the event\nis durable, prints a summary and exits. --json prints one line with the phases' timings.\n--shm-kind memfd|named|auto chooses the shared memory large events take (default auto).",
-  cat: "usage: urth cat PATH [--pier DIR]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js).",
-  ls: "usage: urth ls [PATH] [--pier DIR] [--json]\n\nLists committed files under PATH (mount-relative) with their sizes.",
+  cat: "usage: urth cat PATH [--pier DIR] [--at EVE]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js). --at EVE writes the file as it was after event EVE\n(`urth log` lists them); the log must still hold EVE.",
+  ls: "usage: urth ls [PATH] [--pier DIR] [--json] [--at EVE]\n\nLists committed files under PATH (mount-relative) with their sizes. --at EVE lists them as they\nwere after event EVE; the log must still hold EVE.",
   status: "usage: urth status [--pier DIR] [--json]\n\nEvent number, state mug, files, bytes, last commit, and plea segments in flight or left over.",
   log: "usage: urth log [--pier DIR] [--json] [--limit N]\n\nLists events: number, time, kind, size, and the path taken (pipe or plea).",
   stop: "usage: urth stop [--pier DIR]\n\nAsks the urth running on the pier to finish its commit in flight and exit.",
   verify:
     "usage: urth verify [--pier DIR] [--json]\n\nRereads every blob in <pier>/.urb/bob/: its SHA-256 must be its name, its size, footer and every\n4 MiB piece's checksum must hold. Prints one line per damaged blob and a summary; exits 7 if any\nblob is damaged. Works beside a running urth (blobs are never rewritten in place).",
+  du: "usage: urth du [--pier DIR] [--json]\n\nWhere the pier's disk went: the event log, blobs named by the current state (live), named only\nby kept events or snapshots (retained) or by nothing chop keeps (dead), snapshots, other files\nof .urb, and the mount. Works beside a running urth.",
+  chop: "usage: urth chop [--pier DIR] [--keep N] [--json]\n\nKeeps the newest snapshot (taking one first if the log is past it) and the events after it,\nplus N older snapshots and the events between them (default 1, a fallback should the newest be\ndamaged); removes older events, and every snapshot and blob nothing kept names, then compacts\nthe log. Works beside a running urth; safe to interrupt (the next start finishes it).",
 };
 
 export interface Parsed {
@@ -146,6 +156,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     rest = argv.slice(1);
   }
   const usage = explicit ? HELP[command].split("\n")[0] : USAGE.split("\n")[0];
+  // `--at -3` is not a missing value but a bad one: say so (parseArgs would call it ambiguous).
+  const at = rest.indexOf("--at");
+  if (at >= 0 && "at" in OPTIONS[command] && /^-[0-9]/.test(rest[at + 1] ?? "")) parseEventOption("at", rest[at + 1], usage);
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options: { ...OPTIONS[command], version: { type: "boolean" } }, allowPositionals: true, strict: true, tokens: true });
@@ -153,6 +166,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     throw new UsageError(parseArgsMessage(e, command), usage);
   }
   const values = parsed.values as Parsed["values"];
+  if (values.at !== undefined) values.at = String(parseEventOption("at", values.at as string, usage));
   if (values.help) return { help: explicit ? HELP[command] : USAGE };
   if (values.version) return { version: true };
   const seen = new Set<string>();
@@ -199,6 +213,21 @@ export function parseShmKindOption(text: string | boolean | undefined): ShmKindC
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * Parses an event number option (`--at EVE`): a whole number from 1 to 2^53-1, as the log numbers
+ * events. Throws `UsageError` saying which of those it is not.
+ */
+export function parseEventOption(option: string, text: string, usage?: string): number {
+  const t = text.trim();
+  const fail = (why: string) => new UsageError(`--${option} takes an event number from 1 (urth log lists them); got "${text}"${why}`, usage);
+  if (/^-[0-9]+$/.test(t)) throw fail(", which is negative");
+  if (!/^[0-9]+$/.test(t)) throw fail("");
+  const n = Number(t);
+  if (n === 0) throw fail(": events are numbered from 1");
+  if (!Number.isSafeInteger(n)) throw fail(", which is larger than any event number");
+  return n;
 }
 
 /** Parses a non-negative whole number option, at most `max`. */

@@ -8,13 +8,17 @@
  */
 import { PleaError } from "../error.ts";
 import { UrthErrorCode } from "./errors.ts";
+import { CHOP_KEEP_MAX } from "../ipc/task.ts";
 
 export type ControlRequest =
   | { op: "status" }
-  | { op: "ls"; prefix: string }
-  | { op: "cat"; path: string }
+  /** `at`: as after that event (`ls --at`, `cat --at`), served through mars, never the read view. */
+  | { op: "ls"; prefix: string; at?: number }
+  | { op: "cat"; path: string; at?: number }
   | { op: "log"; limit: number | null }
-  | { op: "stop" };
+  | { op: "stop" }
+  | { op: "du" }
+  | { op: "chop"; keep: number };
 
 /** A request line longer than this is refused: paths are short; anything longer is not ours. */
 export const CONTROL_REQUEST_BYTES_MAX = 64 * 1024;
@@ -51,7 +55,7 @@ export class RequestLineReader {
   }
 }
 
-const OPS = ["status", "ls", "cat", "log", "stop"] as const;
+const OPS = ["status", "ls", "cat", "log", "stop", "du", "chop"] as const;
 
 /** Decodes and checks a request line. Throws `control_protocol` saying what is wrong. */
 export function parseControlRequest(line: Uint8Array): ControlRequest {
@@ -80,15 +84,26 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
       return { op: "status" };
     case "stop":
       return { op: "stop" };
+    case "du":
+      return { op: "du" };
+    case "chop": {
+      const keep = req.keep;
+      if (!(Number.isSafeInteger(keep) && (keep as number) >= 0 && (keep as number) <= CHOP_KEEP_MAX)) {
+        throw new PleaError(UrthErrorCode.control.protocol, `A chop request's "keep" must be a whole number from 0 to ${CHOP_KEEP_MAX}`);
+      }
+      return { op: "chop", keep: keep as number };
+    }
     case "ls": {
       const prefix = req.prefix ?? "";
       if (typeof prefix !== "string") throw new PleaError(UrthErrorCode.control.protocol, 'An ls request\'s "prefix" must be a string');
-      return { op: "ls", prefix };
+      const at = eventField(req.at, "ls");
+      return at === undefined ? { op: "ls", prefix } : { op: "ls", prefix, at };
     }
     case "cat": {
       const path = req.path;
       if (typeof path !== "string" || path === "") throw new PleaError(UrthErrorCode.control.protocol, 'A cat request needs "path", a non-empty string');
-      return { op: "cat", path };
+      const at = eventField(req.at, "cat");
+      return at === undefined ? { op: "cat", path } : { op: "cat", path, at };
     }
     case "log": {
       const limit = req.limit ?? null;
@@ -98,4 +113,13 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
       return { op: "log", limit: limit as number | null };
     }
   }
+}
+
+/** An `at` field: absent (or null), or an event number from 1. */
+function eventField(value: unknown, op: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new PleaError(UrthErrorCode.control.protocol, `A ${op} request's "at" must be an event number from 1`);
+  }
+  return value;
 }

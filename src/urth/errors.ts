@@ -64,6 +64,15 @@ export const UrthErrorCode = {
     shape: "peek_shape",
     /** A file changed or vanished between two pieces of one `cat`. */
     changed: "peek_changed",
+    /** `--at EVE`: mars no longer holds event EVE (or not yet); the message names the events it holds. */
+    notRetained: "peek_not_retained",
+  },
+  /** Retention: `urth chop` and `urth du` (docs/urth.md, "Disk use and retention"). */
+  retention: {
+    /** mars refused or failed a chop (its goof says why); what it had not begun is still there. */
+    chopFailed: "chop_failed",
+    /** mars's du or chop report is not the JSON object urth expects. */
+    report: "retention_report",
   },
   /** Scanning the Unix mount (`<pier>/base/`). */
   mount: {

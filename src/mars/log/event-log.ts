@@ -285,6 +285,14 @@ export class EventLog {
     return this.durableEve;
   }
 
+  /**
+   * The first event the log holds (docs/ipc.md, "/plea/at"): 1 until the log can be chopped, when
+   * META `first` will say (absent = 1). Readers of a retained range ask here, never assume 1.
+   */
+  get first(): number {
+    return 1;
+  }
+
   /** The mug stored with event `eve` (default: the last), unchecked; 0 for an empty log. */
   mugAt(eve = this.eve): number {
     if (eve === 0) return 0;
