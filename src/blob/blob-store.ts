@@ -16,6 +16,14 @@
  *  5. fsync `bob/`, which makes the name durable (`putMany`: once for the batch).
  * The caller names the blob in its log record only after `put` resolves. The crash table is in
  * docs/blob-store.md, "Crashes".
+ *
+ * Removal beside writers (mars's chop, src/mars/retention.ts): a chop runs in slices while events
+ * are appended, and a new event may name a blob the chop found dead. So the chop first *condemns*
+ * names (`condemn`); every use of a name through this store (`stat`, `has`, `install`, `source`,
+ * a dedup hit in `put`, the log's `rescue` before it commits a record) takes it off the list; and
+ * the chop removes a blob only if it is still condemned, checked and unlinked in one synchronous
+ * step (`removeCondemned`), so no use can come between. A name removed stays known as removed:
+ * `rescue` then says so, and the log refuses to commit a record naming it.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
@@ -68,6 +76,10 @@ export class BlobStore {
    * resolve before the name is durable: it syncs the directory itself.
    */
   readonly #unsynced = new Set<string>();
+  /** Names a chop means to remove, unless something uses them first (see the file comment). */
+  readonly #condemned = new Set<string>();
+  /** Names a chop removed from this store while this process ran. */
+  readonly #removed = new Set<string>();
 
   constructor(pier: string) {
     this.paths = blobPaths(pier);
@@ -77,6 +89,53 @@ export class BlobStore {
   pathOf(name: string): string {
     if (!isBlobName(name)) throw new PleaError(BlobErrorCode.usage, `"${name}" is not a blob name: a blob is named by 64 lower-case hex digits`);
     return join(this.paths.dir, name);
+  }
+
+  /** Marks `names` for removal by a chop (see the file comment); a later use of one rescues it. */
+  condemn(names: Iterable<string>): void {
+    for (const name of names) {
+      this.#condemned.add(name);
+      this.#removed.delete(name);
+    }
+  }
+
+  /** Whether `name` is condemned (a chop will remove it unless something uses it first). */
+  isCondemned(name: string): boolean {
+    return this.#condemned.has(name);
+  }
+
+  /** Takes every name off the condemned list (a chop that ends or fails). */
+  pardonAll(): void {
+    this.#condemned.clear();
+  }
+
+  /**
+   * Takes `name` off the condemned list, because something is about to name or read it. Returns
+   * false when a chop already removed it (its bytes are gone from the store).
+   */
+  rescue(name: string): boolean {
+    this.#condemned.delete(name);
+    return !this.#removed.has(name);
+  }
+
+  /**
+   * Removes the blob `name` if, and only if, it is still condemned: the check and the unlink are
+   * one synchronous step, so no rescue comes between. Returns the bytes it freed (allocated
+   * blocks), or undefined when it was rescued (or already gone: 0). The caller fsyncs `bob/`.
+   */
+  removeCondemned(name: string): number | undefined {
+    if (!this.#condemned.has(name)) return undefined;
+    const path = this.pathOf(name);
+    let bytes = 0;
+    try {
+      bytes = statSync(path).blocks * 512;
+      unlinkSync(path);
+    } catch (cause) {
+      if ((cause as { code?: string }).code !== "ENOENT") throw blobWriteError(`Cannot remove the blob "${path}"`, cause);
+    }
+    this.#condemned.delete(name);
+    this.#removed.add(name);
+    return bytes;
   }
 
   /** Stores one atom's bytes durably; resolves once its name is durable (see the file comment). */
@@ -120,6 +179,7 @@ export class BlobStore {
    */
   stat(name: string, byteLength?: number): BlobRef | undefined {
     const path = this.pathOf(name);
+    this.rescue(name);
     let fd: number;
     try {
       fd = openSync(path, "r");
@@ -149,6 +209,7 @@ export class BlobStore {
    */
   install(name: string, byteLength: number): BlobRef | undefined {
     const staged = stagedBlobPath(this.paths, name);
+    this.rescue(name);
     let fd: number;
     try {
       fd = openSync(staged, "r");
@@ -168,7 +229,9 @@ export class BlobStore {
     }
     this.#makeDirs();
     try {
+      this.rescue(name);
       install(staged, join(this.paths.dir, name), byteLength);
+      this.#removed.delete(name);
     } catch (cause) {
       throw blobWriteError(`Cannot install the staged blob "${staged}"`, cause);
     }
@@ -178,11 +241,13 @@ export class BlobStore {
 
   /** Whether the blob `name` exists with the size of a blob of `byteLength` bytes: one stat(2). */
   has(name: string, byteLength: number): boolean {
+    this.rescue(name);
     return sizeOf(this.pathOf(name)) === blobFileBytes(byteLength);
   }
 
   /** The blob `ref` names as an atom's bytes source (nothing is read until `bytes()`). */
   source(ref: BlobRef): BlobSource {
+    this.rescue(ref.name);
     return new BlobSource(this.pathOf(ref.name), ref);
   }
 
@@ -297,6 +362,9 @@ export class BlobStore {
       const footer = encodeBlobFooter(ref, digest, crc32(tail));
       await writeAllAsync(fd, concat(tail, footer), ref.byteLength);
       const final = join(this.paths.dir, ref.name);
+      // The dedup check and the rescue are one synchronous step: a chop cannot remove the blob
+      // found here (and one it removed already is written again below).
+      this.rescue(ref.name);
       if (sizeOf(final) === blobFileBytes(ref.byteLength)) {
         closeAndRemove();
         return { ref, written: false };
@@ -304,7 +372,10 @@ export class BlobStore {
       fsyncSync(fd);
       open = false;
       closeSync(fd);
-      return { ref, written: install(tmp, final, ref.byteLength) };
+      this.rescue(ref.name);
+      const written = install(tmp, final, ref.byteLength);
+      this.#removed.delete(ref.name);
+      return { ref, written };
     } catch (cause) {
       closeAndRemove();
       throw blobWriteError(`Cannot write the blob of ${unnamed.byteLength} bytes to "${tmp}"`, cause);

@@ -20,7 +20,7 @@
  * (log-lock.ts), damaged meta pages or a truncated file (lmdb-meta.ts), and a log that holds
  * fewer events than were made durable (head-marker.ts).
  */
-import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { open as openLmdb, type Database, type RootDatabase } from "lmdb";
 import { assert } from "../../error.ts";
@@ -45,7 +45,7 @@ import { readLmdbHead } from "./lmdb-meta.ts";
 import { LogError, LogErrorCode } from "./log-error.ts";
 import { LogLock } from "./log-lock.ts";
 import { checkLogPresent, LMDB_DATA_FILE } from "./log-presence.ts";
-import { DEFAULT_META, metaEntries, readMeta, type LogMeta } from "./meta.ts";
+import { DEFAULT_META, firstValue, META_FIRST_KEY, metaEntries, readFirst, readMeta, type LogMeta } from "./meta.ts";
 import { blobRecord, decodeRecord, eventFromKey, eventKey, LOG_INLINE_BYTES_MAX, RECORD_HEADER_BYTES, recordMug, recordPrefixBytes, sealInlineRecord, type DecodedRecord } from "./record.ts";
 import { fsyncDirectory, LOG_JAM_CHUNK_BYTES, renameDurably } from "./streamed-file.ts";
 
@@ -64,6 +64,27 @@ const TABLE_BOBS = "BOBS";
  */
 const READER_META_CHECK_ATTEMPTS = 3;
 const READER_META_RETRY_MS = 20;
+
+/**
+ * Entries (per table) a start removes in one transaction when it finishes a chop a crash
+ * interrupted (keys below META first): short transactions, as chop's own (retention.ts).
+ */
+const OPEN_FINISH_BATCH_KEYS = 4096;
+
+/** Where `compact` writes LMDB's compacted copy, inside the log directory (a leftover is removed at open). */
+export const LOG_COMPACT_DIR = "compact";
+
+/** What `compact` did: sizes, times, and how long appends were held for the swap. */
+export interface CompactResult {
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+  /** Copies made (more than one when the log changed during a copy). */
+  readonly copies: number;
+  readonly copyMs: number;
+  /** How long appends were held: the swap (close, fsync, rename, reopen), or the last copy too as a last resort. */
+  readonly holdMs: number;
+  readonly totalMs: number;
+}
 
 export interface AppendInput {
   /** Must be the log's last event + 1: the caller numbers events, the log checks. */
@@ -130,13 +151,23 @@ export class EventLog {
   readonly readOnly: boolean;
   /** What start-up recovery did (orphans removed), one sentence each. */
   readonly warnings: readonly string[];
-  private readonly env: RootDatabase;
-  private readonly events: Database<Uint8Array, Buffer>;
-  private readonly infos: Database<unknown, Buffer>;
-  private readonly blobs: Database<Uint8Array, Buffer>;
-  private readonly bobs: Database<Uint8Array, Buffer>;
+  // Not readonly: `compact` swaps the environment for its compacted copy and reopens them.
+  private env: RootDatabase;
+  private events: Database<Uint8Array, Buffer>;
+  private infos: Database<unknown, Buffer>;
+  private blobs: Database<Uint8Array, Buffer>;
+  private bobs: Database<Uint8Array, Buffer>;
+  private metaDb: Database<Uint8Array, string>;
   /** The read view's tables (undefined for a reader: it reads them through src/view). */
-  private readonly view: ViewTables | undefined;
+  private view: ViewTables | undefined;
+  /** The first event the log holds (META first; 1 for a log never chopped). */
+  private firstEve: number;
+  /**
+   * While a chop runs: every blob name an append committed since `watchNames` began, with the first
+   * event naming it (retention.ts reads it in its own transactions, so a name an event named while
+   * it worked is neither dropped from BOBS nor removed).
+   */
+  private named: Map<string, number> | undefined;
   private readonly inlineBytesMax: number;
   /** The pier's blob store (docs/blob-store.md): large atoms live there, records name them. */
   readonly store: BlobStore;
@@ -158,8 +189,9 @@ export class EventLog {
   private constructor(
     paths: LogPaths,
     env: RootDatabase,
-    tables: { events: Database<Uint8Array, Buffer>; infos: Database<unknown, Buffer>; blobs: Database<Uint8Array, Buffer>; bobs: Database<Uint8Array, Buffer>; view?: ViewTables },
+    tables: Tables,
     meta: LogMeta,
+    first: number,
     eve: number,
     options: { readOnly: boolean; inlineBytesMax: number; blobBytesMin: number; store: BlobStore; warnings: string[]; lock?: LogLock; head?: HeadMarker },
   ) {
@@ -169,7 +201,9 @@ export class EventLog {
     this.infos = tables.infos;
     this.blobs = tables.blobs;
     this.bobs = tables.bobs;
+    this.metaDb = tables.metaDb;
     this.view = tables.view;
+    this.firstEve = first;
     this.store = options.store;
     this.blobBytesMin = options.blobBytesMin;
     this.meta = meta;
@@ -218,15 +252,9 @@ export class EventLog {
     }
     let head: HeadMarker | undefined;
     try {
-      // `create: false` (read-only) is honoured by the package but missing from its types.
-      const create = { create: !readOnly } as object;
-      const events = env.openDB<Uint8Array, Buffer>({ name: TABLE_EVENTS, keyEncoding: "binary", encoding: "binary", ...create });
-      const infos = env.openDB<unknown, Buffer>({ name: TABLE_INFO, keyEncoding: "binary", ...create });
-      const blobs = env.openDB<Uint8Array, Buffer>({ name: TABLE_BLOBS, keyEncoding: "binary", encoding: "binary", ...create });
-      // An older pier's read-only log may lack it: `create: false` then yields no table.
-      const bobs = env.openDB<Uint8Array, Buffer>({ name: TABLE_BOBS, keyEncoding: "binary", encoding: "binary", ...create });
+      const tables = openTables(env, readOnly);
+      const { events, blobs, bobs, metaDb } = tables;
       const store = new BlobStore(pier);
-      const metaDb = env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create });
       let meta: LogMeta;
       if (metaDb.get("plea-format") === undefined && metaDb.get("version") === undefined && !readOnly && firstKey(events) === undefined) {
         meta = options.meta ?? DEFAULT_META;
@@ -237,12 +265,16 @@ export class EventLog {
       } else {
         meta = readMeta((key) => metaDb.get(key), paths.log);
       }
-      const eve = checkContiguous(events, paths.log);
-      const mugOf = (n: number) => (n === 0 ? 0 : recordMug(events.get(eventKey(n))!));
-      if (marker !== undefined) checkHead(marker, eve, mugOf, paths);
+      const first = readFirst(metaDb.get(META_FIRST_KEY), paths.log);
       const warnings: string[] = [];
+      // A chop a crash interrupted left events below `first` (docs/event-log.md, "Retention"):
+      // the writer finishes removing them; a reader accepts them and ignores them.
+      if (!readOnly) await finishChop(env, tables, first, paths, warnings);
+      const eve = checkContiguous(events, first, paths.log);
+      const mugOf = (n: number) => (n === 0 || n < first ? 0 : recordMug(events.get(eventKey(n))!));
+      if (marker !== undefined) checkHead(marker, eve, mugOf, paths);
       if (!readOnly) {
-        recoverBlobs(paths, events, blobs, eve, warnings);
+        recoverBlobs(paths, events, blobs, first, eve, warnings);
         checkStoredBlobs(store, bobs, paths);
         // The directories may be new: make their names durable before anything names a file in them.
         for (const dir of [paths.log, paths.blob, paths.chk, paths.urb, pier]) fsyncDirectory(dir);
@@ -259,7 +291,7 @@ export class EventLog {
       // The read view's tables are made by the writer (a pier from before them gets them here; its
       // head stays missing until mars rebuilds the view).
       const view = readOnly ? undefined : openViewTables(env);
-      return new EventLog(paths, env, { events, infos, blobs, bobs, view }, meta, eve, {
+      return new EventLog(paths, env, { ...tables, view }, meta, first, eve, {
         readOnly,
         inlineBytesMax: options.inlineBytesMax ?? LOG_INLINE_BYTES_MAX,
         blobBytesMin: options.blobBytesMin ?? blobAtomBytesMin(),
@@ -285,9 +317,24 @@ export class EventLog {
     return this.durableEve;
   }
 
-  /** The mug stored with event `eve` (default: the last), unchecked; 0 for an empty log. */
+  /**
+   * The first event the log holds: 1, or after a chop the first event it kept (META first,
+   * docs/event-log.md, "Retention"). Events `first..eve` are in the log. Read-only logs re-read it.
+   */
+  get first(): number {
+    if (this.readOnly) {
+      this.env.resetReadTxn();
+      return readFirst(this.metaDb.get(META_FIRST_KEY), this.paths.log);
+    }
+    return this.firstEve;
+  }
+
+  /**
+   * The mug stored with event `eve` (default: the last), unchecked; 0 for an empty log and for an
+   * event not in it (beyond the last, or removed by a chop: below `first`).
+   */
   mugAt(eve = this.eve): number {
-    if (eve === 0) return 0;
+    if (eve === 0 || eve < this.first) return 0;
     const value = this.events.get(eventKey(eve));
     return value === undefined ? 0 : recordMug(value);
   }
@@ -377,8 +424,16 @@ export class EventLog {
     // Records go to LMDB in event order: wait until the previous append has issued its own.
     await previous;
     if (this.failure) throw this.failure;
+    // A blob this record names must not be removed by a chop running beside it (retention.ts):
+    // naming it rescues it. One removed already means the event names bytes that are gone.
+    for (const r of named) {
+      if (!this.store.rescue(r.name)) {
+        throw new LogError(LogErrorCode.write, `Event ${eve} names blob "${this.store.pathOf(r.name)}", which a chop removed while the event was being written`, { eve });
+      }
+    }
     const key = eventKey(eve);
     const committed = this.env.transaction(() => {
+      if (this.named !== undefined) for (const r of named) if (!this.named.has(r.name)) this.named.set(r.name, eve);
       this.events.put(key, Buffer.from(value.buffer, value.byteOffset, value.length));
       this.infos.put(key, info);
       if (blobRef !== undefined) this.blobs.put(key, blobRef);
@@ -441,11 +496,26 @@ export class EventLog {
 
   /** Event `eve`'s record, checked (LogError naming the event if it is missing or damaged). */
   record(eve: number): DecodedRecord {
-    const value = this.events.get(eventKey(eve));
-    if (value === undefined) {
-      throw new LogError(LogErrorCode.gap, `Event ${eve} is not in the event log at "${this.paths.log}" (it holds 1..${this.eve})`, { eve });
-    }
+    const value = eve < this.first ? undefined : this.events.get(eventKey(eve));
+    if (value === undefined) throw this.notHeld(eve);
     return decodeRecord(eve, value);
+  }
+
+  /** Event `eve`'s stored bytes: its record, plus its spill file for a blob-form event. */
+  storedBytes(eve: number): number {
+    const value = this.events.get(eventKey(eve));
+    if (value === undefined) return 0;
+    const rec = decodeRecord(eve, value);
+    return value.length + (rec.form === "blob" ? rec.length : 0);
+  }
+
+  /** The error for an event the log does not hold: `log_chopped` below `first`, else `log_gap`. */
+  private notHeld(eve: number): LogError {
+    const held = `it holds events ${this.first}..${this.eve}`;
+    if (eve >= 1 && eve < this.first) {
+      return new LogError(LogErrorCode.chopped, `Event ${eve} was removed from the event log at "${this.paths.log}" by a chop (${held})`, { eve });
+    }
+    return new LogError(LogErrorCode.gap, `Event ${eve} is not in the event log at "${this.paths.log}" (${held})`, { eve });
   }
 
   /** Event `eve`'s job `[now ovum]` and stored mug, checked (blob jobs are cued in chunks). */
@@ -468,7 +538,9 @@ export class EventLog {
    * Events `from..to` (default: to the last), in order, each checked against its checksum. The
    * caller re-applies each job and compares its mug (`restore` does both).
    */
-  async *replay(from = 1, to = this.eve): AsyncGenerator<ReplayedEvent> {
+  async *replay(from = this.first, to = this.eve): AsyncGenerator<ReplayedEvent> {
+    // Below `first` is refused (record() throws log_chopped), not skipped: a replay that starts
+    // there would build a wrong state.
     for (let eve = Math.max(1, from); eve <= to; eve++) yield await this.read(eve);
   }
 
@@ -495,6 +567,8 @@ export class EventLog {
   info(from = 1, to = this.eve): EventInfo[] {
     if (this.readOnly) this.env.resetReadTxn();
     const out: EventInfo[] = [];
+    // Events below `first` are gone; so may be entries a crashed chop had still to remove.
+    from = Math.max(from, this.first);
     if (to < from) return out;
     for (const { key, value } of this.infos.getRange({ start: eventKey(from), end: eventKey(to + 1) })) {
       const info = loadInfo(eventFromKey(key), value);
@@ -505,10 +579,195 @@ export class EventLog {
 
   /** Reads every event and checks every checksum (blobs included): `urth`'s deep check. */
   async verify(onEvent?: (eve: number) => void): Promise<void> {
-    for (let eve = 1; eve <= this.eve; eve++) {
+    for (let eve = this.first; eve <= this.eve; eve++) {
       await this.read(eve);
       onEvent?.(eve);
     }
+  }
+
+  // ---- Retention (src/mars/retention.ts, docs/event-log.md "Retention"): the writer's steps of
+  // a chop. Each is short, or cut into short transactions, so appends go on between them.
+
+  /**
+   * Starts (or, with `false`, stops) recording the blob names appends commit, for a chop: each name
+   * with the first event that named it since. Returned live: the chop reads it in its own steps.
+   */
+  watchNames(on = true): ReadonlyMap<string, number> {
+    this.named = on ? (this.named ?? new Map()) : undefined;
+    return this.named ?? new Map();
+  }
+
+  /** Resolves when no append is in flight (every one claimed so far is durable or failed). */
+  async idle(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+  }
+
+  /** Whether no append is in flight now. */
+  get isIdle(): boolean {
+    return this.writes.size === 0 && this.claimedEve === this.durableEve;
+  }
+
+  /**
+   * Records durably that the log's first event is `first` (META first): from then on, events below
+   * it are not the log's, and a start removes any left. Writer only; `first` at most the last event.
+   */
+  async setFirst(first: number): Promise<void> {
+    assert(!this.readOnly && first >= this.firstEve && first <= Math.max(1, this.durableEve), `the first event can move from ${this.firstEve} to ${first} only, up to the last ${this.durableEve}`);
+    if (first === this.firstEve) return;
+    const value = firstValue(first);
+    await this.env.transaction(() => {
+      this.metaDb.put(META_FIRST_KEY, value);
+    });
+    await this.env.flushed;
+    this.firstEve = first;
+  }
+
+  /**
+   * Removes up to `maxKeys` EVENTS/INFO/BLOBS entries below `first` in one transaction; resolves to
+   * how many events it removed (0: none left). Each call is its own short commit.
+   */
+  async removeEventsBelowFirst(maxKeys: number): Promise<number> {
+    assert(!this.readOnly, "only the writer removes events");
+    return removeBelow(this.env, { events: this.events, infos: this.infos, blobs: this.blobs }, this.firstEve, maxKeys);
+  }
+
+  /**
+   * BOBS entries whose first naming event is below `first` (before a chop's rewrite): name and
+   * event. A read, no transaction.
+   */
+  bobsBelowFirst(): { name: string; eve: number }[] {
+    const out: { name: string; eve: number }[] = [];
+    for (const { key, value } of this.bobs.getRange({})) {
+      const eve = eventFromKey(value as Buffer);
+      if (eve < this.firstEve) out.push({ name: blobNameOf(key as Buffer), eve });
+    }
+    return out;
+  }
+
+  /**
+   * One transaction over BOBS entries: `decide(name)` is asked inside it (so against the blob
+   * store's and the appends' state at that moment) and answers a new first event for the entry,
+   * or undefined to delete it. Resolves once committed, to how many were deleted.
+   */
+  async rewriteBobs(names: readonly string[], decide: (name: string) => number | undefined): Promise<number> {
+    assert(!this.readOnly, "only the writer rewrites BOBS");
+    let deleted = 0;
+    await this.env.transaction(() => {
+      deleted = 0;
+      for (const name of names) {
+        const digest = Buffer.from(blobDigestOf(name));
+        if (this.bobs.get(digest) === undefined) continue;
+        const eve = decide(name);
+        if (eve === undefined) {
+          this.bobs.remove(digest);
+          deleted++;
+        } else this.bobs.put(digest, eventKey(eve));
+      }
+    });
+    await this.env.flushed;
+    return deleted;
+  }
+
+  /** Bytes LMDB's data file takes (allocated blocks). */
+  dataFileBytes(): number {
+    return allocatedBytes(join(this.paths.log, LMDB_DATA_FILE));
+  }
+
+  /**
+   * Copy-compacts LMDB (docs/event-log.md, "Retention"): LMDB never gives freed pages back to the
+   * file system, so a chop's removals shrink data.mdb only through a compacted copy. The copy is
+   * made beside the writer (LMDB copies a read snapshot, appends go on); then, with no append in
+   * flight, appends are held while the environment is closed, the copy fsynced and renamed over
+   * data.mdb, lock.mdb removed and the environment reopened. If events were appended during the
+   * copy it is made again (`retries` times); after that, appends are held for the copy too.
+   * Readers that had data.mdb open keep reading the old file until they reopen (ReadView does on
+   * the next read, seeing the new inode).
+   */
+  async compact(retries = 2): Promise<CompactResult> {
+    assert(!this.readOnly && !this.closed, "only an open writer compacts its log");
+    const t0 = performance.now();
+    const dir = join(this.paths.log, LOG_COMPACT_DIR);
+    const data = join(this.paths.log, LMDB_DATA_FILE);
+    const copy = join(dir, LMDB_DATA_FILE);
+    const bytesBefore = allocatedBytes(data);
+    let copies = 0;
+    let copyMs = 0;
+    let holdMs = 0;
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt > retries;
+      rmSync(dir, { recursive: true, force: true });
+      makePrivateDir(dir);
+      await this.idle();
+      let release: (() => void) | undefined;
+      let heldAt = 0;
+      if (last) {
+        ({ release, heldAt } = await this.hold());
+      }
+      const claimed = this.claimedEve;
+      const c0 = performance.now();
+      await this.env.backup(dir, true);
+      copyMs += performance.now() - c0;
+      copies++;
+      if (release === undefined) {
+        // The swap needs no append between the copy's snapshot and the rename: checked and held in
+        // one synchronous step.
+        if (!this.isIdle || this.claimedEve !== claimed) continue;
+        ({ release, heldAt } = this.holdNow());
+      }
+      try {
+        await this.env.close();
+        const fd = openSync(copy, "r");
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(copy, data);
+        fsyncDirectory(this.paths.log);
+        try {
+          unlinkSync(join(this.paths.log, "lock.mdb"));
+        } catch {
+          // LMDB makes it again.
+        }
+        rmSync(dir, { recursive: true, force: true });
+        this.reopen();
+      } finally {
+        holdMs = performance.now() - heldAt;
+        release();
+      }
+      return { bytesBefore, bytesAfter: allocatedBytes(data), copies, copyMs, holdMs, totalMs: performance.now() - t0 };
+    }
+  }
+
+  /** Holds appends from now (synchronously, the log idle): later ones wait until `release`. */
+  private holdNow(): { release: () => void; heldAt: number } {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.issued;
+    this.issued = previous.then(() => gate);
+    return { release, heldAt: performance.now() };
+  }
+
+  /** Holds appends once those in flight are durable. */
+  private async hold(): Promise<{ release: () => void; heldAt: number }> {
+    for (;;) {
+      await this.idle();
+      if (this.isIdle) return this.holdNow();
+    }
+  }
+
+  /** Opens the environment again after `compact` replaced its file (the same options as `open`). */
+  private reopen(): void {
+    this.env = openLmdb({ path: this.paths.log, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, ...({ permissionsMode: PIER_FILE_MODE } as object) });
+    const t = openTables(this.env, false);
+    this.events = t.events;
+    this.infos = t.infos;
+    this.blobs = t.blobs;
+    this.bobs = t.bobs;
+    this.metaDb = t.metaDb;
+    this.view = openViewTables(this.env);
+    const last = lastKey(this.events) ?? 0;
+    assert(last === this.durableEve, `the compacted log ends at event ${last}, not ${this.durableEve}`);
   }
 
   /**
@@ -529,6 +788,82 @@ export class EventLog {
     await this.head?.close();
     this.lock?.release();
   }
+}
+
+interface Tables {
+  readonly events: Database<Uint8Array, Buffer>;
+  readonly infos: Database<unknown, Buffer>;
+  readonly blobs: Database<Uint8Array, Buffer>;
+  readonly bobs: Database<Uint8Array, Buffer>;
+  readonly metaDb: Database<Uint8Array, string>;
+  readonly view?: ViewTables;
+}
+
+/** The log's tables in `env` (a writer creates missing ones). */
+function openTables(env: RootDatabase, readOnly: boolean): Tables {
+  // `create: false` (read-only) is honoured by the package but missing from its types.
+  const create = { create: !readOnly } as object;
+  return {
+    events: env.openDB<Uint8Array, Buffer>({ name: TABLE_EVENTS, keyEncoding: "binary", encoding: "binary", ...create }),
+    infos: env.openDB<unknown, Buffer>({ name: TABLE_INFO, keyEncoding: "binary", ...create }),
+    blobs: env.openDB<Uint8Array, Buffer>({ name: TABLE_BLOBS, keyEncoding: "binary", encoding: "binary", ...create }),
+    // An older pier's read-only log may lack it: `create: false` then yields no table.
+    bobs: env.openDB<Uint8Array, Buffer>({ name: TABLE_BOBS, keyEncoding: "binary", encoding: "binary", ...create }),
+    metaDb: env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create }),
+  };
+}
+
+/** Bytes the file at `path` takes on disk (allocated blocks), 0 when there is none. */
+export function allocatedBytes(path: string): number {
+  try {
+    return statSync(path).blocks * 512;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Removes up to `maxKeys` events below `first` (EVENTS, INFO and BLOBS entries) in one
+ * transaction; resolves to how many events it removed.
+ */
+async function removeBelow(env: RootDatabase, t: Pick<Tables, "events" | "infos" | "blobs">, first: number, maxKeys: number): Promise<number> {
+  const end = eventKey(first);
+  let removed = 0;
+  await env.transaction(() => {
+    removed = 0;
+    for (const db of [t.events, t.infos, t.blobs] as Database<unknown, Buffer>[]) {
+      // Keys first, then removals: no cursor is left walking a table it changes.
+      const keys = [...db.getKeys({ end, limit: maxKeys })] as Buffer[];
+      for (const key of keys) db.remove(key);
+      const n = keys.length;
+      if (db === t.events) removed = n;
+      else removed = Math.max(removed, n);
+    }
+  });
+  await env.flushed;
+  return removed;
+}
+
+/**
+ * Start-up's end of a chop a crash interrupted (docs/event-log.md, "Retention"): events below
+ * META first are removed in short transactions, a compaction's leftover copy is removed. Spill
+ * files of removed events go in `recoverBlobs`; blobs in `restore`'s sweep.
+ */
+async function finishChop(env: RootDatabase, t: Tables, first: number, paths: LogPaths, warnings: string[]): Promise<void> {
+  const leftover = join(paths.log, LOG_COMPACT_DIR);
+  if (existsSync(leftover)) {
+    rmSync(leftover, { recursive: true, force: true });
+    fsyncDirectory(paths.log);
+    warnings.push(`Removed "${leftover}": a compaction of the log that a crash interrupted (the log itself is whole).`);
+  }
+  if (first <= 1) return;
+  let total = 0;
+  for (;;) {
+    const n = await removeBelow(env, t, first, OPEN_FINISH_BATCH_KEYS);
+    if (n === 0) break;
+    total += n;
+  }
+  if (total > 0) warnings.push(`Removed ${total} events below event ${first}: a chop that a crash interrupted had still to remove them.`);
 }
 
 /** Checks data.mdb's meta pages and length (lmdb-meta.ts); a reader retries a failed check. */
@@ -584,23 +919,29 @@ function lastKey(db: Database<Uint8Array, Buffer>): number | undefined {
 }
 
 /**
- * EVENTS must hold exactly the keys 1..N: first key 1, last key N, N entries (O(1) with LMDB's
- * statistics). Otherwise the first gap is found and reported.
+ * EVENTS must hold exactly the keys first..N (META first, 1 for a log never chopped): first key
+ * `first`, last key N, N - first + 1 entries (O(1) with LMDB's statistics). Keys below `first`
+ * (a chop a crash interrupted: the writer removed them before this; a reader meets them) are
+ * counted and otherwise ignored. Otherwise the first gap is found and reported.
  */
-function checkContiguous(events: Database<Uint8Array, Buffer>, where: string): number {
-  const first = firstKey(events);
-  if (first === undefined) return 0;
-  const firstEve = eventFromKey(first);
+function checkContiguous(events: Database<Uint8Array, Buffer>, first: number, where: string): number {
+  const firstKeyFound = firstKey(events);
+  if (firstKeyFound === undefined) {
+    if (first > 1) throw new LogError(LogErrorCode.gap, `The event log at "${where}" holds no events, but its META says it starts at event ${first}. Restore the pier from a backup`, { eve: first });
+    return 0;
+  }
+  let below = 0;
+  if (eventFromKey(firstKeyFound) < first) for (const _ of events.getKeys({ end: eventKey(first) })) below++;
   const last = lastKey(events)!;
-  const count = (events.getStats() as { entryCount: number }).entryCount;
-  if (firstEve === 1 && last === count) return last;
-  let expected = 1;
-  for (const key of events.getKeys()) {
+  const count = (events.getStats() as { entryCount: number }).entryCount - below;
+  if (last >= first && last - first + 1 === count && (count === 0 || events.get(eventKey(first)) !== undefined)) return last;
+  let expected = first;
+  for (const key of events.getKeys({ start: eventKey(first) })) {
     const eve = eventFromKey(key as Buffer);
     if (eve !== expected) {
       throw new LogError(
         LogErrorCode.gap,
-        `The event log at "${where}" is missing event ${expected}: ${expected === 1 ? "it starts" : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup`,
+        `The event log at "${where}" is missing event ${expected}: ${expected === first ? `it starts (its META says at event ${first})` : `event ${expected - 1} is followed`} by event ${eve}. Mars will not start on a log with gaps; restore the pier from a backup`,
         { eve: expected },
       );
     }
@@ -638,11 +979,11 @@ function checkStoredBlobs(store: BlobStore, bobs: Database<Uint8Array, Buffer>, 
  * exist with its record's length; every other file named like a blob is an orphan of a crash
  * between writing a blob and committing its record, and is removed.
  */
-function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blobs: Database<Uint8Array, Buffer>, head: number, warnings: string[]): void {
+function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blobs: Database<Uint8Array, Buffer>, first: number, head: number, warnings: string[]): void {
   const expected = new Set<string>();
   for (const { key } of blobs.getRange({})) {
     const eve = eventFromKey(key as Buffer);
-    const value = eve <= head ? events.get(eventKey(eve)) : undefined;
+    const value = eve <= head && eve >= first ? events.get(eventKey(eve)) : undefined;
     if (value === undefined) {
       throw new LogError(LogErrorCode.record, `The event log's blob index names event ${eve}, which is not in the log (1..${head}). The log is damaged; restore the pier from a backup`, { eve });
     }
@@ -678,6 +1019,13 @@ function recoverBlobs(paths: LogPaths, events: Database<Uint8Array, Buffer>, blo
     const partial = /^[1-9][0-9]*\.partial$/.test(name);
     if (parsed === undefined && !partial) {
       warnings.push(`Left "${join(paths.blob, name)}" alone: it is not a file Plea writes.`);
+      continue;
+    }
+    if (parsed !== undefined && parsed.eve < first) {
+      // A chop removed its event and a crash came before the file went: finish that.
+      unlinkSync(join(paths.blob, name));
+      removed++;
+      warnings.push(`Removed "${name}": the spill file of event ${parsed.eve}, which a chop removed from the log before a crash.`);
       continue;
     }
     if (parsed !== undefined && parsed.eve <= head) {
