@@ -683,7 +683,7 @@ export class EventLog {
    * Readers that had data.mdb open keep reading the old file until they reopen (ReadView does on
    * the next read, seeing the new inode).
    */
-  async compact(retries = 2): Promise<CompactResult> {
+  async compact(retries = 2, hooks: { copied?: () => void; renamed?: () => void } = {}): Promise<CompactResult> {
     assert(!this.readOnly && !this.closed, "only an open writer compacts its log");
     const t0 = performance.now();
     const dir = join(this.paths.log, LOG_COMPACT_DIR);
@@ -706,6 +706,7 @@ export class EventLog {
       const claimed = this.claimedEve;
       const c0 = performance.now();
       await this.env.backup(dir, true);
+      await sealCopy(dir);
       copyMs += performance.now() - c0;
       copies++;
       if (release === undefined) {
@@ -715,6 +716,7 @@ export class EventLog {
         ({ release, heldAt } = this.holdNow());
       }
       try {
+        hooks.copied?.();
         await this.env.close();
         const fd = openSync(copy, "r");
         try {
@@ -724,6 +726,7 @@ export class EventLog {
         }
         renameSync(copy, data);
         fsyncDirectory(this.paths.log);
+        hooks.renamed?.();
         try {
           unlinkSync(join(this.paths.log, "lock.mdb"));
         } catch {
@@ -811,6 +814,28 @@ function openTables(env: RootDatabase, readOnly: boolean): Tables {
     bobs: env.openDB<Uint8Array, Buffer>({ name: TABLE_BOBS, keyEncoding: "binary", encoding: "binary", ...create }),
     metaDb: env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create }),
   };
+}
+
+/**
+ * LMDB's compacted copy holds its transaction in one meta page and zero in the other, which the
+ * meta-page check (lmdb-meta.ts) refuses, rightly for a live file (two consecutive txnids, or
+ * both 0, is what LMDB writes). One write transaction on the copy, before it replaces data.mdb,
+ * writes the next txnid into the zeroed page: the file that is renamed into place is one the
+ * check accepts, whenever a crash comes. The write puts META first back unchanged.
+ */
+async function sealCopy(dir: string): Promise<void> {
+  const env = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, ...({ permissionsMode: PIER_FILE_MODE } as object) });
+  try {
+    const meta = env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary" });
+    const value = meta.get("version");
+    await env.transaction(() => {
+      if (value !== undefined) meta.put("version", Buffer.from(value));
+    });
+    await env.flushed;
+  } finally {
+    await env.close();
+  }
+  rmSync(join(dir, "lock.mdb"), { force: true });
 }
 
 /** Bytes the file at `path` takes on disk (allocated blocks), 0 when there is none. */
