@@ -13,6 +13,7 @@
  *     [%plea nam=@t len=@ud]                                         answer to %plea: the segment
  *     [%plea %memfd fd=@ud len=@ud]                                  answer to %plea %memfd: mars's descriptor
  *     [%plea %fail goof]                                             answer to %plea: no segment
+ *     [%chop %.y report=@t]   [%chop %.n goof]                       Plea: answer to %chop (report: a JSON object)
  *
  * The plea replies differ in shape: after the name comes an atom (len); after `%memfd` or `%fail`
  * a cell (`[fd len]` or a goof).
@@ -41,6 +42,12 @@ export const PLEA_NAME_BYTES_MAX = 255;
 
 /** Largest descriptor in a `[%plea %memfd fd len]` reply: a C `int`. */
 export const PLEA_FD_MAX = 2 ** 31 - 1;
+
+/**
+ * Longest report of a `[%chop %.y report]`: a JSON object of counts and byte figures is a few
+ * hundred bytes; anything near this is not a report.
+ */
+export const CHOP_REPORT_BYTES_MAX = 64 * 1024;
 
 /** A scry result: `[mark noun]`. */
 export interface Cask {
@@ -71,7 +78,9 @@ export type Gift =
   | { readonly type: "plea"; readonly ok: true; readonly kind?: "named"; readonly name: string; readonly length: number }
   /** Plea's `[%plea %memfd fd len]`: descriptor `fd` of mars, a sealed memfd (docs/shm-segments.md). */
   | { readonly type: "plea"; readonly ok: true; readonly kind: "memfd"; readonly fd: number; readonly length: number }
-  | { readonly type: "plea"; readonly ok: false; readonly goof: Goof };
+  | { readonly type: "plea"; readonly ok: false; readonly goof: Goof }
+  | { readonly type: "chop"; readonly ok: true; readonly report: string }
+  | { readonly type: "chop"; readonly ok: false; readonly goof: Goof };
 
 export type GiftType = Gift["type"];
 
@@ -112,6 +121,9 @@ export function giftToNoun(g: Gift): Noun {
       }
       assert(g.name.length > 0, "a plea reply names its segment");
       return tuple(TAG.plea, cord(g.name), g.length);
+    case "chop":
+      if (!g.ok) return tuple(TAG.chop, 1, goofToNoun(g.goof));
+      return tuple(TAG.chop, 0, cord(g.report));
   }
 }
 
@@ -213,6 +225,15 @@ export function parseGift(n: Noun): Gift {
         throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %plea, nam: a segment name must be 1 to ${PLEA_NAME_BYTES_MAX} bytes`);
       }
       return { type: "plea", ok: true, name: readCord(name, "Gift %plea, nam"), length: readNumber(p.tail, Number.MAX_SAFE_INTEGER, "Gift %plea, len") };
+    }
+    case TAG.chop: {
+      const p = readCell(tail, "Gift %chop");
+      if (!readLoobean(p.head, "Gift %chop, result")) return { type: "chop", ok: false, goof: readGoof(p.tail, "Gift %chop, error") };
+      const report = readAtom(p.tail, "Gift %chop, report");
+      if (typeof report !== "number" && report.byteLength > CHOP_REPORT_BYTES_MAX) {
+        throw new PleaError(IpcErrorCode.protocol.outOfRange, `Gift %chop, report: ${report.byteLength} bytes is above its limit of ${CHOP_REPORT_BYTES_MAX}`);
+      }
+      return { type: "chop", ok: true, report: readCord(report, "Gift %chop, report") };
     }
     default:
       throw unknownTag("Gift", c.head);

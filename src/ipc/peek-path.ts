@@ -11,6 +11,10 @@
  *
  *     /plea/mug/EVE        [~ [%plea-mug mug=@]]       the mug stored with event EVE
  *     /plea/log/FROM/TO    [~ [%plea-log (list @t)]]   the INFO of events FROM..TO (event-info.ts)
+ *     /plea/du             [~ [%plea-du @t]]           where the pier's disk went: a JSON object
+ *                                                      (docs/event-log.md, "Retention")
+ *     /plea/at/EVE/[care desk spur]                    the kernel's peek [care desk spur] in the
+ *                                                      state after event EVE (a retained event)
  *
  *   EVE, FROM and TO are decimal knots (`'12'`), as `/r`'s offsets; an event the log does not
  *   hold answers `~` (mug) or is left out (log). vere's mars answers no such path: it reaches
@@ -31,6 +35,7 @@ export const PEEK_MARK = {
   range: "plea-range",
   mug: "plea-mug",
   log: "plea-log",
+  du: "plea-du",
 } as const;
 
 /**
@@ -45,16 +50,31 @@ export function peekPath(care: "x" | "t" | "d" | "r", desk: string, spur: readon
 }
 
 /** A peek mars answers from its log: a Plea extension. */
-export type LogPeek = { readonly kind: "mug"; readonly eve: number } | { readonly kind: "log"; readonly from: number; readonly to: number };
+export type LogPeek =
+  | { readonly kind: "mug"; readonly eve: number }
+  | { readonly kind: "log"; readonly from: number; readonly to: number }
+  | { readonly kind: "du" }
+  /** `path` is the kernel's peek path `[care desk spur]`, asked of the state after event `eve`. */
+  | { readonly kind: "at"; readonly eve: number; readonly path: Noun };
 
 const PLEA = cord("plea");
 const MUG = cord("mug");
 const LOG = cord("log");
+const DU = cord("du");
+const AT = cord("at");
 
-/** The path of a log peek: `/plea/mug/12`, `/plea/log/1/1000`. */
+/** The path of a log peek: `/plea/mug/12`, `/plea/log/1/1000`, `/plea/du`, `/plea/at/12/x/base/a/txt`. */
 export function logPeekPath(p: LogPeek): Noun {
-  if (p.kind === "mug") return list([PLEA, MUG, cord(String(p.eve))]);
-  return list([PLEA, LOG, cord(String(p.from)), cord(String(p.to))]);
+  switch (p.kind) {
+    case "mug":
+      return list([PLEA, MUG, cord(String(p.eve))]);
+    case "log":
+      return list([PLEA, LOG, cord(String(p.from)), cord(String(p.to))]);
+    case "du":
+      return list([PLEA, DU]);
+    case "at":
+      return new Cell(PLEA, new Cell(AT, new Cell(cord(String(p.eve)), p.path)));
+  }
 }
 
 /** Whether mars (not its kernel) answers `path`: its head is `%plea`. */
@@ -67,25 +87,35 @@ export function isLogPeekPath(path: Noun): boolean {
  * wrong. Event numbers are 1 to 2^53-1; a `/plea/log` range names at most LOG_PEEK_EVENTS_MAX.
  */
 export function parseLogPeekPath(path: Noun): LogPeek {
+  // The first three items are read one by one: /plea/at's fourth onward is a kernel path, kept
+  // whole as the noun it is (the kernel checks it), and no other path has more than four.
   const items: Noun[] = [];
-  for (let n = path; ; n = n.tail) {
-    if (n === 0) break;
-    if (!(n instanceof Cell) || items.length > 4) throw bad("a /plea peek path is /plea/mug/EVE or /plea/log/FROM/TO");
-    items.push(n.head);
+  let rest: Noun = path;
+  while (rest !== 0 && items.length < 3) {
+    if (!(rest instanceof Cell)) throw bad(USAGE);
+    items.push(rest.head);
+    rest = rest.tail;
   }
   if (items[0] !== PLEA) throw bad(`a /plea peek path starts with %plea; got ${describeNoun(items[0] ?? 0)}`);
-  if (items[1] === MUG && items.length === 3) return { kind: "mug", eve: eventKnot(items[2], "EVE") };
-  if (items[1] === LOG && items.length === 4) {
+  if (items[1] === DU && items.length === 2) return { kind: "du" };
+  if (items[1] === AT && items.length === 3) {
+    if (!(rest instanceof Cell)) throw bad("/plea/at/EVE is followed by a kernel path [care desk spur]");
+    return { kind: "at", eve: eventKnot(items[2], "EVE"), path: rest };
+  }
+  if (items[1] === MUG && items.length === 3 && rest === 0) return { kind: "mug", eve: eventKnot(items[2], "EVE") };
+  if (items[1] === LOG && items.length === 3 && rest instanceof Cell && rest.tail === 0) {
     const from = eventKnot(items[2], "FROM");
-    const to = eventKnot(items[3], "TO");
+    const to = eventKnot(rest.head, "TO");
     if (to < from) throw bad(`/plea/log/FROM/TO names no events: TO ${to} is below FROM ${from}`);
     if (to - from + 1 > LOG_PEEK_EVENTS_MAX) {
       throw new PleaError(IpcErrorCode.protocol.outOfRange, `/plea/log/FROM/TO names ${to - from + 1} events; one peek names at most ${LOG_PEEK_EVENTS_MAX}`);
     }
     return { kind: "log", from, to };
   }
-  throw bad("a /plea peek path is /plea/mug/EVE or /plea/log/FROM/TO");
+  throw bad(USAGE);
 }
+
+const USAGE = "a /plea peek path is /plea/mug/EVE, /plea/log/FROM/TO, /plea/du or /plea/at/EVE/CARE/DESK/...";
 
 /** An event number as a decimal knot: '1' to '9007199254740991', no leading zeros. */
 function eventKnot(n: Noun, what: string): number {

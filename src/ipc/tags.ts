@@ -35,6 +35,7 @@ export const TAG = {
   fail: tag("fail"),
   memfd: tag("memfd"),
   bref: tag("bref"),
+  chop: tag("chop"),
 } as const;
 
 /** How a head atom reads in an error message: `%poke` for a short text, else its size. */

@@ -14,6 +14,8 @@
  *     [%plea %bref refs jam=@]                            a %poke whose large atoms are blobs (bref.ts)
  *     [%done ~]                                           the segment holds the poke: take it
  *     [%drop ~]                                           urth could not fill it: forget it
+ *     [%chop keep=@ud]                                    Plea: drop what retention no longer keeps
+ *                                                         (docs/event-log.md, "Retention"), answered %chop
  */
 import { assert } from "../error.ts";
 import { BigAtom, cell, cord, isCell, metBits, tuple, type Cell, type Noun } from "../noun/index.ts";
@@ -26,6 +28,12 @@ export const TASK_MIL_MAX = 0xffff_ffff;
 
 /** Largest `len` of `[%plea len]`: a byte count JS can hold exactly (2^53-1). */
 export const PLEA_LENGTH_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Largest `keep` of `[%chop keep]` (older snapshots kept beside the newest). mars keeps only the
+ * snapshots it has; a larger number than it could ever hold is a mistake, not a request.
+ */
+export const CHOP_KEEP_MAX = 1000;
 
 /** What a peek asks for: a full path (`[%.y path]`) or a "once" scry (`[%.n %once care desk path]`). */
 export type PeekRequest =
@@ -48,7 +56,9 @@ export type Task =
    * Plea's `[%plea %bref refs jam]`: `jam` is the jam-with-refs of a `[%poke mil ovum]` task, in
    * which the atom at each reference's bit offset is the blob it names (bref.ts, docs/ipc.md).
    */
-  | { readonly type: "bref"; readonly refs: readonly BrefRef[]; readonly jam: number | BigAtom };
+  | { readonly type: "bref"; readonly refs: readonly BrefRef[]; readonly jam: number | BigAtom }
+  /** Plea's `[%chop keep=@ud]`: keep the newest snapshot and `keep` older ones, drop the rest. */
+  | { readonly type: "chop"; readonly keep: number };
 
 export type TaskType = Task["type"];
 
@@ -82,6 +92,9 @@ export function taskToNoun(t: Task): Noun {
       return cell(TAG.drop, 0);
     case "bref":
       return tuple(TAG.plea, TAG.bref, brefRefsToNoun(t.refs), t.jam);
+    case "chop":
+      assert(Number.isInteger(t.keep) && t.keep >= 0 && t.keep <= CHOP_KEEP_MAX, `chop keep ${t.keep} is in 0..${CHOP_KEEP_MAX}`);
+      return cell(TAG.chop, t.keep);
   }
 }
 
@@ -171,6 +184,8 @@ export function parseTask(n: Noun): Task {
     case TAG.drop:
       readNull(tail, "Task %drop");
       return { type: "drop" };
+    case TAG.chop:
+      return { type: "chop", keep: readNumber(tail, CHOP_KEEP_MAX, "Task %chop, keep") };
     default:
       throw unknownTag("Task", c.head);
   }

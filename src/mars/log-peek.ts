@@ -14,8 +14,17 @@ import type { EventLog } from "./log/event-log.ts";
 
 type PeekGift = Extract<Gift, { type: "peek" }>;
 
+/**
+ * What mars answers beyond its log: `/plea/du` needs the kernel's state and the pier's files,
+ * `/plea/at` a state rebuilt at an older event. mars.ts passes them in.
+ */
+export interface MarsPeeks {
+  du(): PeekGift | Promise<PeekGift>;
+  at(eve: number, path: Noun): PeekGift | Promise<PeekGift>;
+}
+
 /** The `%peek` gift answering a `/plea/...` path: the cask, `~`, or a `%bad-peek` goof. */
-export function answerLogPeek(log: EventLog, path: Noun): PeekGift {
+export async function answerLogPeek(log: EventLog, path: Noun, mars?: MarsPeeks): Promise<PeekGift> {
   let peek: LogPeek;
   try {
     peek = parseLogPeekPath(path);
@@ -24,6 +33,10 @@ export function answerLogPeek(log: EventLog, path: Noun): PeekGift {
     throw e;
   }
   const last = log.eve;
+  if (peek.kind === "du" || peek.kind === "at") {
+    if (mars === undefined) return { type: "peek", ok: false, goof: goof("bad-peek", `this mars does not answer /plea/${peek.kind}`) };
+    return peek.kind === "du" ? mars.du() : mars.at(peek.eve, peek.path);
+  }
   if (peek.kind === "mug") {
     if (peek.eve > last) return { type: "peek", ok: true, result: null };
     return { type: "peek", ok: true, result: { mark: PEEK_MARK.mug, noun: log.mugAt(peek.eve) } };

@@ -201,6 +201,10 @@ export class Mars {
       case "exit":
         if (this.d.policy.dueOnExit()) await this.snapshot();
         return "exit";
+      case "chop":
+        // Retention is built in issue 17's chop work (docs/event-log.md, "Retention").
+        await this.send({ type: "chop", ok: false, goof: goof("plea-chop", "This mars cannot chop its log") });
+        return undefined;
       case "plea":
       case "done":
       case "drop":
@@ -246,7 +250,7 @@ export class Mars {
   private async peek(request: PeekRequest): Promise<void> {
     // Plea's `/plea/...` paths are mars's own (its log); every other path is the kernel's.
     if (request.kind === "path" && isLogPeekPath(request.path)) {
-      await this.send(answerLogPeek(this.d.log, request.path));
+      await this.send(await answerLogPeek(this.d.log, request.path));
       return;
     }
     const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));

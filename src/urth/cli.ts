@@ -42,7 +42,7 @@ export class UsageError extends PleaError {
   }
 }
 
-export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop", "verify"] as const;
+export const COMMANDS = ["run", "commit", "cat", "ls", "status", "log", "stop", "verify", "du", "chop"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -64,6 +64,8 @@ const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   log: { ...COMMON, json: { type: "boolean" }, limit: { type: "string" } },
   stop: { ...COMMON },
   verify: { ...COMMON, json: { type: "boolean" } },
+  du: { ...COMMON, json: { type: "boolean" } },
+  chop: { ...COMMON, json: { type: "boolean" }, keep: { type: "string" } },
 };
 
 /** How many positional arguments each command takes: [min, max]. */
@@ -76,6 +78,8 @@ const POSITIONALS: Record<Command, [number, number]> = {
   log: [0, 0],
   stop: [0, 0],
   verify: [0, 0],
+  du: [0, 0],
+  chop: [0, 0],
 };
 
 export const USAGE = `usage: urth [command] [options]
@@ -89,6 +93,8 @@ Commands:
   log                 list events: number, time, kind, size, path taken
   stop                ask the running urth to finish its commit and exit
   verify              reread every blob of the pier's blob store: hash, length and checksums
+  du                  where the pier's disk went: log, blobs (live, retained, dead), snapshots, mount
+  chop                drop events, snapshots and blobs that no kept snapshot or event names
 
 Options:
   --pier DIR          the pier (default $URTH_PIER, else ./pier)
@@ -100,7 +106,8 @@ Options:
   --shm-kind KIND     the shared memory plea uses: memfd, named (a /dev/shm segment) or auto
                       (memfd where urth can open mars's, else named; the default)  (run, commit)
   --debounce MS       quiet period before a commit (run; default 1000)
-  --json              machine-readable output (commit, ls, status, log, verify)
+  --json              machine-readable output (commit, ls, status, log, verify, du, chop)
+  --keep N            older snapshots chop keeps beside the newest, with their events (default 1)
   --limit N           at most N events, newest last (log)
   --help, -h          help for a command
   --version           print urth's version
@@ -118,6 +125,8 @@ export const HELP: Record<Command, string> = {
   stop: "usage: urth stop [--pier DIR]\n\nAsks the urth running on the pier to finish its commit in flight and exit.",
   verify:
     "usage: urth verify [--pier DIR] [--json]\n\nRereads every blob in <pier>/.urb/bob/: its SHA-256 must be its name, its size, footer and every\n4 MiB piece's checksum must hold. Prints one line per damaged blob and a summary; exits 7 if any\nblob is damaged. Works beside a running urth (blobs are never rewritten in place).",
+  du: "usage: urth du [--pier DIR] [--json]\n\nWhere the pier's disk went: the event log, blobs named by the current state (live), named only\nby kept events or snapshots (retained) or by nothing chop keeps (dead), snapshots, other files\nof .urb, and the mount. Works beside a running urth.",
+  chop: "usage: urth chop [--pier DIR] [--keep N] [--json]\n\nKeeps the newest snapshot (taking one first if the log is past it) and the events after it,\nplus N older snapshots and the events between them (default 1, a fallback should the newest be\ndamaged); removes older events, and every snapshot and blob nothing kept names, then compacts\nthe log. Works beside a running urth; safe to interrupt (the next start finishes it).",
 };
 
 export interface Parsed {

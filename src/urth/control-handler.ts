@@ -15,7 +15,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
     }
     switch (req.op) {
       case "status":
-        await out.reply({ ok: true, status: await s.status() });
+        await out.reply({ ok: true, status: await s.status({ du: true }) });
         return;
       case "ls":
         await out.reply({ ok: true, files: await sessionLs(s, req.prefix === "" ? undefined : req.prefix) });
@@ -43,6 +43,14 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         await out.reply({ ok: true });
         onStop();
         return;
+      case "du":
+        await out.reply({ ok: true, du: await s.du() });
+        return;
+      case "chop": {
+        const { report, du } = await s.chop(req.keep);
+        await out.reply({ ok: true, report, du });
+        return;
+      }
       default:
         // parseControlRequest (control-request.ts) lets only the ops above through.
         await out.reply({ ok: false, code: UrthErrorCode.control.protocol, message: `Unknown request ${JSON.stringify((req as { op?: unknown }).op)}` });

@@ -8,13 +8,16 @@
  */
 import { PleaError } from "../error.ts";
 import { UrthErrorCode } from "./errors.ts";
+import { CHOP_KEEP_MAX } from "../ipc/task.ts";
 
 export type ControlRequest =
   | { op: "status" }
   | { op: "ls"; prefix: string }
   | { op: "cat"; path: string }
   | { op: "log"; limit: number | null }
-  | { op: "stop" };
+  | { op: "stop" }
+  | { op: "du" }
+  | { op: "chop"; keep: number };
 
 /** A request line longer than this is refused: paths are short; anything longer is not ours. */
 export const CONTROL_REQUEST_BYTES_MAX = 64 * 1024;
@@ -51,7 +54,7 @@ export class RequestLineReader {
   }
 }
 
-const OPS = ["status", "ls", "cat", "log", "stop"] as const;
+const OPS = ["status", "ls", "cat", "log", "stop", "du", "chop"] as const;
 
 /** Decodes and checks a request line. Throws `control_protocol` saying what is wrong. */
 export function parseControlRequest(line: Uint8Array): ControlRequest {
@@ -80,6 +83,15 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
       return { op: "status" };
     case "stop":
       return { op: "stop" };
+    case "du":
+      return { op: "du" };
+    case "chop": {
+      const keep = req.keep;
+      if (!(Number.isSafeInteger(keep) && (keep as number) >= 0 && (keep as number) <= CHOP_KEEP_MAX)) {
+        throw new PleaError(UrthErrorCode.control.protocol, `A chop request's "keep" must be a whole number from 0 to ${CHOP_KEEP_MAX}`);
+      }
+      return { op: "chop", keep: keep as number };
+    }
     case "ls": {
       const prefix = req.prefix ?? "";
       if (typeof prefix !== "string") throw new PleaError(UrthErrorCode.control.protocol, 'An ls request\'s "prefix" must be a string');

@@ -65,6 +65,13 @@ export const UrthErrorCode = {
     /** A file changed or vanished between two pieces of one `cat`. */
     changed: "peek_changed",
   },
+  /** Retention: `urth chop` and `urth du` (docs/urth.md, "Disk use and retention"). */
+  retention: {
+    /** mars refused or failed a chop (its goof says why); what it had not begun is still there. */
+    chopFailed: "chop_failed",
+    /** mars's du or chop report is not the JSON object urth expects. */
+    report: "retention_report",
+  },
   /** Scanning the Unix mount (`<pier>/base/`). */
   mount: {
     /** A directory or file in the mount cannot be read or stat'ed. */

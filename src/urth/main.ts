@@ -10,6 +10,7 @@ import { isEpipe } from "./commands/common.ts";
 import { catCommand, logCommand, lsCommand, statusCommand } from "./commands/read.ts";
 import { runCommand } from "./commands/run.ts";
 import { stopCommand } from "./commands/stop.ts";
+import { chopCommand, duCommand } from "./commands/retention.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { errorLines, exitCodeFor } from "./exit-code.ts";
 import { flushOutput } from "./output.ts";
@@ -46,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
       return stopCommand(values);
     case "verify":
       return verifyCommand(values);
+    case "du":
+      return duCommand(values);
+    case "chop":
+      return chopCommand(values);
   }
 }
 

@@ -171,8 +171,8 @@ export class MarsProcess {
     });
   }
 
-  /** `%live %pack` / `%live %meld`, or `%quiz`: answered in order like any writ. */
-  ask(task: Extract<Task, { type: "live" | "quiz" }>): Promise<Gift> {
+  /** `%live %pack` / `%live %meld`, `%quiz`, or Plea's `%chop`: answered in order like any writ. */
+  ask(task: Extract<Task, { type: "live" | "quiz" | "chop" }>): Promise<Gift> {
     return new Promise((resolve, reject) => {
       if (this.refused(reject)) return;
       const noun = taskToNoun(task);

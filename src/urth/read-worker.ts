@@ -15,7 +15,9 @@ import { CommitFlight } from "./commit-flight.ts";
 import { ControlServer, type ControlHandler } from "./control.ts";
 import { clayPathArg } from "./clay-path.ts";
 import { UrthErrorCode } from "./errors.ts";
-import type { ReadWorkerInit, ReadWorkerReply, ReadWorkerUpdate } from "./read-server.ts";
+import { servedByWorker, type ReadWorkerInit, type ReadWorkerReply, type ReadWorkerUpdate } from "./read-server.ts";
+import { PleaError } from "../error.ts";
+import type { ControlReply } from "./control-stream.ts";
 import { ListingCache, viewCat, viewLog, viewLs, viewTotals } from "./view-reads.ts";
 
 declare const self: Worker;
@@ -25,6 +27,8 @@ let view: ReadView | undefined;
 let init: ReadWorkerInit | undefined;
 let flight: CommitFlight | undefined;
 let lastCommit: unknown = null;
+/** The main thread's last `du` (null until it has one): the worker cannot ask mars. */
+let du: unknown = null;
 const rels = new Map<string, string>();
 const listings = new ListingCache();
 
@@ -32,7 +36,31 @@ function post(m: ReadWorkerReply): void {
   self.postMessage(m);
 }
 
+type ForwardOut = Parameters<ControlHandler>[1];
+/** Requests forwarded to the main thread, by id: where their answer goes, and how they end. */
+const forwarded = new Map<number, { out: ForwardOut; done: (error?: { code: string; message: string }) => void; chain: Promise<unknown> }>();
+let nextForwardId = 1;
+
+/** Hands a request that needs mars to the main thread (read-server.ts) and relays its answer. */
+function forward(req: Parameters<ControlHandler>[0], out: ForwardOut): Promise<void> {
+  const id = nextForwardId++;
+  return new Promise<void>((resolve, reject) => {
+    forwarded.set(id, {
+      out,
+      // The reply, each piece and the end are written in the order they came: one socket write waits for the last.
+      chain: Promise.resolve(),
+      done: (error) => {
+        forwarded.delete(id);
+        if (error === undefined) resolve();
+        else reject(new PleaError(error.code, error.message));
+      },
+    });
+    post({ type: "forward", id, req });
+  });
+}
+
 const handler: ControlHandler = async (req, out) => {
+  if (!servedByWorker(req)) return forward(req, out);
   const v = view!;
   const i = init!;
   switch (req.op) {
@@ -45,6 +73,7 @@ const handler: ControlHandler = async (req, out) => {
           ...totals,
           lastCommit,
           commit: flight!.read(),
+          du,
           shm: i.shm,
           segments: [
             ...listSegments(i.namespace).map((s) => ({ kind: "named", name: s.name, bytes: s.bytes, creator: s.creator })),
@@ -93,7 +122,26 @@ const handler: ControlHandler = async (req, out) => {
 };
 
 self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
-  const m = e.data;
+  try {
+    onMessage(e.data);
+  } catch (err) {
+    died(err);
+  }
+};
+
+/**
+ * A message the worker cannot handle is a bug, and it leaves the worker's state unknown: it says
+ * so and lets the main thread end it and take the socket over. An uncaught error in a Worker's
+ * onmessage did not always end the worker or reach the main thread's `onerror` (a test waiting
+ * for it timed out in 1 run of 4 on a loaded machine), so the worker does not rely on either.
+ */
+function died(err: unknown): void {
+  server?.close();
+  server = undefined;
+  post({ type: "died", message: `the read worker failed: ${(err as Error)?.message ?? String(err)}` });
+}
+
+function onMessage(m: ReadWorkerInit | ReadWorkerUpdate): void {
   switch (m.type) {
     case "init":
       try {
@@ -118,11 +166,33 @@ self.onmessage = (e: MessageEvent<ReadWorkerInit | ReadWorkerUpdate>) => {
     case "last-commit":
       lastCommit = m.value;
       return;
+    case "du":
+      du = m.value;
+      return;
     case "rels":
       for (const [key, rel] of m.set) rels.set(key, rel);
       for (const key of m.del) rels.delete(key);
       listings.clear();
       return;
+    case "forward-reply": {
+      const f = forwarded.get(m.id);
+      if (f !== undefined) f.chain = f.chain.then(() => f.out.reply(m.reply as ControlReply)).catch(() => {});
+      return;
+    }
+    case "forward-bytes": {
+      const f = forwarded.get(m.id);
+      if (f === undefined) return;
+      f.chain = f.chain.then(() => f.out.bytes(m.chunk)).then(
+        () => post({ type: "forward-ack", id: m.id }),
+        (e: Error) => post({ type: "forward-ack", id: m.id, error: e.message }),
+      );
+      return;
+    }
+    case "forward-end": {
+      const f = forwarded.get(m.id);
+      if (f !== undefined) void f.chain.then(() => f.done(m.error));
+      return;
+    }
     case "close":
       server?.close();
       server = undefined;

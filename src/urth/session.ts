@@ -22,6 +22,7 @@ import { CommitFlight } from "./commit-flight.ts";
 import { ReadServer } from "./read-server.ts";
 import { deskTotals, eventMug, listFiles } from "./peeks.ts";
 import { PierLock } from "./pier-lock.ts";
+import { marsChop, marsDu, mountUse, type MarsReport } from "./retention.ts";
 import { ensurePier, type PierPaths } from "./pier.ts";
 
 export interface SessionOptions {
@@ -58,6 +59,12 @@ export const READER_WAIT_MS_MAX = 2 * 60 * 1000;
 
 /** How often a waiting writer tries the lock again. */
 const LOCK_POLL_MS = 50;
+
+/**
+ * A running urth refreshes the read worker's copy of `du` (what `status --json` shows) at most
+ * this often: each refresh is a `/plea/du` peek, which has mars stat every blob and snapshot.
+ */
+const DU_REFRESH_MS_MIN = 5_000;
 
 /**
  * Takes the pier's lock. A reader takes it or fails (its caller talks to the holder instead). A
@@ -97,6 +104,9 @@ export class Session {
   private readonly lock: PierLock;
   private control: ControlServer | undefined;
   private reads: ReadServer | undefined;
+  /** The last `du` (for `status --json` from the read worker, which cannot ask mars), and when it was asked for. */
+  private duCache: { value: Record<string, unknown>; atMs: number } | undefined;
+  private duRefreshing = false;
   /** The commit in flight, for `status` (commit-flight.ts). */
   readonly flight = new CommitFlight();
   private queue: Promise<unknown> = Promise.resolve();
@@ -179,7 +189,9 @@ export class Session {
             note(`urth: reads are now served by the main thread and wait for commits: ${message}`);
             if (this.closing === undefined) this.control = ControlServer.listen(this.paths.socket, control);
           },
+          control,
         );
+        this.refreshDu();
         return;
       } catch (e) {
         note(`urth: reads are served by the main thread and wait for commits: ${(e as Error).message}`);
@@ -213,6 +225,7 @@ export class Session {
         if (summary.eve !== undefined) {
           this.lastCommit = { at: new Date().toISOString(), summary };
           this.reads?.lastCommit(this.lastCommit);
+          this.refreshDu();
         }
         return summary;
       } finally {
@@ -223,7 +236,39 @@ export class Session {
     return run;
   }
 
-  async status(): Promise<Record<string, unknown>> {
+  /** Where the pier's disk went: mars's figures (`/plea/du`) and the mount's. */
+  async du(): Promise<Record<string, unknown>> {
+    const value = { ...(await marsDu(this.mars)), mount: mountUse(this.paths.mount), eve: this.mars.eve };
+    this.duCache = { value, atMs: Date.now() };
+    this.reads?.du(value);
+    return value;
+  }
+
+  /** Drops what retention no longer keeps (`urth chop`): mars's report, and the disk use after it. */
+  async chop(keep: number): Promise<{ report: MarsReport; du: Record<string, unknown> }> {
+    const report = await marsChop(this.mars, keep);
+    return { report, du: await this.du() };
+  }
+
+  /**
+   * Brings the read worker's copy of `du` up to date after a commit, at most once every
+   * DU_REFRESH_MS_MIN and only when no commit waits: `du` asks mars, so it would otherwise queue
+   * behind a commit and ahead of the next, and `status` answered from the worker must not wait.
+   */
+  private refreshDu(): void {
+    if (this.reads === undefined || this.duRefreshing) return;
+    const due = (this.duCache?.atMs ?? 0) + DU_REFRESH_MS_MIN;
+    this.duRefreshing = true;
+    setTimeout(() => {
+      this.queue
+        .then(() => (this.closing === undefined ? this.du() : undefined))
+        .catch(() => {})
+        .finally(() => (this.duRefreshing = false));
+    }, Math.max(0, due - Date.now())).unref();
+  }
+
+  /** The pier's status; with `du`, where its disk went too (mars computes it: `status --json`). */
+  async status(options: { du?: boolean } = {}): Promise<Record<string, unknown>> {
     const totals = await deskTotals(this.mars);
     const eve = this.mars.eve;
     return {
@@ -235,6 +280,7 @@ export class Session {
       bytes: totals.bytes,
       lastCommit: this.lastCommit ?? null,
       commit: this.flight.read(),
+      ...(options.du ? { du: await this.du() } : {}),
       // The kind plea asks for, how it was chosen (auto: the probe at start) and why.
       shm: { ...this.mars.shm },
       // Named segments are listed in /dev/shm (left over ones too); memfds in flight, which have no

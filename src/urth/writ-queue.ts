@@ -61,7 +61,7 @@ export interface PokeWrit {
 export type Writ =
   | PokeWrit
   | { readonly kind: "peek"; readonly reply: "peek"; readonly resolve: (r: PeekResult) => void; readonly reject: (e: unknown) => void }
-  | { readonly kind: "live" | "quiz"; readonly reply: "live" | "quiz"; readonly resolve: (g: Gift) => void; readonly reject: (e: unknown) => void };
+  | { readonly kind: "live" | "quiz" | "chop"; readonly reply: "live" | "quiz" | "chop"; readonly resolve: (g: Gift) => void; readonly reject: (e: unknown) => void };
 
 export interface Ripe {
   eve: number;

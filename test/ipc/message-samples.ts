@@ -35,6 +35,8 @@ export const TASK_SAMPLES: readonly Task[] = [
     ],
     jam: 0x1234_5678,
   },
+  { type: "chop", keep: 0 },
+  { type: "chop", keep: 1 },
 ];
 
 const bigShip = atomFromBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]));
@@ -62,4 +64,6 @@ export const GIFT_SAMPLES: readonly Gift[] = [
   { type: "plea", ok: false, goof: goof("plea-fail", "Cannot create segment: ENOSPC") },
   { type: "plea", ok: true, kind: "memfd", fd: 11, length: 300 * 2 ** 20 },
   { type: "plea", ok: true, name: "memfd", length: 2 },
+  { type: "chop", ok: true, report: '{"events":12,"freedBytes":4096}' },
+  { type: "chop", ok: false, goof: goof("plea-chop", "The newest snapshot is damaged") },
 ];

@@ -1,10 +1,10 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { giftToNoun, parseGift, type Gift } from "../../src/ipc/gift.ts";
+import { CHOP_REPORT_BYTES_MAX, giftToNoun, parseGift, type Gift } from "../../src/ipc/gift.ts";
 import { goofToText, tankToText } from "../../src/ipc/goof.ts";
 import { frame } from "../../src/ipc/newt.ts";
 import { pathFromNoun, pathToNoun } from "../../src/ipc/shape.ts";
 import { TAG } from "../../src/ipc/tags.ts";
-import { parseTask, taskToNoun, type Task } from "../../src/ipc/task.ts";
+import { CHOP_KEEP_MAX, parseTask, taskToNoun, type Task } from "../../src/ipc/task.ts";
 import { cue } from "../../src/noun/cue.ts";
 import { jam } from "../../src/noun/jam.ts";
 import { atomFromBytes, cell, cord, list, tuple, type Noun } from "../../src/noun/index.ts";
@@ -55,7 +55,7 @@ describe("round trips", () => {
       expect(hex(jam(taskToNoun(back)))).toBe(hex(bytes));
       types.add(t.type);
     }
-    expect([...types].sort()).toEqual(["bref", "done", "drop", "exit", "live", "peek", "plea", "poke", "quiz", "sync"]);
+    expect([...types].sort()).toEqual(["bref", "chop", "done", "drop", "exit", "live", "peek", "plea", "poke", "quiz", "sync"]);
   });
 
   test("every gift type survives builder -> jam -> cue -> parser", () => {
@@ -67,7 +67,7 @@ describe("round trips", () => {
       expect(hex(jam(giftToNoun(back)))).toBe(hex(bytes));
       types.add(g.type);
     }
-    expect([...types].sort()).toEqual(["flog", "live", "peek", "plea", "poke", "quiz", "ripe", "slog", "sync"]);
+    expect([...types].sort()).toEqual(["chop", "flog", "live", "peek", "plea", "poke", "quiz", "ripe", "slog", "sync"]);
   });
 
   test("parsed fields carry the values that were built", () => {
@@ -103,6 +103,16 @@ describe("round trips", () => {
     expect(giftToNoun({ type: "plea", ok: true, name: "/plea-a-1-2-3", length: 4096 })).toEqual(tuple(TAG.plea, cord("/plea-a-1-2-3"), 4096));
     // A segment named "memfd" is a named grant: after its name comes an atom, not a cell.
     expect(parseGift(tuple(TAG.plea, cord("memfd"), 2))).toEqual({ type: "plea", ok: true, name: "memfd", length: 2 });
+  });
+
+  test("Plea's %chop is [%chop keep] and [%chop %.y report] / [%chop %.n goof]; its limits are checked", () => {
+    expect(taskToNoun({ type: "chop", keep: 2 })).toEqual(cell(TAG.chop, 2));
+    expect(parseTask(cell(TAG.chop, 2))).toEqual({ type: "chop", keep: 2 });
+    expect(giftToNoun({ type: "chop", ok: true, report: "{}" })).toEqual(tuple(TAG.chop, 0, cord("{}")));
+    expect(protocolCode(() => parseTask(cell(TAG.chop, CHOP_KEEP_MAX + 1)))).toBe(IpcErrorCode.protocol.outOfRange);
+    expect(protocolCode(() => parseTask(cell(TAG.chop, cell(1, 2))))).toBeDefined();
+    const long = atomFromBytes(new Uint8Array(CHOP_REPORT_BYTES_MAX + 1).fill(0x61));
+    expect(protocolCode(() => parseGift(tuple(TAG.chop, 0, long)))).toBe(IpcErrorCode.protocol.outOfRange);
   });
 
   test("%live %meld with an argument vere does not understand means neither per nor ford, as in vere", () => {

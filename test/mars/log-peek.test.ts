@@ -24,17 +24,17 @@ describe("mars's log peeks", () => {
     try {
       const mugs = await appendEvents(log, createFileStoreKernel(), 1, 12, smallChange, 4);
       for (const eve of [1, 7, 12]) {
-        expect(answerLogPeek(log, logPeekPath({ kind: "mug", eve }))).toEqual({ type: "peek", ok: true, result: { mark: PEEK_MARK.mug, noun: mugs.get(eve)! } });
+        expect(await answerLogPeek(log, logPeekPath({ kind: "mug", eve }))).toEqual({ type: "peek", ok: true, result: { mark: PEEK_MARK.mug, noun: mugs.get(eve)! } });
       }
-      expect(answerLogPeek(log, logPeekPath({ kind: "mug", eve: 13 }))).toEqual({ type: "peek", ok: true, result: null });
+      expect(await answerLogPeek(log, logPeekPath({ kind: "mug", eve: 13 }))).toEqual({ type: "peek", ok: true, result: null });
 
-      const infosOf = (from: number, to: number) => {
-        const g = answerLogPeek(log, logPeekPath({ kind: "log", from, to }));
+      const infosOf = async (from: number, to: number) => {
+        const g = await answerLogPeek(log, logPeekPath({ kind: "log", from, to }));
         if (!g.ok || g.result === null) throw new Error(`no INFO for ${from}..${to}`);
         expect(g.result.mark).toBe(PEEK_MARK.log);
         return readList(g.result.noun, "INFO").map((n) => readEventInfo(n));
       };
-      const some = infosOf(3, 5);
+      const some = await infosOf(3, 5);
       expect(some).toEqual(log.info(3, 5));
       expect(some.map((i) => [i.eve, i.kind, i.path])).toEqual([
         [3, "into", "pipe"],
@@ -42,12 +42,12 @@ describe("mars's log peeks", () => {
         [5, "into", "pipe"],
       ]);
       // A range past the end gives what there is; one wholly past it gives nothing.
-      expect(infosOf(10, 20).map((i) => i.eve)).toEqual([10, 11, 12]);
-      expect(infosOf(13, 20)).toEqual([]);
+      expect((await infosOf(10, 20)).map((i) => i.eve)).toEqual([10, 11, 12]);
+      expect(await infosOf(13, 20)).toEqual([]);
 
       // Appended later: the next peek sees it (mars answers after the append is durable).
       await appendEvents(log, createFileStoreKernel(), 13, 13, () => [{ path: "late/txt", bytes: "late" }]);
-      expect(infosOf(13, 13).map((i) => i.eve)).toEqual([13]);
+      expect((await infosOf(13, 13)).map((i) => i.eve)).toEqual([13]);
     } finally {
       await log.close();
     }
@@ -61,11 +61,15 @@ describe("mars's log peeks", () => {
         [pathToNoun(["plea", "mug", "x"]), /^%bad-peek: the EVE of a \/plea peek is an event number/],
         [pathToNoun(["plea", "log", "2", "1"]), /^%bad-peek: \/plea\/log\/FROM\/TO names no events/],
         [pathToNoun(["plea"]), /^%bad-peek: a \/plea peek path is/],
+        [pathToNoun(["plea", "mug", "1", "2"]), /^%bad-peek: a \/plea peek path is/],
+        [pathToNoun(["plea", "du", "x"]), /^%bad-peek: a \/plea peek path is/],
+        [pathToNoun(["plea", "at", "0", "x", "base"]), /^%bad-peek: the EVE of a \/plea peek is an event number/],
+        [pathToNoun(["plea", "at", "3"]), /^%bad-peek: \/plea\/at\/EVE is followed by a kernel path/],
         // mars routes only /plea paths here; another one is refused all the same.
         [peekPath("x", "base", ["a", "txt"]), /^%bad-peek: a \/plea peek path starts with %plea/],
       ] as const;
       for (const [path, message] of cases) {
-        const g = answerLogPeek(log, path);
+        const g = await answerLogPeek(log, path);
         expect(g.ok).toBe(false);
         if (!g.ok) expect(goofToText(g.goof)).toMatch(message);
       }

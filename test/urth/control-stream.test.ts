@@ -112,7 +112,9 @@ describe("RequestLineReader and parseControlRequest", () => {
     expect(parse('{"op":"stop","extra":1}')).toEqual({ op: "stop" });
     expect(parse('{"op":"ls"}')).toEqual({ op: "ls", prefix: "" });
     expect(parse('{"op":"ls","prefix":"lib"}')).toEqual({ op: "ls", prefix: "lib" });
-    for (const bad of ['{"op":"cat","path":5}', '{"op":"cat","path":null}', '{"op":"ls","prefix":{}}', '{"op":["cat"]}', "{}", "[]", "1", '"x"', "{"]) {
+    expect(parse('{"op":"du"}')).toEqual({ op: "du" });
+    expect(parse('{"op":"chop","keep":0}')).toEqual({ op: "chop", keep: 0 });
+    for (const bad of ['{"op":"chop"}', '{"op":"chop","keep":-1}', '{"op":"chop","keep":1.5}', '{"op":"chop","keep":"1"}', '{"op":"chop","keep":1001}', '{"op":"cat","path":5}', '{"op":"cat","path":null}', '{"op":"ls","prefix":{}}', '{"op":["cat"]}', "{}", "[]", "1", '"x"', "{"]) {
       const e = thrown(() => parse(bad));
       expect(e.code).toBe(UrthErrorCode.control.protocol);
       expect(e.message).not.toMatch(/TypeError|is not a function/);

@@ -136,10 +136,7 @@ describe("ListingCache", () => {
 });
 
 describe("the read worker's failure", () => {
-  // Passed alone (4 runs) and timed out once in a full CI run (the worker's death not seen); skipped
-  // until that is understood, and said so in issue 16's note.
-  console.log("skipped: the read worker's failure test timed out in a full run; see issue 16's note");
-  test.skip("a worker that dies hands the socket to the main thread, which says so and goes on answering through mars", async () => {
+  test("a worker that dies hands the socket to the main thread, which says so and goes on answering through mars", async () => {
     const { pier, mount } = tempPier();
     writeFileSync(join(mount, "a.txt"), "a\n");
     const notes: string[] = [];

@@ -78,7 +78,7 @@ export async function statusCommand(values: Values): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
   const status = await withPier(
     root,
-    async (s) => ({ ...(await s.status()), running: false }),
+    async (s) => ({ ...(await s.status({ du: values.json === true })), running: false }),
     { op: "status" },
     (reply) => {
       if (!reply.ok) throw replyError(reply);
