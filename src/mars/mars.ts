@@ -25,7 +25,9 @@ import type { EventLog } from "./log/event-log.ts";
 import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
-import { answerLogPeek } from "./log-peek.ts";
+import { answerLogPeek, type MarsPeeks } from "./log-peek.ts";
+import { PEEK_MARK } from "../ipc/peek-path.ts";
+import { chop, diskUsage } from "./retention.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
@@ -70,6 +72,10 @@ export class Mars {
   private readonly mappings = new MappingRegistry<Segment>();
   private readonly plea = new MarsPlea<PleaSegment>();
   private readonly segments: PleaSegments;
+  /** The chop running beside the task loop (retention.ts), if any: one at a time. */
+  private chopping: Promise<void> | undefined;
+  /** The snapshot being written, if any: a chop starts only after it. */
+  private snapshotting: Promise<void> | undefined;
 
   constructor(deps: MarsDeps) {
     this.d = deps;
@@ -199,11 +205,11 @@ export class Mars {
         return undefined;
       }
       case "exit":
+        await this.chopping;
         if (this.d.policy.dueOnExit()) await this.snapshot();
         return "exit";
       case "chop":
-        // Retention is built in issue 17's chop work (docs/event-log.md, "Retention").
-        await this.send({ type: "chop", ok: false, goof: goof("plea-chop", "This mars cannot chop its log") });
+        this.startChop(task.keep);
         return undefined;
       case "plea":
       case "done":
@@ -250,7 +256,7 @@ export class Mars {
   private async peek(request: PeekRequest): Promise<void> {
     // Plea's `/plea/...` paths are mars's own (its log); every other path is the kernel's.
     if (request.kind === "path" && isLogPeekPath(request.path)) {
-      await this.send(await answerLogPeek(this.d.log, request.path));
+      await this.send(await answerLogPeek(this.d.log, request.path, this.peeks));
       return;
     }
     const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
@@ -281,7 +287,65 @@ export class Mars {
     held.length = 0;
   }
 
-  private async snapshot(): Promise<void> {
+  /**
+   * `[%chop keep]` (docs/event-log.md, "Retention"): the chop runs beside the task loop, in
+   * slices, so events go on meanwhile; its `%chop` gift goes out when it ends, after the gifts of
+   * any tasks handled in between. One at a time; it starts after a snapshot being written.
+   */
+  private startChop(keep: number): void {
+    if (this.chopping !== undefined) {
+      void this.send({ type: "chop", ok: false, goof: goof("plea-chop", "A chop is already running: wait for its report") });
+      return;
+    }
+    const run = async () => {
+      await this.snapshotting;
+      let gift: Gift;
+      try {
+        const report = await chop(
+          {
+            log: this.d.log,
+            snapshots: this.d.snapshots,
+            state: this.d.kernel.state,
+            currentState: () => this.d.kernel.state,
+            saveSnapshot: () => this.snapshot(true),
+          },
+          keep,
+        );
+        gift = { type: "chop", ok: true, report: JSON.stringify(report) };
+      } catch (e) {
+        this.d.onLog(`mars: chop failed: ${(e as Error).message}`);
+        gift = { type: "chop", ok: false, goof: goof("plea-chop", (e as Error).message) };
+      }
+      await this.send(gift);
+    };
+    this.chopping = run().finally(() => (this.chopping = undefined));
+  }
+
+  /** Plea's `/plea/du` (and `/plea/at`, not answered here yet). */
+  private readonly peeks: MarsPeeks = {
+    du: async () => {
+      const report = await diskUsage({ log: this.d.log, snapshots: this.d.snapshots, state: this.d.kernel.state });
+      return { type: "peek", ok: true, result: { mark: PEEK_MARK.du, noun: cord(JSON.stringify(report)) } };
+    },
+    at: () => ({ type: "peek", ok: false, goof: goof("bad-peek", "this mars does not answer /plea/at") }),
+  };
+
+  /** Takes a snapshot; waits for a chop running (which keeps the snapshots it chose) unless it is the chop's own. */
+  private async snapshot(forChop = false): Promise<void> {
+    if (!forChop) await this.chopping;
+    const done = this.writeSnapshot();
+    this.snapshotting = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await done;
+    } finally {
+      this.snapshotting = undefined;
+    }
+  }
+
+  private async writeSnapshot(): Promise<void> {
     const h = await this.d.snapshots.save(this.eve, this.d.kernel.mug(), this.d.kernel.state, { store: this.d.log.store, bytesMin: blobAtomBytesMin() });
     // An older pier's large heap atoms just went to the store: they move there (settle.ts).
     if (h.stored.size > 0) for (const owner of settleAtoms(this.d.kernel.state, h.stored)) this.d.kernel.forgetOwner(owner);
