@@ -5,7 +5,7 @@
  * without a usable snapshot.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, unlinkSync } from "node:fs";
+import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { TEST_TIMEOUT_MS } from "../setup.ts";
 import { createFileStoreKernel } from "../../src/mars/kernel/index.ts";
 import { eventKey, LogErrorCode, SnapshotStore } from "../../src/mars/log/index.ts";
@@ -193,6 +193,33 @@ describe("a chopped log at start", () => {
       expect(e.message).toMatch(/starts at event 6 .*no snapshot of event 5 or later .*Put back the newest snapshot from a backup/);
     } finally {
       await log.close();
+    }
+  });
+});
+
+describe("the read view beside a chop", () => {
+  test("a reader that had data.mdb open follows its compacted replacement on its next read", async () => {
+    const pier = tempPier();
+    await buildChopPier(pier, 6, []);
+    const o = await opened(pier);
+    const { rebuildViewIfStale } = await import("../../src/mars/view-rebuild.ts");
+    await rebuildViewIfStale(o.log, o.kernel);
+    const { ReadView } = await import("../../src/view/view-reader.ts");
+    const view = ReadView.open(pier)!;
+    try {
+      expect(view.read((v) => v.head().eve)).toBe(6);
+      const before = statSync(`${o.log.paths.log}/data.mdb`).ino;
+      await o.log.compact();
+      expect(statSync(`${o.log.paths.log}/data.mdb`).ino).not.toBe(before);
+      await applyChopEvent(o.log, o.kernel, 7);
+      // The old file would still say 6: the reader reopened and sees the event made after the swap.
+      expect(view.read((v) => v.head())).toEqual({ eve: 7, mug: o.kernel.mug() });
+      expect(view.reopened).toBe(1);
+      expect(view.read((v) => v.infos(1, 7).length)).toBe(7);
+      expect(view.reopened).toBe(1);
+    } finally {
+      view.close();
+      await o.log.close();
     }
   });
 });
