@@ -359,6 +359,8 @@ export interface ChopInput extends RetentionInput {
   readonly onStep?: (step: ChopStep) => void;
   /** Skip the LMDB compaction (tests of the other steps). */
   readonly compact?: boolean;
+  /** Events removed per transaction (CHOP_EVENT_BATCH_KEYS; the kill tests lower it to kill between batches). */
+  readonly eventBatchKeys?: number;
 }
 
 /** What a chop did: the `%chop` gift's JSON (docs/event-log.md, "Retention"). */
@@ -456,7 +458,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     // (d) The events below it, in short transactions.
     let removedEvents = 0;
     for (;;) {
-      const n = await log.removeEventsBelowFirst(CHOP_EVENT_BATCH_KEYS);
+      const n = await log.removeEventsBelowFirst(input.eventBatchKeys ?? CHOP_EVENT_BATCH_KEYS);
       if (n === 0) break;
       removedEvents += n;
       step("events");

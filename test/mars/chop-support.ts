@@ -18,6 +18,8 @@ import { intoOvum, nowOf, pseudoRandomBytes, type FileChange } from "./mars-test
 
 /** Atoms of at least this many bytes are blobs in these tests. */
 export const CHOP_BLOB_MIN = 4096;
+/** Jams above this many bytes are spill files in these tests (1 MiB by default). */
+export const CHOP_INLINE_MAX = 16 * 1024;
 
 /**
  * Event `eve`'s changes: a new 8 KiB file under big/ every event (its bytes differ per event), a
@@ -32,11 +34,13 @@ export function chopChange(eve: number): FileChange[] {
   ];
   if (eve % 4 === 0) out.push({ path: `big/e${eve}/bin`, bytes: pseudoRandomBytes(6000, eve) });
   if (eve % 8 === 0) out.push({ path: `big/e${eve - 4}/bin`, delete: true });
+  // Small files only, but a jam over CHOP_INLINE_MAX: a spill file in .urb/blob.
+  if (eve % 5 === 0) for (let i = 0; i < 8; i++) out.push({ path: `many/m${i}/bin`, bytes: pseudoRandomBytes(3000, eve * 100 + i) });
   return out;
 }
 
 export function openChopLog(pier: string): Promise<EventLog> {
-  return EventLog.open(pier, { blobBytesMin: CHOP_BLOB_MIN });
+  return EventLog.open(pier, { blobBytesMin: CHOP_BLOB_MIN, inlineBytesMax: CHOP_INLINE_MAX });
 }
 
 /** Applies event `eve` as mars does; returns the mug after it. */
