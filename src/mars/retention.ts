@@ -38,17 +38,31 @@ export const CHOP_SLICE_MS = 20;
 export const CHOP_EVENT_BATCH_KEYS = 1024;
 /** BOBS entries rewritten or deleted per transaction. */
 export const CHOP_BOBS_BATCH_KEYS = 2048;
+/**
+ * Catch-up rounds a compaction runs beside appends before it holds them for the last one and the
+ * swap (EventLog.compact): each round copies the keys committed during the previous one, so the
+ * last, held round has only the keys of the commits that came during a round.
+ */
+export const CHOP_COMPACT_ROUNDS = 3;
 /** Bytes a snapshot's check reads at a time (its CRC is computed between reads). */
 const SNAPSHOT_CHECK_READ_BYTES = 8 * 1024 * 1024;
 
-/** Counts slices of synchronous work and yields to the event loop when one is used up. */
+/**
+ * Counts slices of synchronous work and yields to the event loop when one is used up. An append
+ * needs several turns of the event loop (its commit, the flush, the head marker's write): if it
+ * had to wait a slice at each, it would wait several slices. So a yield also waits until no append
+ * is in flight (`idle`): an append waits for at most the one slice it arrived in.
+ */
 export class Slicer {
   private start = performance.now();
-  /** The longest stretch of synchronous work between two yields. */
+  /** The longest stretch of work between two yields (synchronous work and the awaits inside it). */
   longestMs = 0;
   slices = 0;
 
-  constructor(private readonly sliceMs = CHOP_SLICE_MS) {}
+  constructor(
+    private readonly sliceMs = CHOP_SLICE_MS,
+    private readonly idle?: () => Promise<void>,
+  ) {}
 
   /** Yields if this slice is used up. */
   async tick(): Promise<void> {
@@ -59,7 +73,9 @@ export class Slicer {
   async yield(): Promise<void> {
     this.longestMs = Math.max(this.longestMs, performance.now() - this.start);
     this.slices++;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // A timer, not setImmediate: in Bun a chain of immediates kept timers waiting (measured).
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this.idle !== undefined) await this.idle();
     this.start = performance.now();
   }
 }
@@ -373,12 +389,15 @@ export interface ChopReport {
   readonly spill: { removed: number; bytes: number };
   readonly blobs: { removed: number; bytes: number; rescued: number };
   readonly bobs: { deleted: number; rewritten: number };
-  readonly lmdb: { bytesBefore: number; bytesAfter: number; copies: number; copyMs: number; holdMs: number } | null;
+  readonly lmdb: { bytesBefore: number; bytesAfter: number; catchUps: number; copyMs: number; holdMs: number } | null;
   /** `.urb` before and after (allocated bytes, as `du`). */
   readonly urb: { bytesBefore: number; bytesAfter: number; freed: number };
   readonly ms: { total: number; snapshot: number; plan: number; check: number; events: number; files: number; compact: number };
-  /** The longest stretch of synchronous work between two yields to mars's task loop. */
-  readonly longestSliceMs: number;
+  /**
+   * The longest the event loop went without running a timer during the chop (a 1 ms interval
+   * measures it): how long a task arriving meanwhile could wait before mars even read it.
+   */
+  readonly longestStallMs: number;
   /** The longest time appends were held (the compaction's swap). */
   readonly longestHoldMs: number;
 }
@@ -414,8 +433,9 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
   const { log, snapshots } = input;
   const store = log.store;
   const step = input.onStep ?? (() => {});
-  const slicer = new Slicer();
+  const slicer = new Slicer(CHOP_SLICE_MS, () => log.idle());
   const t0 = performance.now();
+  const stall = new StallMeter();
   const urbBefore = treeBytes(log.paths.urb);
   // Names appended events commit from now on: a blob one names is never dropped or removed.
   const named = log.watchNames(true);
@@ -536,13 +556,14 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
       }
       await slicer.tick();
     }
-    fsyncDirectory(store.paths.dir);
+    // A pier that never stored a blob has no bob/ to sync (nothing was removed from it either).
+    if (blobsRemoved > 0) fsyncDirectory(store.paths.dir);
     const filesMs = performance.now() - f0;
     // (f) LMDB gives its freed pages back only through a compacted copy.
     let lmdb: CompactResult | undefined;
     const k0 = performance.now();
     if (input.compact !== false) {
-      lmdb = await log.compact(2, { copied: () => step("compact-copied"), renamed: () => step("compact-renamed") });
+      lmdb = await log.compact(CHOP_COMPACT_ROUNDS, { copied: () => step("compact-copied"), renamed: () => step("compact-renamed") });
     }
     const compactMs = performance.now() - k0;
     await slicer.yield();
@@ -556,18 +577,35 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
       spill: { removed: spillRemoved, bytes: spillBytes },
       blobs: { removed: blobsRemoved, bytes: blobBytes, rescued },
       bobs: { deleted: bobsDeleted, rewritten: bobsRewritten },
-      lmdb: lmdb === undefined ? null : { bytesBefore: lmdb.bytesBefore, bytesAfter: lmdb.bytesAfter, copies: lmdb.copies, copyMs: round(lmdb.copyMs), holdMs: round(lmdb.holdMs) },
+      lmdb: lmdb === undefined ? null : { bytesBefore: lmdb.bytesBefore, bytesAfter: lmdb.bytesAfter, catchUps: lmdb.catchUps, copyMs: round(lmdb.copyMs), holdMs: round(lmdb.holdMs) },
       urb: (() => {
         const after = treeBytes(log.paths.urb);
         return { bytesBefore: urbBefore, bytesAfter: after, freed: urbBefore - after };
       })(),
       ms: { total: round(performance.now() - t0), snapshot: round(snapshotMs), plan: round(planMs), check: round(checkMs), events: round(eventsMs), files: round(filesMs), compact: round(compactMs) },
-      longestSliceMs: round(slicer.longestMs),
+      longestStallMs: round(stall.longestMs),
       longestHoldMs: round(lmdb?.holdMs ?? 0),
     };
   } finally {
+    stall.stop();
     store.pardonAll();
     log.watchNames(false);
+  }
+}
+
+/** The longest gap between runs of a 1 ms interval timer: how long the event loop was held. */
+class StallMeter {
+  longestMs = 0;
+  private last = performance.now();
+  private readonly timer = setInterval(() => {
+    const now = performance.now();
+    this.longestMs = Math.max(this.longestMs, now - this.last);
+    this.last = now;
+  }, 1);
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.longestMs = Math.max(this.longestMs, performance.now() - this.last);
   }
 }
 

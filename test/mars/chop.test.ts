@@ -197,6 +197,39 @@ describe("a chopped log at start", () => {
   });
 });
 
+describe("compaction beside appends", () => {
+  test("events committed during the copy and its catch-up are all in the compacted log, view included", async () => {
+    const pier = tempPier();
+    await buildChopPier(pier, 10, []);
+    const o = await opened(pier);
+    const { rebuildViewIfStale } = await import("../../src/mars/view-rebuild.ts");
+    await rebuildViewIfStale(o.log, o.kernel);
+    let done = false;
+    let eve = 10;
+    const beside = (async () => {
+      while (!done) await applyChopEvent(o.log, o.kernel, ++eve);
+    })();
+    const r = await o.log.compact();
+    done = true;
+    await beside;
+    // Some events came while it copied (the loop appends back to back).
+    expect(eve).toBeGreaterThan(11);
+    expect(r.catchUps + (r.holdMs > 0 ? 1 : 0)).toBeGreaterThan(0);
+    await applyChopEvent(o.log, o.kernel, ++eve);
+    const mug = o.kernel.mug();
+    const { ReadView } = await import("../../src/view/view-reader.ts");
+    const view = ReadView.open(pier)!;
+    try {
+      expect(view.read((v) => v.head())).toEqual({ eve, mug });
+      expect(view.read((v) => v.infos(1, eve).length)).toBe(eve);
+    } finally {
+      view.close();
+    }
+    await o.log.close();
+    (await checkChoppedPier(pier, eve, freshChopMug(eve))).close();
+  });
+});
+
 describe("the read view beside a chop", () => {
   test("a reader that had data.mdb open follows its compacted replacement on its next read", async () => {
     const pier = tempPier();

@@ -20,7 +20,8 @@
  * (log-lock.ts), damaged meta pages or a truncated file (lmdb-meta.ts), and a log that holds
  * fewer events than were made durable (head-marker.ts).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { open as openLmdb, type Database, type RootDatabase } from "lmdb";
 import { assert } from "../../error.ts";
@@ -36,7 +37,7 @@ import { blobJamRefs, blobSubstitution, recordRefs, sourcesOf, storeLargeAtoms }
 import { list } from "../../noun/noun.ts";
 import { loadInfo, storeInfo, type EventInfo, type EventPath, type EventStorage } from "./event-info.ts";
 import type { ViewChanges } from "../../view/view-change.ts";
-import { LMDB_TABLES_MAX, LOG_TABLE_EVENTS, LOG_TABLE_INFO, type ViewHead } from "../../view/view-format.ts";
+import { LMDB_TABLES_MAX, LOG_TABLE_EVENTS, LOG_TABLE_INFO, VIEW_TABLE_DESKS, VIEW_TABLE_FILES, VIEW_TABLE_HEAD, type ViewHead } from "../../view/view-format.ts";
 import { applyViewChanges, openViewTables, readViewHead, rewriteView, type ViewTables } from "../../view/view-writer.ts";
 import { EventSink } from "./event-sink.ts";
 import { HEAD_MARKER_FILE, HeadMarker, readHeadMarker, type ReadHead } from "./head-marker.ts";
@@ -78,10 +79,10 @@ export const LOG_COMPACT_DIR = "compact";
 export interface CompactResult {
   readonly bytesBefore: number;
   readonly bytesAfter: number;
-  /** Copies made (more than one when the log changed during a copy). */
-  readonly copies: number;
+  /** Catch-up rounds beside appends (keys commits wrote during the copy, set in the copy). */
+  readonly catchUps: number;
   readonly copyMs: number;
-  /** How long appends were held: the swap (close, fsync, rename, reopen), or the last copy too as a last resort. */
+  /** How long appends were held: the last catch-up round and the swap (close, fsync, rename, reopen). */
   readonly holdMs: number;
   readonly totalMs: number;
 }
@@ -168,6 +169,10 @@ export class EventLog {
    * it worked is neither dropped from BOBS nor removed).
    */
   private named: Map<string, number> | undefined;
+  /** Appends whose transaction was issued and has not committed yet. */
+  private txnsInFlight = 0;
+  /** Set while `compact` swaps the environment: appends wait for it before issuing a transaction. */
+  private swapping: Promise<void> | undefined;
   private readonly inlineBytesMax: number;
   /** The pier's blob store (docs/blob-store.md): large atoms live there, records name them. */
   readonly store: BlobStore;
@@ -423,6 +428,8 @@ export class EventLog {
     });
     // Records go to LMDB in event order: wait until the previous append has issued its own.
     await previous;
+    // A compaction's swap closes the environment: no transaction is issued until it is back.
+    while (this.swapping !== undefined) await this.swapping;
     if (this.failure) throw this.failure;
     // A blob this record names must not be removed by a chop running beside it (retention.ts):
     // naming it rescues it. One removed already means the event names bytes that are gone.
@@ -444,8 +451,13 @@ export class EventLog {
       // The view's entries name the blobs this record names (the event's own atoms).
       if (input.view !== undefined) applyViewChanges(this.view!, input.view, { eve, mug: input.mug }, (a) => refs.refOf(a));
     });
+    this.txnsInFlight++;
     markIssued();
-    await committed;
+    try {
+      await committed;
+    } finally {
+      this.txnsInFlight--;
+    }
     await this.env.flushed;
     // Only once the marker covers it is the event reported durable (head-marker.ts).
     await this.head!.advance({ eve, mug: input.mug });
@@ -501,12 +513,17 @@ export class EventLog {
     return decodeRecord(eve, value);
   }
 
-  /** Event `eve`'s stored bytes: its record, plus its spill file for a blob-form event. */
+  /**
+   * Event `eve`'s stored bytes: its record, plus its spill file for a blob-form event. From the
+   * record's header and length alone (no checksum: `du` and chop count, they do not read events).
+   */
   storedBytes(eve: number): number {
-    const value = this.events.get(eventKey(eve));
-    if (value === undefined) return 0;
-    const rec = decodeRecord(eve, value);
-    return value.length + (rec.form === "blob" ? rec.length : 0);
+    const value = this.events.getBinaryFast(eventKey(eve));
+    if (value === undefined || value.length < RECORD_HEADER_BYTES) return value?.length ?? 0;
+    // A blob-form record ends with the spill file's length (u32 low, u32 high) and its CRC.
+    if (value[4] !== 2 || value.length < RECORD_HEADER_BYTES + 12) return value.length;
+    const view = new DataView(value.buffer, value.byteOffset, value.length);
+    return value.length + view.getUint32(value.length - 12, true) + view.getUint32(value.length - 8, true) * 4294967296;
   }
 
   /** The error for an event the log does not hold: `log_chopped` below `first`, else `log_gap`. */
@@ -676,86 +693,161 @@ export class EventLog {
   /**
    * Copy-compacts LMDB (docs/event-log.md, "Retention"): LMDB never gives freed pages back to the
    * file system, so a chop's removals shrink data.mdb only through a compacted copy. The copy is
-   * made beside the writer (LMDB copies a read snapshot, appends go on); then, with no append in
-   * flight, appends are held while the environment is closed, the copy fsynced and renamed over
-   * data.mdb, lock.mdb removed and the environment reopened. If events were appended during the
-   * copy it is made again (`retries` times); after that, appends are held for the copy too.
-   * Readers that had data.mdb open keep reading the old file until they reopen (ReadView does on
-   * the next read, seeing the new inode).
+   * made beside the writer (LMDB copies a read snapshot; appends go on), while every key a commit
+   * writes is journaled. Then, in up to `rounds` catch-up rounds beside appends, each journaled
+   * key is set in the copy to its current value (or removed); then appends are held (no
+   * transaction in flight, none issued) for the last round's few keys and the swap: the live
+   * environment is closed, the copy renamed over data.mdb, lock.mdb removed and the environment
+   * reopened. Readers that had data.mdb open keep reading the old file until they reopen (ReadView
+   * does on the next read, seeing the new inode).
    */
-  async compact(retries = 2, hooks: { copied?: () => void; renamed?: () => void } = {}): Promise<CompactResult> {
+  async compact(rounds = 3, hooks: { copied?: () => void; renamed?: () => void } = {}): Promise<CompactResult> {
     assert(!this.readOnly && !this.closed, "only an open writer compacts its log");
     const t0 = performance.now();
     const dir = join(this.paths.log, LOG_COMPACT_DIR);
     const data = join(this.paths.log, LMDB_DATA_FILE);
     const copy = join(dir, LMDB_DATA_FILE);
+    const old = join(dir, "replaced.mdb");
     const bytesBefore = allocatedBytes(data);
-    let copies = 0;
-    let copyMs = 0;
+    rmSync(dir, { recursive: true, force: true });
+    makePrivateDir(dir);
+    // Journaling starts with no transaction in flight, before the copy's snapshot: every commit
+    // after that snapshot is in the journal.
+    for (;;) {
+      await this.env.flushed;
+      if (this.txnsInFlight === 0) break;
+    }
+    const journal = new Journal(this.journaled());
+    let copyEnv: RootDatabase | undefined;
+    let release: (() => void) | undefined;
+    let heldAt = 0;
     let holdMs = 0;
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt > retries;
-      rmSync(dir, { recursive: true, force: true });
-      makePrivateDir(dir);
-      await this.idle();
-      let release: (() => void) | undefined;
-      let heldAt = 0;
-      if (last) {
-        ({ release, heldAt } = await this.hold());
-      }
-      const claimed = this.claimedEve;
+    let catchUps = 0;
+    try {
       const c0 = performance.now();
       await this.env.backup(dir, true);
-      await sealCopy(dir);
-      copyMs += performance.now() - c0;
-      copies++;
-      if (release === undefined) {
-        // The swap needs no append between the copy's snapshot and the rename: checked and held in
-        // one synchronous step.
-        if (!this.isIdle || this.claimedEve !== claimed) continue;
-        ({ release, heldAt } = this.holdNow());
+      const copyMs = performance.now() - c0;
+      copyEnv = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, ...({ permissionsMode: PIER_FILE_MODE } as object) });
+      for (let round = 0; round < rounds; round++) {
+        const keys = journal.take();
+        if (keys.size === 0) break;
+        await this.catchUp(copyEnv, keys);
+        catchUps++;
       }
+      // The last round with appends held: none in flight, none issued until the swap is done.
+      ({ release, heldAt } = await this.hold());
+      const keys = journal.take();
+      journal.stop();
+      // Always one write: it also gives the copy's second meta page the next txnid (a compacted
+      // copy holds zero there, which the meta-page check refuses, rightly, for a live file).
+      await this.catchUp(copyEnv, keys, true);
+      await copyEnv.close();
+      copyEnv = undefined;
+      rmSync(join(dir, "lock.mdb"), { force: true });
+      const fd = openSync(copy, "r");
       try {
-        hooks.copied?.();
-        await this.env.close();
-        const fd = openSync(copy, "r");
-        try {
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(copy, data);
-        fsyncDirectory(this.paths.log);
-        hooks.renamed?.();
-        try {
-          unlinkSync(join(this.paths.log, "lock.mdb"));
-        } catch {
-          // LMDB makes it again.
-        }
-        rmSync(dir, { recursive: true, force: true });
-        this.reopen();
+        fsyncSync(fd);
       } finally {
-        holdMs = performance.now() - heldAt;
-        release();
+        closeSync(fd);
       }
-      return { bytesBefore, bytesAfter: allocatedBytes(data), copies, copyMs, holdMs, totalMs: performance.now() - t0 };
+      hooks.copied?.();
+      await this.env.close();
+      // The old file keeps a second name until the hold is over: the rename then drops only a
+      // name, and freeing its blocks (a large file's extents) happens after appends go on.
+      linkSync(data, old);
+      renameSync(copy, data);
+      fsyncDirectory(this.paths.log);
+      hooks.renamed?.();
+      try {
+        unlinkSync(join(this.paths.log, "lock.mdb"));
+      } catch {
+        // LMDB makes it again.
+      }
+      this.reopen();
+      holdMs = performance.now() - heldAt;
+      release();
+      release = undefined;
+      // Off the main thread: freeing a large file's blocks can take the file system a while.
+      await rm(dir, { recursive: true, force: true });
+      fsyncDirectory(this.paths.log);
+      return { bytesBefore, bytesAfter: allocatedBytes(data), catchUps, copyMs, holdMs, totalMs: performance.now() - t0 };
+    } finally {
+      journal.stop();
+      if (copyEnv !== undefined) await copyEnv.close();
+      release?.();
     }
   }
 
-  /** Holds appends from now (synchronously, the log idle): later ones wait until `release`. */
+  /** The writer's tables, by name, for the compaction's journal and catch-up. */
+  private journaled(): Map<string, AnyTable> {
+    const out = new Map<string, AnyTable>([
+      [TABLE_EVENTS, this.events],
+      [TABLE_INFO, this.infos],
+      [TABLE_BLOBS, this.blobs],
+      [TABLE_BOBS, this.bobs],
+      [TABLE_META, this.metaDb],
+    ] as [string, AnyTable][]);
+    if (this.view !== undefined) {
+      out.set(VIEW_TABLE_FILES, this.view.files as AnyTable);
+      out.set(VIEW_TABLE_DESKS, this.view.desks as AnyTable);
+      out.set(VIEW_TABLE_HEAD, this.view.head as AnyTable);
+    }
+    return out;
+  }
+
+  /** Sets each journaled key in the copy to its current value in the log, or removes it; one transaction. */
+  private async catchUp(copyEnv: RootDatabase, keys: Map<string, Map<string, Buffer | string>>, always = false): Promise<void> {
+    this.env.resetReadTxn();
+    const live = this.journaled();
+    const writes: { table: string; key: Buffer | string; value: Buffer | undefined }[] = [];
+    for (const [table, byId] of keys) {
+      const db = live.get(table)!;
+      for (const key of byId.values()) writes.push({ table, key, value: db.getBinary(key as never) as Buffer | undefined });
+    }
+    const copies = new Map<string, AnyTable>();
+    const copyOf = (table: string, key: Buffer | string) => {
+      let db = copies.get(table);
+      if (db === undefined) {
+        db = copyEnv.openDB({ name: table, encoding: "binary", ...(typeof key === "string" ? {} : { keyEncoding: "binary" }) });
+        copies.set(table, db);
+      }
+      return db;
+    };
+    if (writes.length === 0 && !always) return;
+    const meta = copyEnv.openDB<Buffer, string>({ name: TABLE_META, encoding: "binary" });
+    await copyEnv.transaction(() => {
+      for (const w of writes) {
+        const db = copyOf(w.table, w.key);
+        if (w.value === undefined) db.remove(w.key as never);
+        else db.put(w.key as never, w.value);
+      }
+      if (writes.length === 0) {
+        const version = meta.get("version");
+        if (version !== undefined) meta.put("version", Buffer.from(version));
+      }
+    });
+    await copyEnv.flushed;
+  }
+
+  /**
+   * Holds appends from now (called with no transaction in flight): none issues a transaction
+   * until `release`.
+   */
   private holdNow(): { release: () => void; heldAt: number } {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.issued;
-    this.issued = previous.then(() => gate);
+    let open!: () => void;
+    this.swapping = new Promise<void>((resolve) => (open = resolve));
+    const release = () => {
+      this.swapping = undefined;
+      open();
+    };
     return { release, heldAt: performance.now() };
   }
 
-  /** Holds appends once those in flight are durable. */
+  /** Holds appends once no transaction is in flight. */
   private async hold(): Promise<{ release: () => void; heldAt: number }> {
     for (;;) {
-      await this.idle();
-      if (this.isIdle) return this.holdNow();
+      await this.env.flushed;
+      if (this.txnsInFlight === 0) return this.holdNow();
     }
   }
 
@@ -793,6 +885,53 @@ export class EventLog {
   }
 }
 
+/**
+ * The keys commits write while a compaction copies the log: each journaled table's `put` and
+ * `remove` are wrapped (on the instance) to note the key. `take` hands over what was noted and
+ * starts afresh; `stop` puts the methods back.
+ */
+/** Any of the log's tables, as the journal and the catch-up handle them (by key, raw bytes). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTable = Database<any, any>;
+
+class Journal {
+  private keys = new Map<string, Map<string, Buffer | string>>();
+  private readonly undo: (() => void)[] = [];
+
+  constructor(tables: Map<string, AnyTable>) {
+    for (const [name, db] of tables) {
+      const target = db as unknown as Record<string, (...args: unknown[]) => unknown>;
+      for (const method of ["put", "remove"]) {
+        const original = target[method];
+        target[method] = (...args: unknown[]) => {
+          this.note(name, args[0] as Buffer | string);
+          return original.apply(db, args);
+        };
+        this.undo.push(() => {
+          target[method] = original;
+        });
+      }
+    }
+  }
+
+  private note(table: string, key: Buffer | string): void {
+    let byId = this.keys.get(table);
+    if (byId === undefined) this.keys.set(table, (byId = new Map()));
+    const id = typeof key === "string" ? `s${key}` : `b${Buffer.from(key).toString("hex")}`;
+    if (!byId.has(id)) byId.set(id, typeof key === "string" ? key : Buffer.from(key));
+  }
+
+  take(): Map<string, Map<string, Buffer | string>> {
+    const out = this.keys;
+    this.keys = new Map();
+    return out;
+  }
+
+  stop(): void {
+    while (this.undo.length > 0) this.undo.pop()!();
+  }
+}
+
 interface Tables {
   readonly events: Database<Uint8Array, Buffer>;
   readonly infos: Database<unknown, Buffer>;
@@ -814,28 +953,6 @@ function openTables(env: RootDatabase, readOnly: boolean): Tables {
     bobs: env.openDB<Uint8Array, Buffer>({ name: TABLE_BOBS, keyEncoding: "binary", encoding: "binary", ...create }),
     metaDb: env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary", ...create }),
   };
-}
-
-/**
- * LMDB's compacted copy holds its transaction in one meta page and zero in the other, which the
- * meta-page check (lmdb-meta.ts) refuses, rightly for a live file (two consecutive txnids, or
- * both 0, is what LMDB writes). One write transaction on the copy, before it replaces data.mdb,
- * writes the next txnid into the zeroed page: the file that is renamed into place is one the
- * check accepts, whenever a crash comes. The write puts META first back unchanged.
- */
-async function sealCopy(dir: string): Promise<void> {
-  const env = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, ...({ permissionsMode: PIER_FILE_MODE } as object) });
-  try {
-    const meta = env.openDB<Uint8Array, string>({ name: TABLE_META, encoding: "binary" });
-    const value = meta.get("version");
-    await env.transaction(() => {
-      if (value !== undefined) meta.put("version", Buffer.from(value));
-    });
-    await env.flushed;
-  } finally {
-    await env.close();
-  }
-  rmSync(join(dir, "lock.mdb"), { force: true });
 }
 
 /** Bytes the file at `path` takes on disk (allocated blocks), 0 when there is none. */
