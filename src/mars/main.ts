@@ -84,6 +84,7 @@ async function main(): Promise<number> {
   } finally {
     mars.shutdown();
   }
+  await mars.settled();
   await writer.close();
   await log.close();
   return status;

@@ -101,6 +101,11 @@ export class Mars {
     return this.step({ type: "task", task }, { arrivedAtMs });
   }
 
+  /** Resolves when no chop is running (mars closes its log only after: a chop writes it). */
+  async settled(): Promise<void> {
+    await this.chopping;
+  }
+
   /** EOF, exit or a fatal error: remove a segment still waiting and release every mapping. */
   shutdown(): void {
     for (const a of this.plea.step({ type: "end" })) {

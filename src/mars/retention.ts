@@ -146,7 +146,7 @@ export async function liveBlobNames(state: Noun, slicer?: Slicer): Promise<Set<s
 
 /** The plan of a chop with `keep` older snapshots (see the file comment). */
 export async function planRetention(input: RetentionInput, keep: number, slicer = new Slicer()): Promise<RetentionPlan> {
-  if (!Number.isSafeInteger(keep) || keep < 0) throw new LogError(LogErrorCode.usage, `chop keeps 0 or more older snapshots, not ${keep}`);
+  if (!Number.isSafeInteger(keep) || keep < 0) throw new LogError(LogErrorCode.usage, `A chop keeps 0 or more older snapshots, not ${keep}`);
   const { log, snapshots } = input;
   const last = log.eve;
   const firstBefore = log.first;
@@ -224,14 +224,18 @@ export async function diskUsage(input: RetentionInput, keep = CHOP_KEEP_DEFAULT,
   let other = 0;
   let total = 0;
   const store = log.store;
-  const walk = (dir: string): void => {
+  // One walk of .urb on an explicit stack, in slices (a store of 100,000 blobs is as many stats).
+  const dirs = [paths.urb];
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
-      return;
+      continue;
     }
     for (const name of names) {
+      await slicer.tick();
       const path = join(dir, name);
       let st;
       try {
@@ -243,7 +247,7 @@ export async function diskUsage(input: RetentionInput, keep = CHOP_KEEP_DEFAULT,
       total += bytes;
       if (st.isDirectory()) {
         other += bytes;
-        walk(path);
+        dirs.push(path);
         continue;
       }
       if (dir === paths.log) {
@@ -275,8 +279,7 @@ export async function diskUsage(input: RetentionInput, keep = CHOP_KEEP_DEFAULT,
         other += bytes;
       }
     }
-  };
-  walk(paths.urb);
+  }
   // The events a chop would remove: their records (LMDB frees them once compacted) and spill files.
   let chopEvents = 0;
   let chopBytes = 0;
@@ -402,23 +405,28 @@ export interface ChopReport {
   readonly longestHoldMs: number;
 }
 
-/** Allocated bytes of everything under `dir`. */
-export function treeBytes(dir: string): number {
+/** Allocated bytes of everything under `root` (one walk on an explicit stack, in slices when given a slicer). */
+export async function treeBytes(root: string, slicer?: Slicer): Promise<number> {
   let total = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
+  const dirs = [root];
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
+    let names: string[];
     try {
-      const st = lstatSync(path);
-      total += st.blocks * 512;
-      if (st.isDirectory()) total += treeBytes(path);
+      names = readdirSync(dir);
     } catch {
-      // gone meanwhile
+      continue;
+    }
+    for (const name of names) {
+      await slicer?.tick();
+      const path = join(dir, name);
+      try {
+        const st = lstatSync(path);
+        total += st.blocks * 512;
+        if (st.isDirectory()) dirs.push(path);
+      } catch {
+        // gone meanwhile
+      }
     }
   }
   return total;
@@ -436,10 +444,10 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
   const slicer = new Slicer(CHOP_SLICE_MS, () => log.idle());
   const t0 = performance.now();
   const stall = new StallMeter();
-  const urbBefore = treeBytes(log.paths.urb);
   // Names appended events commit from now on: a blob one names is never dropped or removed.
   const named = log.watchNames(true);
   try {
+    const urbBefore = await treeBytes(log.paths.urb, slicer);
     // (a) The newest snapshot must be of the last event: it is what the chop keeps whole.
     let taken: number | null = null;
     const s0 = performance.now();
@@ -459,10 +467,10 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     for (const s of plan.keptSnapshots) {
       const why = await checkSnapshotWhole(s.path, slicer);
       if (why !== undefined) {
-        throw new LogError(LogErrorCode.snapshot, `chop removed nothing: the snapshot "${s.path}" it would keep is not whole (${why}). Take a new snapshot (urth snapshot) or remove that file, then chop again`, { eve: s.eve });
+        throw new LogError(LogErrorCode.snapshot, `The chop removed nothing: the snapshot "${s.path}" it would keep is not whole (${why}). Take a new snapshot (urth snapshot) or remove that file, then chop again`, { eve: s.eve });
       }
     }
-    if (plan.takesSnapshot && taken === null) throw new LogError(LogErrorCode.snapshot, "chop removed nothing: it could not take a snapshot of the last event");
+    if (plan.takesSnapshot && taken === null) throw new LogError(LogErrorCode.snapshot, "The chop removed nothing: it could not take a snapshot of the last event");
     step("checked");
     const checkMs = performance.now() - c0;
     // (c) The new first event, durably: from here a start treats what is below as removed.
@@ -567,6 +575,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     }
     const compactMs = performance.now() - k0;
     await slicer.yield();
+    const urbAfter = await treeBytes(log.paths.urb, slicer);
     step("done");
     return {
       keep,
@@ -578,10 +587,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
       blobs: { removed: blobsRemoved, bytes: blobBytes, rescued },
       bobs: { deleted: bobsDeleted, rewritten: bobsRewritten },
       lmdb: lmdb === undefined ? null : { bytesBefore: lmdb.bytesBefore, bytesAfter: lmdb.bytesAfter, catchUps: lmdb.catchUps, copyMs: round(lmdb.copyMs), holdMs: round(lmdb.holdMs) },
-      urb: (() => {
-        const after = treeBytes(log.paths.urb);
-        return { bytesBefore: urbBefore, bytesAfter: after, freed: urbBefore - after };
-      })(),
+      urb: { bytesBefore: urbBefore, bytesAfter: urbAfter, freed: urbBefore - urbAfter },
       ms: { total: round(performance.now() - t0), snapshot: round(snapshotMs), plan: round(planMs), check: round(checkMs), events: round(eventsMs), files: round(filesMs), compact: round(compactMs) },
       longestStallMs: round(stall.longestMs),
       longestHoldMs: round(lmdb?.holdMs ?? 0),

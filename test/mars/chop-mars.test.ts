@@ -36,7 +36,7 @@ test("urth du sees the dead versions of a replaced file; urth chop removes them,
   expect(report.blobs.removed).toBe(2);
   expect(report.snapshot.taken).toBe(3);
   expect(after.blobs.dead.count).toBe(0);
-  expect(after.total.bytes).toBe(treeBytes(join(pier, ".urb")));
+  expect(after.total.bytes).toBe(await treeBytes(join(pier, ".urb")));
   // The pier starts again (a reader's session restores from the snapshot) and reads byte-exact.
   const cat = await catSha256(pier, "big.bin");
   expect(cat.code).toBe(0);

@@ -71,7 +71,7 @@ describe("chop", () => {
     expect(du.blobs.dead.count).toBe(0);
     expect(du.log.chop.events).toBe(0);
     expect(du.snapshots.chop.count).toBe(0);
-    expect(du.total.bytes).toBe(treeBytes(o.log.paths.urb));
+    expect(du.total.bytes).toBe(await treeBytes(o.log.paths.urb));
     // New events still append after the swap of LMDB's file.
     await applyChopEvent(o.log, o.kernel, 21);
     expect(o.kernel.mug()).not.toBe(mug);
@@ -88,7 +88,7 @@ describe("chop", () => {
     const du = await diskUsage(chopInput(o), 0);
     const sum = du.log.bytes + du.spill.bytes + du.blobs.live.bytes + du.blobs.retained.bytes + du.blobs.dead.bytes + du.snapshots.bytes + du.other.bytes;
     expect(sum).toBe(du.total.bytes);
-    expect(du.total.bytes).toBe(treeBytes(o.log.paths.urb));
+    expect(du.total.bytes).toBe(await treeBytes(o.log.paths.urb));
     expect(du.snapshots.takesSnapshot).toBe(false);
     expect(du.log.chop.firstAfter).toBe(12);
     await chop(chopInput(o), 1);

@@ -277,7 +277,8 @@ export class EventLog {
       if (!readOnly) await finishChop(env, tables, first, paths, warnings);
       const eve = checkContiguous(events, first, paths.log);
       const mugOf = (n: number) => (n === 0 || n < first ? 0 : recordMug(events.get(eventKey(n))!));
-      if (marker !== undefined) checkHead(marker, eve, mugOf, paths);
+      // A marker is never behind `first` (a chop keeps the last durable event): its mug is checkable.
+      if (marker !== undefined) checkHead(marker, eve, (n) => (n < first ? marker!.mug : mugOf(n)), paths);
       if (!readOnly) {
         recoverBlobs(paths, events, blobs, first, eve, warnings);
         checkStoredBlobs(store, bobs, paths);
