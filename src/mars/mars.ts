@@ -295,13 +295,10 @@ export class Mars {
   /**
    * `[%chop keep]` (docs/event-log.md, "Retention"): the chop runs beside the task loop, in
    * slices, so events go on meanwhile; its `%chop` gift goes out when it ends, after the gifts of
-   * any tasks handled in between. One at a time; it starts after a snapshot being written.
+   * any tasks handled in between. One at a time: a `%chop` asked during one runs after it (so
+   * `%chop` gifts stay in the order of their tasks); it starts after a snapshot being written.
    */
   private startChop(keep: number): void {
-    if (this.chopping !== undefined) {
-      void this.send({ type: "chop", ok: false, goof: goof("plea-chop", "A chop is already running: wait for its report") });
-      return;
-    }
     const run = async () => {
       await this.snapshotting;
       let gift: Gift;
@@ -323,7 +320,11 @@ export class Mars {
       }
       await this.send(gift);
     };
-    this.chopping = run().finally(() => (this.chopping = undefined));
+    const queued = (this.chopping ?? Promise.resolve()).then(run);
+    const mine: Promise<void> = queued.finally(() => {
+      if (this.chopping === mine) this.chopping = undefined;
+    });
+    this.chopping = mine;
   }
 
   /** Plea's `/plea/du` (and `/plea/at`, not answered here yet). */
