@@ -13,8 +13,8 @@
  * write is its own short transaction. The order of its steps, and what a crash after each
  * leaves, are in docs/event-log.md, "Retention".
  */
-import { lstatSync, readdirSync, unlinkSync } from "node:fs";
-import { open as openFile } from "node:fs/promises";
+import { lstatSync, readdirSync } from "node:fs";
+import { open as openFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { BlobSource, isBlobName } from "../blob/index.ts";
 import { Cell } from "../noun/cell.ts";
@@ -502,7 +502,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
       if (parsed === undefined || parsed.eve >= plan.first) continue;
       const path = join(log.paths.blob, name);
       spillBytes += allocatedBytes(path);
-      unlinkSync(path);
+      await unlink(path);
       spillRemoved++;
       await slicer.tick();
     }
@@ -512,7 +512,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     for (const s of plan.droppedSnapshots) {
       snapshotBytes += allocatedBytes(s.path);
       try {
-        unlinkSync(s.path);
+        await unlink(s.path);
       } catch {
         // removed meanwhile (a save's own pruning)
       }
@@ -555,17 +555,22 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     let blobBytes = 0;
     let rescued = 0;
     for (const name of condemned) {
-      const freed = store.removeCondemned(name);
-      if (freed === undefined) rescued++;
+      const gone = store.removeCondemned(name);
+      if (gone === undefined) rescued++;
       else {
         blobsRemoved++;
-        blobBytes += freed;
+        blobBytes += gone.bytes;
+        // Off the main thread: freeing a large file's blocks takes the file system a while.
+        await unlink(gone.removed);
         step("blob");
       }
       await slicer.tick();
     }
     // A pier that never stored a blob has no bob/ to sync (nothing was removed from it either).
-    if (blobsRemoved > 0) fsyncDirectory(store.paths.dir);
+    if (blobsRemoved > 0) {
+      fsyncDirectory(store.paths.dir);
+      fsyncDirectory(store.paths.staging);
+    }
     const filesMs = performance.now() - f0;
     // (f) LMDB gives its freed pages back only through a compacted copy.
     let lmdb: CompactResult | undefined;
