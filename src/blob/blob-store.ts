@@ -21,9 +21,9 @@
  * are appended, and a new event may name a blob the chop found dead. So the chop first *condemns*
  * names (`condemn`); every use of a name through this store (`stat`, `has`, `install`, `source`,
  * a dedup hit in `put`, the log's `rescue` before it commits a record) takes it off the list; and
- * the chop removes a blob only if it is still condemned, checked and renamed out of bob/ in one synchronous
- * step (`removeCondemned`), so no use can come between. A name removed stays known as removed:
- * `rescue` then says so, and the log refuses to commit a record naming it.
+ * the chop removes a blob only if it is still condemned, the check and a rename out of `bob/` in
+ * one synchronous step (`removeCondemned`), so no use can come between. A name removed stays
+ * known as removed: `rescue` then says so, and the log refuses to commit a record naming it.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
