@@ -477,18 +477,15 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     const e0 = performance.now();
     const firstBefore = log.first;
     let eventBytes = 0;
-    for (let eve = firstBefore; eve < plan.first; eve++) {
-      eventBytes += log.storedBytes(eve);
-      await slicer.tick();
-    }
     await log.setFirst(plan.first);
     step("first");
     // (d) The events below it, in short transactions.
     let removedEvents = 0;
     for (;;) {
-      const n = await log.removeEventsBelowFirst(input.eventBatchKeys ?? CHOP_EVENT_BATCH_KEYS);
-      if (n === 0) break;
-      removedEvents += n;
+      const { removed, bytes } = await log.removeEventsBelowFirst(input.eventBatchKeys ?? CHOP_EVENT_BATCH_KEYS);
+      if (removed === 0) break;
+      removedEvents += removed;
+      eventBytes += bytes;
       step("events");
       await slicer.yield();
     }

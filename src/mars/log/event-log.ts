@@ -519,12 +519,7 @@ export class EventLog {
    * record's header and length alone (no checksum: `du` and chop count, they do not read events).
    */
   storedBytes(eve: number): number {
-    const value = this.events.getBinaryFast(eventKey(eve));
-    if (value === undefined || value.length < RECORD_HEADER_BYTES) return value?.length ?? 0;
-    // A blob-form record ends with the spill file's length (u32 low, u32 high) and its CRC.
-    if (value[4] !== 2 || value.length < RECORD_HEADER_BYTES + 12) return value.length;
-    const view = new DataView(value.buffer, value.byteOffset, value.length);
-    return value.length + view.getUint32(value.length - 12, true) + view.getUint32(value.length - 8, true) * 4294967296;
+    return recordStoredBytes(this.events.getBinaryFast(eventKey(eve)));
   }
 
   /** The error for an event the log does not hold: `log_chopped` below `first`, else `log_gap`. */
@@ -642,9 +637,10 @@ export class EventLog {
 
   /**
    * Removes up to `maxKeys` EVENTS/INFO/BLOBS entries below `first` in one transaction; resolves to
-   * how many events it removed (0: none left). Each call is its own short commit.
+   * how many events it removed (0: none left) and their stored bytes (`storedBytes`). Each call is
+   * its own short commit.
    */
-  async removeEventsBelowFirst(maxKeys: number): Promise<number> {
+  async removeEventsBelowFirst(maxKeys: number): Promise<{ removed: number; bytes: number }> {
     assert(!this.readOnly, "only the writer removes events");
     return removeBelow(this.env, { events: this.events, infos: this.infos, blobs: this.blobs }, this.firstEve, maxKeys);
   }
@@ -965,26 +961,37 @@ export function allocatedBytes(path: string): number {
   }
 }
 
+/** A record's stored bytes: its length, plus its spill file's for a blob-form record (from its last 12 bytes). */
+function recordStoredBytes(value: Uint8Array | undefined): number {
+  if (value === undefined) return 0;
+  if (value.length < RECORD_HEADER_BYTES + 12 || value[4] !== 2) return value.length;
+  const view = new DataView(value.buffer, value.byteOffset, value.length);
+  return value.length + view.getUint32(value.length - 12, true) + view.getUint32(value.length - 8, true) * 4294967296;
+}
+
 /**
  * Removes up to `maxKeys` events below `first` (EVENTS, INFO and BLOBS entries) in one
- * transaction; resolves to how many events it removed.
+ * transaction; resolves to how many events it removed and their stored bytes.
  */
-async function removeBelow(env: RootDatabase, t: Pick<Tables, "events" | "infos" | "blobs">, first: number, maxKeys: number): Promise<number> {
+async function removeBelow(env: RootDatabase, t: Pick<Tables, "events" | "infos" | "blobs">, first: number, maxKeys: number): Promise<{ removed: number; bytes: number }> {
   const end = eventKey(first);
   let removed = 0;
+  let bytes = 0;
   await env.transaction(() => {
     removed = 0;
+    bytes = 0;
     for (const db of [t.events, t.infos, t.blobs] as Database<unknown, Buffer>[]) {
       // Keys first, then removals: no cursor is left walking a table it changes.
       const keys = [...db.getKeys({ end, limit: maxKeys })] as Buffer[];
-      for (const key of keys) db.remove(key);
-      const n = keys.length;
-      if (db === t.events) removed = n;
-      else removed = Math.max(removed, n);
+      for (const key of keys) {
+        if (db === t.events) bytes += recordStoredBytes(t.events.getBinaryFast(key));
+        db.remove(key);
+      }
+      removed = Math.max(removed, keys.length);
     }
   });
   await env.flushed;
-  return removed;
+  return { removed, bytes };
 }
 
 /**
@@ -1002,9 +1009,9 @@ async function finishChop(env: RootDatabase, t: Tables, first: number, paths: Lo
   if (first <= 1) return;
   let total = 0;
   for (;;) {
-    const n = await removeBelow(env, t, first, OPEN_FINISH_BATCH_KEYS);
-    if (n === 0) break;
-    total += n;
+    const { removed } = await removeBelow(env, t, first, OPEN_FINISH_BATCH_KEYS);
+    if (removed === 0) break;
+    total += removed;
   }
   if (total > 0) warnings.push(`Removed ${total} events below event ${first}: a chop that a crash interrupted had still to remove them.`);
 }
