@@ -34,8 +34,16 @@ export const CHOP_KEEP_DEFAULT = 1;
  * the issue allows (the measured longest slice is in the chop's report).
  */
 export const CHOP_SLICE_MS = 20;
-/** Events removed from EVENTS, INFO and BLOBS per transaction. */
+/**
+ * Events removed from EVENTS, INFO and BLOBS in the first transaction. Later ones are sized to
+ * take about CHOP_EVENT_BATCH_MS each (doubled when one took less than half, halved when one took
+ * more than twice), between CHOP_EVENT_BATCH_KEYS_MIN and _MAX: small events go by many per
+ * commit, 1 MiB ones by few.
+ */
 export const CHOP_EVENT_BATCH_KEYS = 1024;
+export const CHOP_EVENT_BATCH_KEYS_MIN = 64;
+export const CHOP_EVENT_BATCH_KEYS_MAX = 32768;
+export const CHOP_EVENT_BATCH_MS = 15;
 /** BOBS entries rewritten or deleted per transaction. */
 export const CHOP_BOBS_BATCH_KEYS = 2048;
 /**
@@ -481,8 +489,15 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
     step("first");
     // (d) The events below it, in short transactions.
     let removedEvents = 0;
+    let batch = input.eventBatchKeys ?? CHOP_EVENT_BATCH_KEYS;
     for (;;) {
-      const { removed, bytes } = await log.removeEventsBelowFirst(input.eventBatchKeys ?? CHOP_EVENT_BATCH_KEYS);
+      const b0 = performance.now();
+      const { removed, bytes } = await log.removeEventsBelowFirst(batch);
+      const batchMs = performance.now() - b0;
+      if (input.eventBatchKeys === undefined) {
+        if (batchMs < CHOP_EVENT_BATCH_MS / 2) batch = Math.min(batch * 2, CHOP_EVENT_BATCH_KEYS_MAX);
+        else if (batchMs > CHOP_EVENT_BATCH_MS * 2) batch = Math.max(Math.floor(batch / 2), CHOP_EVENT_BATCH_KEYS_MIN);
+      }
       if (removed === 0) break;
       removedEvents += removed;
       eventBytes += bytes;
