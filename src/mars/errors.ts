@@ -15,6 +15,11 @@ export const MarsErrorCode = {
     /** A plea message out of its state (docs/plea.md). */
     outOfState: "mars_plea_out_of_state",
   },
+  /** `/plea/at` (history.ts): the state after an event mars cannot rebuild. */
+  history: {
+    /** The event is outside the log's retained range, or no snapshot at or before it can be used. */
+    notRetained: "mars_not_retained",
+  },
 } as const;
 
 export type MarsErrorCode = CodeOf<typeof MarsErrorCode>;

@@ -28,12 +28,18 @@ import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
 import { answerLogPeek, type MarsPeeks } from "./log-peek.ts";
 import { PEEK_MARK } from "../ipc/peek-path.ts";
 import { chop, diskUsage } from "./retention.ts";
+import { History } from "./history.ts";
+import { createFileStoreKernel } from "./kernel/file-store.ts";
+import type { Kernel } from "./kernel/kernel.ts";
+import { LogError } from "./log/log-error.ts";
 import { resolveBref, type BlobLookup } from "./blob-refs.ts";
 import { daNow } from "../noun/da.ts";
 import { PleaSegments, type PleaSegment } from "./plea-segments.ts";
 import { settleAtoms, settleEvent } from "./settle.ts";
 import { blobAtomBytesMin, BlobErrorCode } from "../blob/index.ts";
 import { BigAtom } from "../noun/atom.ts";
+
+type PeekGift = Extract<Gift, { type: "peek" }>;
 
 /** Gifts whose raw size is above this are jammed into the pipe in chunks rather than whole. */
 const GIFT_STREAM_BYTES_MIN = 16 * 1024 * 1024;
@@ -76,11 +82,35 @@ export class Mars {
   private chopping: Promise<void> | undefined;
   /** The snapshot being written, if any: a chop starts only after it. */
   private snapshotting: Promise<void> | undefined;
+  /** States after older events, for `/plea/at` (history.ts). */
+  private readonly history: History<FileStoreKernel>;
+  /** `/plea/...` peeks that need more than the log (log-peek.ts). */
+  private readonly marsPeeks: MarsPeeks;
+  /**
+   * Views of the blobs a peek's answer holds, checked before the reply: kept reachable until the
+   * reply is written (peek), so the GC cannot drop a mapping between the check and the jam.
+   */
+  private readonly held: Uint8Array[] = [];
 
   constructor(deps: MarsDeps) {
     this.d = deps;
     this.eve = deps.eve;
     this.segments = new PleaSegments(deps.namespace, this.mappings, deps.shmDir, deps.blobs);
+    this.history = new History({
+      log: deps.log,
+      snapshots: deps.snapshots,
+      createKernel: createFileStoreKernel,
+      onBuilt: (b) => {
+        for (const w of b.warnings) deps.onLog(w);
+      },
+    });
+    this.marsPeeks = {
+      du: async () => {
+        const report = await diskUsage({ log: this.d.log, snapshots: this.d.snapshots, state: this.d.kernel.state });
+        return { type: "peek", ok: true, result: { mark: PEEK_MARK.du, noun: cord(JSON.stringify(report)) } };
+      },
+      at: (eve, path) => this.peekAt(eve, path),
+    };
   }
 
   /** Parses a task noun; a malformed one is `mars_bad_task` (the caller exits 1, as vere). */
@@ -261,35 +291,51 @@ export class Mars {
   private async peek(request: PeekRequest): Promise<void> {
     // Plea's `/plea/...` paths are mars's own (its log); every other path is the kernel's.
     if (request.kind === "path" && isLogPeekPath(request.path)) {
-      await this.send(await answerLogPeek(this.d.log, request.path, this.peeks));
-      return;
+      await this.send(await answerLogPeek(this.d.log, request.path, this.marsPeeks));
+    } else {
+      const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
+      await this.send(this.kernelPeek(this.d.kernel, path));
     }
-    const path = request.kind === "path" ? request.path : new Cell(cord(request.care), new Cell(cord(request.desk), request.path));
-    const r = this.d.kernel.peek(path);
-    if (!r.ok) {
-      await this.send({ type: "peek", ok: false, goof: readGoof(r.goof, "the kernel's goof") });
-      return;
-    }
+    // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
+    // between the check and the jam, which would map and check the blob a second time.
+    this.held.length = 0;
+  }
+
+  /** The kernel's answer to `path`, its blobs checked (their views go to `held`). */
+  private kernelPeek(kernel: Kernel, path: Noun): PeekGift {
+    const r = kernel.peek(path);
+    if (!r.ok) return { type: "peek", ok: false, goof: readGoof(r.goof, "the kernel's goof") };
     const unit = r.unit;
-    if (unit === 0 || !(unit instanceof Cell) || !(unit.tail instanceof Cell)) {
-      await this.send({ type: "peek", ok: true, result: null });
-      return;
-    }
+    if (unit === 0 || !(unit instanceof Cell) || !(unit.tail instanceof Cell)) return { type: "peek", ok: true, result: null };
     const cask = unit.tail;
     const mark = cask.head;
     // Blob-backed atoms are mapped and checked before the first byte of the reply is written: a
     // damaged blob is then a failed peek naming it, never wrong bytes or a torn frame.
-    const held: Uint8Array[] = [];
-    const damaged = checkBlobBytes(cask.tail, held);
+    const damaged = checkBlobBytes(cask.tail, this.held);
     if (damaged !== undefined) {
       this.d.onLog(damaged.message);
-      await this.send({ type: "peek", ok: false, goof: goof("plea-blob", damaged.message) });
-      return;
+      return { type: "peek", ok: false, goof: goof("plea-blob", damaged.message) };
     }
-    await this.send({ type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } });
-    // The checked views stay reachable until the reply is written: the GC cannot drop a mapping
-    // between the check and the jam, which would map and check the blob a second time.
-    held.length = 0;
+    return { type: "peek", ok: true, result: { mark: isAtom(mark) && !isFileAtom(mark) ? cordToString(mark) : "?", noun: cask.tail } };
+  }
+
+  /**
+   * `/plea/at/EVE/[care desk spur]`: the kernel's peek in the state after event EVE (history.ts).
+   * An event outside the retained range is `%plea-not-retained`; an older event that does not
+   * replay (damaged, or its mug differs) is `%plea-history`, said on stderr too: the live state
+   * is not at stake, so mars goes on.
+   */
+  private async peekAt(eve: number, path: Noun): Promise<PeekGift> {
+    let kernel: FileStoreKernel;
+    try {
+      kernel = await this.history.kernelAt(eve, { eve: this.eve, kernel: this.d.kernel });
+    } catch (e) {
+      if (isPleaError(e, MarsErrorCode.history.notRetained)) return { type: "peek", ok: false, goof: goof("plea-not-retained", e.message) };
+      if (!(e instanceof LogError)) throw e;
+      this.d.onLog(`The state after event ${eve} cannot be rebuilt: ${e.message}`);
+      return { type: "peek", ok: false, goof: goof("plea-history", e.message) };
+    }
+    return this.kernelPeek(kernel, path);
   }
 
   /**
@@ -326,15 +372,6 @@ export class Mars {
     });
     this.chopping = mine;
   }
-
-  /** Plea's `/plea/du` (and `/plea/at`, not answered here yet). */
-  private readonly peeks: MarsPeeks = {
-    du: async () => {
-      const report = await diskUsage({ log: this.d.log, snapshots: this.d.snapshots, state: this.d.kernel.state });
-      return { type: "peek", ok: true, result: { mark: PEEK_MARK.du, noun: cord(JSON.stringify(report)) } };
-    },
-    at: () => ({ type: "peek", ok: false, goof: goof("bad-peek", "this mars does not answer /plea/at") }),
-  };
 
   /** Takes a snapshot; waits for a chop running (which keeps the snapshots it chose) unless it is the chop's own. */
   private async snapshot(forChop = false): Promise<void> {

@@ -58,8 +58,8 @@ const COMMON: Record<string, OptionSpec> = {
 const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   run: { ...COMMON, debounce: { type: "string" }, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" } },
   commit: { ...COMMON, "plea-threshold": { type: "string" }, "stage-threshold": { type: "string" }, "shm-kind": { type: "string" }, json: { type: "boolean" } },
-  cat: { ...COMMON },
-  ls: { ...COMMON, json: { type: "boolean" } },
+  cat: { ...COMMON, at: { type: "string" } },
+  ls: { ...COMMON, json: { type: "boolean" }, at: { type: "string" } },
   status: { ...COMMON, json: { type: "boolean" } },
   log: { ...COMMON, json: { type: "boolean" }, limit: { type: "string" } },
   stop: { ...COMMON },
@@ -106,6 +106,7 @@ Options:
   --shm-kind KIND     the shared memory plea uses: memfd, named (a /dev/shm segment) or auto
                       (memfd where urth can open mars's, else named; the default)  (run, commit)
   --debounce MS       quiet period before a commit (run; default 1000)
+  --at EVE            as the files were after event EVE, one the log still holds (cat, ls)
   --json              machine-readable output (commit, ls, status, log, verify, du, chop)
   --keep N            older snapshots chop keeps beside the newest, with their events (default 1)
   --limit N           at most N events, newest last (log)
@@ -118,8 +119,8 @@ Exit status: 0 ok, 1 failed, 2 usage, 3 pier or its log locked by another urth o
 export const HELP: Record<Command, string> = {
   run: "usage: urth run [--pier DIR] [--debounce MS] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND]\n\nCreates the pier if missing, starts mars, replays the log, then watches <pier>/base/ and\ncommits each change after a quiet period. Ctrl-C, SIGTERM or SIGHUP (or `urth stop`) finishes\nthe commit in flight and exits. --shm-kind memfd|named|auto chooses the shared memory large events\ntake (default auto: a memfd where urth can open mars's, else a named segment in /dev/shm).",
   commit: "usage: urth commit [--pier DIR] [--plea-threshold BYTES] [--stage-threshold BYTES] [--shm-kind KIND] [--json]\n\nCreates the pier if missing, scans <pier>/base/, commits what changed, waits until the event\nis durable, prints a summary and exits. --json prints one line with the phases' timings.\n--shm-kind memfd|named|auto chooses the shared memory large events take (default auto).",
-  cat: "usage: urth cat PATH [--pier DIR]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js).",
-  ls: "usage: urth ls [PATH] [--pier DIR] [--json]\n\nLists committed files under PATH (mount-relative) with their sizes.",
+  cat: "usage: urth cat PATH [--pier DIR] [--at EVE]\n\nWrites a committed file's bytes to stdout exactly as committed. PATH is relative to the mount\n(lib/foo.js) or a Clay path (/lib/foo/js). --at EVE writes the file as it was after event EVE\n(`urth log` lists them); the log must still hold EVE.",
+  ls: "usage: urth ls [PATH] [--pier DIR] [--json] [--at EVE]\n\nLists committed files under PATH (mount-relative) with their sizes. --at EVE lists them as they\nwere after event EVE; the log must still hold EVE.",
   status: "usage: urth status [--pier DIR] [--json]\n\nEvent number, state mug, files, bytes, last commit, and plea segments in flight or left over.",
   log: "usage: urth log [--pier DIR] [--json] [--limit N]\n\nLists events: number, time, kind, size, and the path taken (pipe or plea).",
   stop: "usage: urth stop [--pier DIR]\n\nAsks the urth running on the pier to finish its commit in flight and exit.",
@@ -153,6 +154,9 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     rest = argv.slice(1);
   }
   const usage = explicit ? HELP[command].split("\n")[0] : USAGE.split("\n")[0];
+  // `--at -3` is not a missing value but a bad one: say so (parseArgs would call it ambiguous).
+  const at = rest.indexOf("--at");
+  if (at >= 0 && "at" in OPTIONS[command] && /^-[0-9]/.test(rest[at + 1] ?? "")) parseEventOption("at", rest[at + 1], usage);
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options: { ...OPTIONS[command], version: { type: "boolean" } }, allowPositionals: true, strict: true, tokens: true });
@@ -160,6 +164,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     throw new UsageError(parseArgsMessage(e, command), usage);
   }
   const values = parsed.values as Parsed["values"];
+  if (values.at !== undefined) values.at = String(parseEventOption("at", values.at as string, usage));
   if (values.help) return { help: explicit ? HELP[command] : USAGE };
   if (values.version) return { version: true };
   const seen = new Set<string>();
@@ -206,6 +211,21 @@ export function parseShmKindOption(text: string | boolean | undefined): ShmKindC
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * Parses an event number option (`--at EVE`): a whole number from 1 to 2^53-1, as the log numbers
+ * events. Throws `UsageError` saying which of those it is not.
+ */
+export function parseEventOption(option: string, text: string, usage?: string): number {
+  const t = text.trim();
+  const fail = (why: string) => new UsageError(`--${option} takes an event number from 1 (urth log lists them); got "${text}"${why}`, usage);
+  if (/^-[0-9]+$/.test(t)) throw fail(", which is negative");
+  if (!/^[0-9]+$/.test(t)) throw fail("");
+  const n = Number(t);
+  if (n === 0) throw fail(": events are numbered from 1");
+  if (!Number.isSafeInteger(n)) throw fail(", which is larger than any event number");
+  return n;
 }
 
 /** Parses a non-negative whole number option, at most `max`. */

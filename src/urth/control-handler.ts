@@ -18,7 +18,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
         await out.reply({ ok: true, status: await s.status({ du: true }) });
         return;
       case "ls":
-        await out.reply({ ok: true, files: await sessionLs(s, req.prefix === "" ? undefined : req.prefix) });
+        await out.reply({ ok: true, files: await sessionLs(s, req.prefix === "" ? undefined : req.prefix, req.at) });
         return;
       case "cat": {
         let started = false;
@@ -31,6 +31,7 @@ export function controlHandler(getSession: () => Session | undefined, onStop: ()
             await out.reply({ ok: true, size });
           },
           req.path,
+          req.at,
         );
         if (!found && !started) await out.reply({ ok: false, code: UrthErrorCode.control.notFound, message: `No committed file at ${req.path}` });
         return;

@@ -12,8 +12,9 @@ import { CHOP_KEEP_MAX } from "../ipc/task.ts";
 
 export type ControlRequest =
   | { op: "status" }
-  | { op: "ls"; prefix: string }
-  | { op: "cat"; path: string }
+  /** `at`: as after that event (`ls --at`, `cat --at`), served through mars, never the read view. */
+  | { op: "ls"; prefix: string; at?: number }
+  | { op: "cat"; path: string; at?: number }
   | { op: "log"; limit: number | null }
   | { op: "stop" }
   | { op: "du" }
@@ -95,12 +96,14 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
     case "ls": {
       const prefix = req.prefix ?? "";
       if (typeof prefix !== "string") throw new PleaError(UrthErrorCode.control.protocol, 'An ls request\'s "prefix" must be a string');
-      return { op: "ls", prefix };
+      const at = eventField(req.at, "ls");
+      return at === undefined ? { op: "ls", prefix } : { op: "ls", prefix, at };
     }
     case "cat": {
       const path = req.path;
       if (typeof path !== "string" || path === "") throw new PleaError(UrthErrorCode.control.protocol, 'A cat request needs "path", a non-empty string');
-      return { op: "cat", path };
+      const at = eventField(req.at, "cat");
+      return at === undefined ? { op: "cat", path } : { op: "cat", path, at };
     }
     case "log": {
       const limit = req.limit ?? null;
@@ -110,4 +113,13 @@ export function parseControlRequest(line: Uint8Array): ControlRequest {
       return { op: "log", limit: limit as number | null };
     }
   }
+}
+
+/** An `at` field: absent (or null), or an event number from 1. */
+function eventField(value: unknown, op: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new PleaError(UrthErrorCode.control.protocol, `A ${op} request's "at" must be an event number from 1`);
+  }
+  return value;
 }

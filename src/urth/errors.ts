@@ -64,6 +64,8 @@ export const UrthErrorCode = {
     shape: "peek_shape",
     /** A file changed or vanished between two pieces of one `cat`. */
     changed: "peek_changed",
+    /** `--at EVE`: mars no longer holds event EVE (or not yet); the message names the events it holds. */
+    notRetained: "peek_not_retained",
   },
   /** Retention: `urth chop` and `urth du` (docs/urth.md, "Disk use and retention"). */
   retention: {

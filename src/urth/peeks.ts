@@ -6,7 +6,7 @@
  */
 import { PleaError } from "../error.ts";
 import { readEventInfo, type EventInfo } from "../ipc/event-info.ts";
-import { goofToText } from "../ipc/goof.ts";
+import { goofToText, tangToLines } from "../ipc/goof.ts";
 import { logPeekPath, PEEK_MARK, peekPath } from "../ipc/peek-path.ts";
 import { pathFromNoun, readList, readNumber } from "../ipc/shape.ts";
 import { isCell, type Cell, type Noun } from "../noun/index.ts";
@@ -14,22 +14,37 @@ import type { MarsProcess } from "./mars-process.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { MOUNT_DESK } from "./pier.ts";
 
+/** The mote of mars's answer to a `/plea/at` peek of an event it does not hold. */
+const NOT_RETAINED = "plea-not-retained";
+
 export interface CommittedFile {
   path: string[];
   size: number;
 }
 
+/**
+ * `path` as asked of the state after event `at` (`/plea/at/EVE/...`, docs/ipc.md "Peeks"), or of
+ * the latest state when `at` is undefined.
+ */
+function historical(path: Noun, at: number | undefined): Noun {
+  return at === undefined ? path : logPeekPath({ kind: "at", eve: at, path });
+}
+
 async function peekCask(mars: MarsProcess, path: Noun, mark: string): Promise<Noun | undefined> {
   const r = await mars.peek({ kind: "path", path });
-  if (!r.ok) throw new PleaError(UrthErrorCode.peek.failed, `mars could not answer the peek: ${goofToText(r.goof)}`);
+  if (!r.ok) {
+    // mars's sentence names the events it holds: it is the whole message.
+    if (r.goof.mote === NOT_RETAINED) throw new PleaError(UrthErrorCode.peek.notRetained, tangToLines(r.goof.tang).join("; "));
+    throw new PleaError(UrthErrorCode.peek.failed, `mars could not answer the peek: ${goofToText(r.goof)}`);
+  }
   if (r.result === null) return undefined;
   if (r.result.mark !== mark) throw new PleaError(UrthErrorCode.peek.shape, `mars answered a peek with a %${r.result.mark} cask; expected %${mark}`);
   return r.result.noun;
 }
 
-/** Every committed file of the desk under `spur`, with its size, sorted by path. */
-export async function listFiles(mars: MarsProcess, spur: readonly string[] = [], desk = MOUNT_DESK): Promise<CommittedFile[]> {
-  const noun = await peekCask(mars, peekPath("t", desk, spur), PEEK_MARK.list);
+/** Every committed file of the desk under `spur`, with its size, sorted by path (after event `at`, if given). */
+export async function listFiles(mars: MarsProcess, spur: readonly string[] = [], desk = MOUNT_DESK, at?: number): Promise<CommittedFile[]> {
+  const noun = await peekCask(mars, historical(peekPath("t", desk, spur), at), PEEK_MARK.list);
   if (noun === undefined) return [];
   return readList(noun, "listing").map((item) => {
     if (!isCell(item)) throw new PleaError(UrthErrorCode.peek.shape, "A listing item is not [path len]");
@@ -64,9 +79,9 @@ export interface FileRange {
   data: Noun;
 }
 
-/** Bytes [offset, offset + length) of a committed file (`/r` peek), or undefined if none. */
-export async function readFileRange(mars: MarsProcess, path: readonly string[], offset: number, length: number, desk = MOUNT_DESK): Promise<FileRange | undefined> {
-  const noun = await peekCask(mars, peekPath("r", desk, [String(offset), String(length), ...path]), PEEK_MARK.range);
+/** Bytes [offset, offset + length) of a committed file (`/r` peek; after event `at`, if given), or undefined if none. */
+export async function readFileRange(mars: MarsProcess, path: readonly string[], offset: number, length: number, desk = MOUNT_DESK, at?: number): Promise<FileRange | undefined> {
+  const noun = await peekCask(mars, historical(peekPath("r", desk, [String(offset), String(length), ...path]), at), PEEK_MARK.range);
   if (noun === undefined) return undefined;
   // [type len mug slice]
   if (!isCell(noun) || !isCell(noun.tail) || !isCell(noun.tail.tail)) throw new PleaError(UrthErrorCode.peek.shape, "A file range's cask is not [type len mug slice]");

@@ -9,6 +9,7 @@ import { controlRequest, type ControlReply, type ControlRequest } from "./contro
 import { clayPathArg, prefixArg } from "./clay-path.ts";
 import { UrthErrorCode } from "./errors.ts";
 import { clayKey, relOfClayPath } from "./mount-scan.ts";
+import { MOUNT_DESK } from "./pier.ts";
 import { MarsExited } from "./mars-exited.ts";
 import { isMarsRefusal } from "./exit-code.ts";
 import { listFiles, readFileRange } from "./peeks.ts";
@@ -28,13 +29,14 @@ export interface LsEntry {
 /**
  * Lists the committed files under `arg` (a directory of the mount, or `/clay/path`; every file when
  * undefined), or the one file `arg` names, with mount-relative paths (from the cache where known).
+ * With `at`, as they were after that event (`ls --at`).
  */
-export async function sessionLs(s: Session, arg: string | undefined): Promise<LsEntry[]> {
-  let files = await listFiles(s.mars, prefixArg(arg));
+export async function sessionLs(s: Session, arg: string | undefined, at?: number): Promise<LsEntry[]> {
+  let files = await listFiles(s.mars, prefixArg(arg), MOUNT_DESK, at);
   // Not a directory: perhaps a file (`ls lib/a.txt` names /lib/a/txt, which no prefix reaches).
   if (files.length === 0 && arg !== undefined) {
     const path = clayPathArg(arg);
-    files = (await listFiles(s.mars, path)).filter((f) => clayKey(f.path) === clayKey(path));
+    files = (await listFiles(s.mars, path, MOUNT_DESK, at)).filter((f) => clayKey(f.path) === clayKey(path));
   }
   return files.map((f) => {
     const key = clayKey(f.path);
@@ -45,7 +47,8 @@ export async function sessionLs(s: Session, arg: string | undefined): Promise<Ls
 /**
  * Streams a committed file's bytes to `out`: the atom's bytes, then the zero bytes the atom cannot
  * hold (a file may end in zeros; its `len` says how many). Returns false if there is no such file.
- * `name` is how errors name the file (the operator's PATH argument).
+ * `name` is how errors name the file (the operator's PATH argument). With `at`, the file as it was
+ * after that event (`cat --at`): that state never changes, so pieces cannot disagree.
  */
 export async function sessionCat(
   s: Session,
@@ -53,12 +56,13 @@ export async function sessionCat(
   out: (chunk: Uint8Array) => Promise<void> | void,
   onSize?: (size: number) => Promise<void> | void,
   name = clayKey(path),
+  at?: number,
 ): Promise<boolean> {
   // Piece by piece (`/r` peeks): neither mars's reply nor urth's heap ever holds a whole large file.
   let total = 0;
   let version = 0;
   for (let off = 0; off === 0 || off < total; off += CAT_CHUNK_BYTES) {
-    const piece = await readFileRange(s.mars, path, off, CAT_CHUNK_BYTES);
+    const piece = await readFileRange(s.mars, path, off, CAT_CHUNK_BYTES, MOUNT_DESK, at);
     if (!piece) {
       if (off === 0) return false;
       throw new PleaError(UrthErrorCode.peek.changed, `${name} was deleted while it was being read (a commit landed); run cat again`);

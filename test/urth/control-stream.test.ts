@@ -112,9 +112,14 @@ describe("RequestLineReader and parseControlRequest", () => {
     expect(parse('{"op":"stop","extra":1}')).toEqual({ op: "stop" });
     expect(parse('{"op":"ls"}')).toEqual({ op: "ls", prefix: "" });
     expect(parse('{"op":"ls","prefix":"lib"}')).toEqual({ op: "ls", prefix: "lib" });
+    expect(parse('{"op":"ls","prefix":"lib","at":7}')).toEqual({ op: "ls", prefix: "lib", at: 7 });
+    expect(parse('{"op":"cat","path":"a.txt","at":1}')).toEqual({ op: "cat", path: "a.txt", at: 1 });
+    expect(parse('{"op":"cat","path":"a.txt","at":null}')).toEqual({ op: "cat", path: "a.txt" });
     expect(parse('{"op":"du"}')).toEqual({ op: "du" });
     expect(parse('{"op":"chop","keep":0}')).toEqual({ op: "chop", keep: 0 });
-    for (const bad of ['{"op":"chop"}', '{"op":"chop","keep":-1}', '{"op":"chop","keep":1.5}', '{"op":"chop","keep":"1"}', '{"op":"chop","keep":1001}', '{"op":"cat","path":5}', '{"op":"cat","path":null}', '{"op":"ls","prefix":{}}', '{"op":["cat"]}', "{}", "[]", "1", '"x"', "{"]) {
+    const bads = ['{"op":"chop"}', '{"op":"chop","keep":-1}', '{"op":"chop","keep":1.5}', '{"op":"chop","keep":"1"}', '{"op":"chop","keep":1001}', '{"op":"cat","path":5}', '{"op":"cat","path":null}', '{"op":"ls","prefix":{}}', '{"op":["cat"]}', "{}", "[]", "1", '"x"', "{"];
+    for (const at of ['"3"', "0", "-1", "1.5", "1e300", "true"]) bads.push(`{"op":"cat","path":"a.txt","at":${at}}`, `{"op":"ls","at":${at}}`);
+    for (const bad of bads) {
       const e = thrown(() => parse(bad));
       expect(e.code).toBe(UrthErrorCode.control.protocol);
       expect(e.message).not.toMatch(/TypeError|is not a function/);

@@ -1,6 +1,6 @@
 /** The read-only commands: `cat`, `ls`, `status`, `log` (they work beside a running `run`). */
 import { isPleaError, PleaError } from "../../error.ts";
-import { ExitCode, parseCount } from "../cli.ts";
+import { ExitCode, parseCount, parseEventOption } from "../cli.ts";
 import { clayPathArg } from "../clay-path.ts";
 import { formatBytes } from "../format.ts";
 import { readLog } from "../log-view.ts";
@@ -18,6 +18,7 @@ type Values = Record<string, string | boolean | undefined>;
  */
 export async function catCommand(values: Values, arg: string): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
+  const at = atOption(values);
   const write = stdoutWriter();
   let size: number | undefined;
   let written = 0;
@@ -29,8 +30,8 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
   try {
     found = await withPier(
       root,
-      (s) => sessionCat(s, clayPathArg(arg), out, (n) => void (size = n), arg),
-      { op: "cat", path: arg },
+      (s) => sessionCat(s, clayPathArg(arg), out, (n) => void (size = n), arg, at),
+      at === undefined ? { op: "cat", path: arg } : { op: "cat", path: arg, at },
       (reply) => {
         if (!reply.ok && reply.code !== UrthErrorCode.control.notFound) throw replyError(reply);
         if (reply.ok) size = reply.size as number;
@@ -44,7 +45,7 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
     throw e;
   }
   if (!found) {
-    process.stderr.write(`urth: no committed file at ${arg}\n`);
+    process.stderr.write(`urth: no committed file at ${arg}${at === undefined ? "" : ` after event ${at}`}\n`);
     return ExitCode.notFound;
   }
   if (written !== size) throw new PleaError(UrthErrorCode.output.catShort, `cat wrote ${written} of the ${size} bytes of ${arg}; the output is incomplete. Run cat again`);
@@ -53,10 +54,11 @@ export async function catCommand(values: Values, arg: string): Promise<number> {
 
 export async function lsCommand(values: Values, arg: string | undefined): Promise<number> {
   const root = resolvePierDir(values.pier as string | undefined);
+  const at = atOption(values);
   const files = await withPier<LsEntry[]>(
     root,
-    (s) => sessionLs(s, arg),
-    { op: "ls", prefix: arg ?? "" },
+    (s) => sessionLs(s, arg, at),
+    at === undefined ? { op: "ls", prefix: arg ?? "" } : { op: "ls", prefix: arg ?? "", at },
     (reply) => {
       if (!reply.ok) throw replyError(reply);
       return reply.files as LsEntry[];
@@ -68,10 +70,15 @@ export async function lsCommand(values: Values, arg: string | undefined): Promis
     for (const f of files) process.stdout.write(`${String(f.size).padStart(12)}  ${f.path}\n`);
   }
   if (arg !== undefined && files.length === 0) {
-    process.stderr.write(`urth: no committed files under ${arg}\n`);
+    process.stderr.write(`urth: no committed files under ${arg}${at === undefined ? "" : ` after event ${at}`}\n`);
     return ExitCode.notFound;
   }
   return ExitCode.ok;
+}
+
+/** `--at EVE`, checked by parseCommandLine (cli.ts), or undefined. */
+function atOption(values: Values): number | undefined {
+  return values.at === undefined ? undefined : parseEventOption("at", values.at as string);
 }
 
 export async function statusCommand(values: Values): Promise<number> {
