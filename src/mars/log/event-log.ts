@@ -726,6 +726,13 @@ export class EventLog {
       const copyMs = performance.now() - c0;
       copyEnv = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, overlappingSync: false, ...({ permissionsMode: PIER_FILE_MODE } as object) });
       for (let round = 0; round < rounds; round++) {
+        // A key is taken from the journal and its value read in one synchronous step with no
+        // transaction in flight: a put journaled but not yet committed would be read as absent,
+        // and its commit would then go unseen.
+        for (;;) {
+          await this.env.flushed;
+          if (this.txnsInFlight === 0) break;
+        }
         const keys = journal.take();
         if (keys.size === 0) break;
         await this.catchUp(copyEnv, keys);
@@ -792,7 +799,11 @@ export class EventLog {
     return out;
   }
 
-  /** Sets each journaled key in the copy to its current value in the log, or removes it; one transaction. */
+  /**
+   * Sets each journaled key in the copy to its current value in the log, or removes it; one
+   * transaction. The values are read before the first await (the caller ensures no transaction is
+   * in flight then).
+   */
   private async catchUp(copyEnv: RootDatabase, keys: Map<string, Map<string, Buffer | string>>, always = false): Promise<void> {
     this.env.resetReadTxn();
     const live = this.journaled();
