@@ -16,6 +16,14 @@
  *  5. fsync `bob/`, which makes the name durable (`putMany`: once for the batch).
  * The caller names the blob in its log record only after `put` resolves. The crash table is in
  * docs/blob-store.md, "Crashes".
+ *
+ * Removal beside writers (mars's chop, src/mars/retention.ts): a chop runs in slices while events
+ * are appended, and a new event may name a blob the chop found dead. So the chop first *condemns*
+ * names (`condemn`); every use of a name through this store (`stat`, `has`, `install`, `source`,
+ * a dedup hit in `put`, the log's `rescue` before it commits a record) takes it off the list; and
+ * the chop removes a blob only if it is still condemned, the check and a rename out of `bob/` in
+ * one synchronous step (`removeCondemned`), so no use can come between. A name removed stays
+ * known as removed: `rescue` then says so, and the log refuses to commit a record naming it.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
@@ -58,6 +66,8 @@ export interface BlobPutResult {
 
 /** Suffix of a staging file. */
 const STAGING_SUFFIX = ".tmp";
+/** Suffix of a blob a chop removed from `bob/` and has still to unlink (`removeCondemned`). */
+const REMOVED_SUFFIX = ".removed";
 
 export class BlobStore {
   readonly paths: BlobPaths;
@@ -68,6 +78,10 @@ export class BlobStore {
    * resolve before the name is durable: it syncs the directory itself.
    */
   readonly #unsynced = new Set<string>();
+  /** Names a chop means to remove, unless something uses them first (see the file comment). */
+  readonly #condemned = new Set<string>();
+  /** Names a chop removed from this store while this process ran. */
+  readonly #removed = new Set<string>();
 
   constructor(pier: string) {
     this.paths = blobPaths(pier);
@@ -77,6 +91,62 @@ export class BlobStore {
   pathOf(name: string): string {
     if (!isBlobName(name)) throw new PleaError(BlobErrorCode.usage, `"${name}" is not a blob name: a blob is named by 64 lower-case hex digits`);
     return join(this.paths.dir, name);
+  }
+
+  /** Marks `names` for removal by a chop (see the file comment); a later use of one rescues it. */
+  condemn(names: Iterable<string>): void {
+    for (const name of names) {
+      this.#condemned.add(name);
+      this.#removed.delete(name);
+    }
+  }
+
+  /** Whether `name` is condemned (a chop will remove it unless something uses it first). */
+  isCondemned(name: string): boolean {
+    return this.#condemned.has(name);
+  }
+
+  /** Takes every name off the condemned list (a chop that ends or fails). */
+  pardonAll(): void {
+    this.#condemned.clear();
+  }
+
+  /**
+   * Takes `name` off the condemned list, because something is about to name or read it. Returns
+   * false when a chop already removed it (its bytes are gone from the store).
+   */
+  rescue(name: string): boolean {
+    this.#condemned.delete(name);
+    return !this.#removed.has(name);
+  }
+
+  /**
+   * Removes the blob `name` from the store if, and only if, it is still condemned: the check and
+   * a rename of the file out of `bob/` (into `stg/<name>.removed`) are one synchronous step, so no
+   * rescue comes between. Returns the bytes it frees (allocated blocks) and the file to unlink,
+   * which the caller unlinks off the main thread (freeing a 512 MiB file's blocks took 250-300 ms
+   * of ext4 here: `fs.promises.unlink` runs it on a worker thread); undefined when the name was
+   * rescued or is already gone. A crash before the unlink leaves the file in `stg/`, which the
+   * next start's sweep empties. The caller fsyncs `bob/`.
+   */
+  removeCondemned(name: string): { bytes: number; removed: string } | undefined {
+    if (!this.#condemned.has(name)) return undefined;
+    const path = this.pathOf(name);
+    this.#makeDirs();
+    const removed = join(this.paths.staging, `${name}${REMOVED_SUFFIX}`);
+    let bytes: number;
+    try {
+      bytes = statSync(path).blocks * 512;
+      renameSync(path, removed);
+    } catch (cause) {
+      if ((cause as { code?: string }).code !== "ENOENT") throw blobWriteError(`Cannot remove the blob "${path}"`, cause);
+      this.#condemned.delete(name);
+      this.#removed.add(name);
+      return undefined;
+    }
+    this.#condemned.delete(name);
+    this.#removed.add(name);
+    return { bytes, removed };
   }
 
   /** Stores one atom's bytes durably; resolves once its name is durable (see the file comment). */
@@ -120,6 +190,7 @@ export class BlobStore {
    */
   stat(name: string, byteLength?: number): BlobRef | undefined {
     const path = this.pathOf(name);
+    this.rescue(name);
     let fd: number;
     try {
       fd = openSync(path, "r");
@@ -149,6 +220,7 @@ export class BlobStore {
    */
   install(name: string, byteLength: number): BlobRef | undefined {
     const staged = stagedBlobPath(this.paths, name);
+    this.rescue(name);
     let fd: number;
     try {
       fd = openSync(staged, "r");
@@ -168,7 +240,9 @@ export class BlobStore {
     }
     this.#makeDirs();
     try {
+      this.rescue(name);
       install(staged, join(this.paths.dir, name), byteLength);
+      this.#removed.delete(name);
     } catch (cause) {
       throw blobWriteError(`Cannot install the staged blob "${staged}"`, cause);
     }
@@ -178,11 +252,13 @@ export class BlobStore {
 
   /** Whether the blob `name` exists with the size of a blob of `byteLength` bytes: one stat(2). */
   has(name: string, byteLength: number): boolean {
+    this.rescue(name);
     return sizeOf(this.pathOf(name)) === blobFileBytes(byteLength);
   }
 
   /** The blob `ref` names as an atom's bytes source (nothing is read until `bytes()`). */
   source(ref: BlobRef): BlobSource {
+    this.rescue(ref.name);
     return new BlobSource(this.pathOf(ref.name), ref);
   }
 
@@ -211,7 +287,7 @@ export class BlobStore {
       const path = join(this.paths.staging, entry);
       try {
         rmSync(path, { recursive: true, force: true });
-        warnings.push(`Removed "${path}": a blob whose writing was interrupted.`);
+        warnings.push(entry.endsWith(REMOVED_SUFFIX) ? `Removed "${path}": a blob a chop had removed from the store and not yet deleted.` : `Removed "${path}": a blob whose writing was interrupted.`);
       } catch (e) {
         warnings.push(`Cannot remove the staging file "${path}": ${(e as Error).message}`);
       }
@@ -297,6 +373,9 @@ export class BlobStore {
       const footer = encodeBlobFooter(ref, digest, crc32(tail));
       await writeAllAsync(fd, concat(tail, footer), ref.byteLength);
       const final = join(this.paths.dir, ref.name);
+      // The dedup check and the rescue are one synchronous step: a chop cannot remove the blob
+      // found here (and one it removed already is written again below).
+      this.rescue(ref.name);
       if (sizeOf(final) === blobFileBytes(ref.byteLength)) {
         closeAndRemove();
         return { ref, written: false };
@@ -304,7 +383,10 @@ export class BlobStore {
       fsyncSync(fd);
       open = false;
       closeSync(fd);
-      return { ref, written: install(tmp, final, ref.byteLength) };
+      this.rescue(ref.name);
+      const written = install(tmp, final, ref.byteLength);
+      this.#removed.delete(ref.name);
+      return { ref, written };
     } catch (cause) {
       closeAndRemove();
       throw blobWriteError(`Cannot write the blob of ${unnamed.byteLength} bytes to "${tmp}"`, cause);

@@ -97,6 +97,7 @@ async function main(): Promise<number> {
     // A timed snapshot still being written finishes before the log closes (its blobs are the log's).
     await mars.snapshotSettled();
   }
+  await mars.settled();
   await writer.close();
   await log.close();
   return status;

@@ -26,6 +26,8 @@ import type { EventPath } from "./log/event-info.ts";
 import type { SnapshotStore } from "./log/snapshot.ts";
 import type { SnapshotPolicy } from "./log/snapshot-policy.ts";
 import { answerLogPeek, type MarsPeeks } from "./log-peek.ts";
+import { PEEK_MARK } from "../ipc/peek-path.ts";
+import { chop, diskUsage } from "./retention.ts";
 import { History } from "./history.ts";
 import { createFileStoreKernel } from "./kernel/file-store.ts";
 import type { Kernel } from "./kernel/kernel.ts";
@@ -79,8 +81,10 @@ export class Mars {
   private readonly mappings = new MappingRegistry<Segment>();
   private readonly plea = new MarsPlea<PleaSegment>();
   private readonly segments: PleaSegments;
-  /** Snapshots on `%sync %save`, exit and the `--snap-time` timer, one at a time. */
+  /** Snapshots on `%sync %save`, exit, the `--snap-time` timer and a chop, one at a time. */
   private readonly schedule: SnapshotSchedule;
+  /** The chop running beside the task loop (retention.ts), if any: one at a time. */
+  private chopping: Promise<void> | undefined;
   /** States after older events, for `/plea/at` (history.ts). */
   private readonly history: History<FileStoreKernel>;
   /** `/plea/...` peeks that need more than the log (log-peek.ts). */
@@ -104,6 +108,7 @@ export class Mars {
         subject: () => ({ eve: this.eve, mug: this.d.kernel.mug(), state: this.d.kernel.state }),
         forgetOwner: (owner) => this.d.kernel.forgetOwner(owner),
         onLog: deps.onLog,
+        holding: () => this.chopping !== undefined,
       },
       deps.snapTimeMs ?? 0,
     );
@@ -116,7 +121,10 @@ export class Mars {
       },
     });
     this.marsPeeks = {
-      du: () => ({ type: "peek", ok: false, goof: goof("bad-peek", "this mars does not answer /plea/du") }),
+      du: async () => {
+        const report = await diskUsage({ log: this.d.log, snapshots: this.d.snapshots, state: this.d.kernel.state });
+        return { type: "peek", ok: true, result: { mark: PEEK_MARK.du, noun: cord(JSON.stringify(report)) } };
+      },
       at: (eve, path) => this.peekAt(eve, path),
     };
   }
@@ -142,6 +150,11 @@ export class Mars {
    */
   async handle(task: Task, arrivedAtMs = wallMs()): Promise<"exit" | undefined> {
     return this.step({ type: "task", task }, { arrivedAtMs });
+  }
+
+  /** Resolves when no chop is running (mars closes its log only after: a chop writes it). */
+  async settled(): Promise<void> {
+    await this.chopping;
   }
 
   /** EOF, exit or a fatal error: remove a segment still waiting and release every mapping. */
@@ -244,19 +257,21 @@ export class Mars {
         await this.send(task.kind === "quac" ? { type: "quiz", kind: "quac", report: 0 } : { type: "quiz", kind: "quic", open: this.mappings.size, idle: 0 });
         return undefined;
       case "sync": {
-        // A timed snapshot in flight is waited for: if it is of this event, it is the one saved.
+        // A chop keeps the snapshots it chose: a save waits for it. A timed snapshot in flight is
+        // waited for: if it is of this event, it is the one saved.
+        await this.chopping;
         await this.schedule.settled();
         if (this.d.policy.dueOnSave(this.eve)) await this.schedule.take();
         await this.send({ type: "sync", eve: this.eve, mug: this.d.kernel.mug() });
         return undefined;
       }
       case "exit":
+        await this.chopping;
         await this.schedule.settled();
         if (this.d.policy.dueOnExit()) await this.schedule.take();
         return "exit";
       case "chop":
-        // Retention is built in issue 17's chop work (docs/event-log.md, "Retention").
-        await this.send({ type: "chop", ok: false, goof: goof("plea-chop", "This mars cannot chop its log") });
+        this.startChop(task.keep);
         return undefined;
       case "plea":
       case "done":
@@ -348,6 +363,43 @@ export class Mars {
       return { type: "peek", ok: false, goof: goof("plea-history", e.message) };
     }
     return this.kernelPeek(kernel, path);
+  }
+
+  /**
+   * `[%chop keep]` (docs/event-log.md, "Retention"): the chop runs beside the task loop, in
+   * slices, so events go on meanwhile; its `%chop` gift goes out when it ends, after the gifts of
+   * any tasks handled in between. One at a time: a `%chop` asked during one runs after it (so
+   * `%chop` gifts stay in the order of their tasks); it starts after a snapshot being written.
+   */
+  private startChop(keep: number): void {
+    const run = async () => {
+      // A snapshot being written (timed, or a save's) ends first; none starts while the chop runs.
+      await this.schedule.settled();
+      let gift: Gift;
+      try {
+        const report = await chop(
+          {
+            log: this.d.log,
+            snapshots: this.d.snapshots,
+            state: this.d.kernel.state,
+            currentState: () => this.d.kernel.state,
+            // In the background, as a timed one: the events that arrive meanwhile are handled.
+            saveSnapshot: () => this.schedule.take({ background: true }),
+          },
+          keep,
+        );
+        gift = { type: "chop", ok: true, report: JSON.stringify(report) };
+      } catch (e) {
+        this.d.onLog(`mars: chop failed: ${(e as Error).message}`);
+        gift = { type: "chop", ok: false, goof: goof("plea-chop", (e as Error).message) };
+      }
+      await this.send(gift);
+    };
+    const queued = (this.chopping ?? Promise.resolve()).then(run);
+    const mine: Promise<void> = queued.finally(() => {
+      if (this.chopping === mine) this.chopping = undefined;
+    });
+    this.chopping = mine;
   }
 
   private async send(g: Gift): Promise<void> {

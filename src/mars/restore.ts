@@ -6,7 +6,10 @@
  * A snapshot is used only if it is whole (header, length, checksum), not beyond the log, its mug
  * equals the mug stored with its event, and the kernel accepts its state and recomputes the same
  * mug. Otherwise it is skipped with a warning and the next older one tried, down to replay from
- * event 1. Each replayed event must apply (a rejected event was never logged) and reproduce the
+ * event 1. After a chop the log starts at `first` (docs/event-log.md, "Retention"): a snapshot
+ * older than `first - 1` is skipped (the events after it are gone), and when no snapshot at or
+ * after `first - 1` is usable the start is refused (`log_chopped`): a replay from event 1 is no
+ * longer possible. Each replayed event must apply (a rejected event was never logged) and reproduce the
  * mug stored with it (vere's `%awry`): either failure stops the start with a LogError naming the
  * event, because a state that differs from the log's is a wrong state.
  */
@@ -51,6 +54,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
   // "Sweep"): staging files, and blobs neither the log nor a kept snapshot names.
   if (!log.readOnly) warnings.push(...log.sweepBlobs(snapshots.blobNames()));
   const head = log.eve;
+  const first = log.first;
   let kernel: K | undefined;
   let snapshotEve = 0;
   let snapshotBytes = 0;
@@ -60,6 +64,8 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
       eve,
       (h) => {
         if (h.eve > head) return `it is of event ${h.eve}, after the log's last event ${head}`;
+        // Checked before its state is read: the events after it are gone, it cannot be used.
+        if (h.eve < first - 1) return `it is of event ${h.eve}, and a chop removed the events after it up to ${first - 1} (the log starts at event ${first})`;
         const stored = h.eve === 0 ? 0 : log.mugAt(h.eve);
         if (stored !== 0 && stored !== h.mug) return `its mug 0x${h.mug.toString(16)} differs from event ${h.eve}'s 0x${stored.toString(16)}`;
         return undefined;
@@ -74,6 +80,7 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
       warnings.push(`Ignored snapshot "${path}": ${loaded}.`);
       continue;
     }
+
     let candidate: K;
     try {
       candidate = createKernel(loaded.state);
@@ -90,6 +97,13 @@ export async function restore<K extends Kernel>(options: RestoreOptions<K>): Pro
     snapshotEve = loaded.eve;
     snapshotBytes = loaded.jamBytes;
     break;
+  }
+  if (kernel === undefined && first > 1) {
+    throw new LogError(
+      LogErrorCode.chopped,
+      `The event log "${log.paths.log}" starts at event ${first} (a chop removed the events before it), and no snapshot of event ${first - 1} or later in "${snapshots.dir}" is usable${warnings.some((w) => w.startsWith("Ignored snapshot")) ? " (see the lines above)" : ""}: mars cannot rebuild the state without one. Put back the newest snapshot from a backup, or restore the whole pier from a backup`,
+      { eve: first - 1 },
+    );
   }
   kernel ??= createKernel();
   let replayed = 0;

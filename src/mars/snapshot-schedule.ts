@@ -34,6 +34,8 @@ export interface SnapshotScheduleDeps {
   subject(): SnapshotSubject;
   /** Called with the owners (mappings) of atoms a snapshot moved to the blob store. */
   forgetOwner(owner: unknown): void;
+  /** While this says so (a chop is choosing and removing snapshots), the timer takes none. */
+  holding?(): boolean;
   onLog(line: string): void;
 }
 
@@ -62,10 +64,13 @@ export class SnapshotSchedule {
     while (this.inFlight !== undefined) await this.inFlight;
   }
 
-  /** A snapshot now, in the foreground, after the one in flight; throws if it cannot be written. */
-  async take(): Promise<void> {
+  /**
+   * A snapshot now, after the one in flight; throws if it cannot be written. In the foreground
+   * (`%sync %save`, exit) unless `background` (a chop's: tasks go on while it is written).
+   */
+  async take(options: { background?: boolean } = {}): Promise<void> {
     await this.settled();
-    const p = this.write();
+    const p = this.write(options.background ? pauseForTasks : undefined);
     this.track(p);
     await p;
   }
@@ -78,7 +83,7 @@ export class SnapshotSchedule {
 
   /** The timer: a background snapshot when none is in flight and the policy says it is worth it. */
   tick(): void {
-    if (this.inFlight !== undefined || !this.d.policy.dueOnTimer()) return;
+    if (this.inFlight !== undefined || this.d.holding?.() === true || !this.d.policy.dueOnTimer()) return;
     this.track(
       this.write(pauseForTasks).catch(
         (e) => {

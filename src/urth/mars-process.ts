@@ -173,13 +173,25 @@ export class MarsProcess {
     });
   }
 
-  /** `%live %pack` / `%live %meld`, `%quiz`, or Plea's `%chop`: answered in order like any writ. */
-  ask(task: Extract<Task, { type: "live" | "quiz" | "chop" }>): Promise<Gift> {
+  /** `%live %pack` / `%live %meld`, or `%quiz`: answered in order like any writ. */
+  ask(task: Extract<Task, { type: "live" | "quiz" }>): Promise<Gift> {
     return new Promise((resolve, reject) => {
       if (this.refused(reject)) return;
       const noun = taskToNoun(task);
       this.writs.push({ kind: task.type, reply: task.type, resolve, reject });
       this.drive({ type: "task", item: () => this.sendOrDie(noun) });
+    });
+  }
+
+  /**
+   * Plea's `[%chop keep]`: mars chops beside its task loop (events go on meanwhile) and answers
+   * when done, out of the writs' order (writ-queue.ts).
+   */
+  chop(keep: number): Promise<Extract<Gift, { type: "chop" }>> {
+    return new Promise((resolve, reject) => {
+      if (this.refused(reject)) return;
+      this.writs.pushChop({ resolve, reject });
+      this.drive({ type: "task", item: () => this.sendOrDie(taskToNoun({ type: "chop", keep })) });
     });
   }
 

@@ -32,8 +32,7 @@ export async function marsDu(mars: MarsProcess): Promise<MarsReport> {
 
 /** Asks mars to chop, keeping `keep` snapshots older than the newest; resolves with its report. */
 export async function marsChop(mars: MarsProcess, keep: number): Promise<MarsReport> {
-  const g = await mars.ask({ type: "chop", keep });
-  if (g.type !== "chop") throw new PleaError(UrthErrorCode.mars.protocol, `mars answered %chop with a %${g.type}`);
+  const g = await mars.chop(keep);
   if (!g.ok) throw new PleaError(UrthErrorCode.retention.chopFailed, `mars did not chop the log: ${goofToText(g.goof)}`);
   return reportObject(g.report, "%chop");
 }

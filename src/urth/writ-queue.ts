@@ -61,7 +61,7 @@ export interface PokeWrit {
 export type Writ =
   | PokeWrit
   | { readonly kind: "peek"; readonly reply: "peek"; readonly resolve: (r: PeekResult) => void; readonly reject: (e: unknown) => void }
-  | { readonly kind: "live" | "quiz" | "chop"; readonly reply: "live" | "quiz" | "chop"; readonly resolve: (g: Gift) => void; readonly reject: (e: unknown) => void };
+  | { readonly kind: "live" | "quiz"; readonly reply: "live" | "quiz"; readonly resolve: (g: Gift) => void; readonly reject: (e: unknown) => void };
 
 export interface Ripe {
   eve: number;
@@ -85,6 +85,7 @@ export type Answer =
   | { readonly kind: "protocol"; readonly message: string };
 
 type SyncWaiter = { resolve: (g: { eve: number; mug: number }) => void; reject: (e: unknown) => void };
+type ChopWaiter = { resolve: (g: Extract<Gift, { type: "chop" }>) => void; reject: (e: unknown) => void };
 
 export class WritQueue {
   /** Event number of the last event mars committed (from %ripe, then counted, then %sync). */
@@ -98,6 +99,12 @@ export class WritQueue {
   private readonly writs: Writ[] = [];
   /** `%sync %save` is answered by a `%sync` gift, which is also unsolicited: its own FIFO. */
   private readonly syncs: SyncWaiter[] = [];
+  /**
+   * Plea's `%chop` runs beside mars's task loop (docs/ipc.md, "Who waits for what"): its gift comes
+   * when the chop ends, after the gifts of tasks sent later, so it is paired here, not with the
+   * head writ. mars runs one chop at a time, in the order asked: a FIFO.
+   */
+  private readonly chops: ChopWaiter[] = [];
   private ripeResolve!: (r: Ripe) => void;
   private ripeReject!: (e: unknown) => void;
 
@@ -141,6 +148,11 @@ export class WritQueue {
     this.syncs.push(waiter);
   }
 
+  pushChop(waiter: ChopWaiter): void {
+    assert(this.current.kind === "ready", `a %chop pushed while mars is ${this.current.kind}`);
+    this.chops.push(waiter);
+  }
+
   /** Takes a writ out wherever it is (a send that failed before any byte of it went out). */
   remove(w: Writ): boolean {
     const i = this.writs.indexOf(w);
@@ -169,6 +181,7 @@ export class WritQueue {
     this.ripeReject(notReady);
     for (const w of this.writs.splice(0)) w.reject(error);
     for (const s of this.syncs.splice(0)) s.reject(error);
+    for (const c of this.chops.splice(0)) c.reject(error);
   }
 
   /** Takes one gift (not a log line): settles the writ it answers, or says what else to do. */
@@ -184,6 +197,12 @@ export class WritQueue {
       return { kind: "settled" };
     }
     if (s.kind === "starting") return { kind: "protocol", message: `mars sent a %${g.type} gift before %ripe; urth and mars disagree about the protocol` };
+    if (g.type === "chop") {
+      const waiter = this.chops.shift();
+      if (waiter === undefined) return { kind: "protocol", message: "mars sent a %chop reply with no %chop waiting for one" };
+      waiter.resolve(g);
+      return { kind: "settled" };
+    }
     if (g.type === "sync") {
       this.eve = g.eve;
       this.mug = g.mug;

@@ -7,6 +7,10 @@
  *
  * Before LMDB maps the file, its meta pages get the same check as the log's own open
  * (lmdb-meta.ts): a damaged data.mdb is a typed error, never a SIGSEGV.
+ *
+ * mars's chop replaces data.mdb with a compacted copy (rename over it: docs/event-log.md,
+ * "Retention"). A reader that kept the old file open would go on reading the old file's last
+ * state forever, so each `read` stats data.mdb (one stat(2)) and reopens when its inode changed.
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -77,14 +81,53 @@ interface Tables {
   readonly head: Database<Uint8Array, string>;
 }
 
+/** The log's environment and the view's tables, read-only; undefined when there is no view. */
+function openTables(dir: string): { env: RootDatabase; t: Tables; ino: number } | undefined {
+  const data = join(dir, "data.mdb");
+  if (!existsSync(data)) return undefined;
+  const st = statSync(data);
+  if (st.size === 0) return undefined;
+  checkDataFile(data);
+  let env: RootDatabase;
+  try {
+    env = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, readOnly: true });
+  } catch (cause) {
+    throw new PleaError(ViewErrorCode.lmdbDamaged, `Cannot open the event log at "${dir}" to read its view: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    // `create: false` is honoured by the package but missing from its types; a missing table
+    // then opens as nothing.
+    const existing = { create: false } as object;
+    const open = <V>(name: string, encoding?: "binary") =>
+      env.openDB<V, Buffer>({ name, keyEncoding: "binary", ...(encoding === undefined ? {} : { encoding }), ...existing }) as Database<V, Buffer> | undefined;
+    const events = open<Uint8Array>(LOG_TABLE_EVENTS, "binary");
+    const infos = open<unknown>(LOG_TABLE_INFO);
+    const files = open<Uint8Array>(VIEW_TABLE_FILES, "binary");
+    const desks = open<Uint8Array>(VIEW_TABLE_DESKS, "binary");
+    const head = env.openDB<Uint8Array, string>({ name: VIEW_TABLE_HEAD, encoding: "binary", ...existing }) as Database<Uint8Array, string> | undefined;
+    if (!events || !infos || !files || !desks || !head) {
+      void env.close();
+      return undefined;
+    }
+    return { env, t: { events, infos, files, desks, head }, ino: st.ino };
+  } catch (e) {
+    void env.close();
+    throw e;
+  }
+}
+
 export class ReadView {
   private closed = false;
+  /** How many times a replaced data.mdb made this view reopen (tests). */
+  reopened = 0;
 
   private constructor(
-    private readonly env: RootDatabase,
-    private readonly t: Tables,
+    private env: RootDatabase,
+    private t: Tables,
     /** The log's directory, for messages. */
     readonly dir: string,
+    /** data.mdb's inode when opened. */
+    private ino: number,
   ) {}
 
   /**
@@ -94,35 +137,27 @@ export class ReadView {
    */
   static open(pier: string): ReadView | undefined {
     const dir = join(pier, ".urb", "log");
-    const data = join(dir, "data.mdb");
-    if (!existsSync(data) || statSync(data).size === 0) return undefined;
-    checkDataFile(data);
-    let env: RootDatabase;
+    const opened = openTables(dir);
+    return opened === undefined ? undefined : new ReadView(opened.env, opened.t, dir, opened.ino);
+  }
+
+  /** Opens the environment again if data.mdb is another file than the one open (a chop's compaction). */
+  private followReplacement(): void {
+    let ino: number;
     try {
-      env = openLmdb({ path: dir, maxDbs: LMDB_TABLES_MAX, readOnly: true });
-    } catch (cause) {
-      throw new PleaError(ViewErrorCode.lmdbDamaged, `Cannot open the event log at "${dir}" to read its view: ${(cause as Error).message}`, { cause });
+      ino = statSync(join(this.dir, "data.mdb")).ino;
+    } catch {
+      return; // never missing for long: it is replaced by rename
     }
-    try {
-      // `create: false` is honoured by the package but missing from its types; a missing table
-      // then opens as nothing.
-      const existing = { create: false } as object;
-      const open = <V>(name: string, encoding?: "binary") =>
-        env.openDB<V, Buffer>({ name, keyEncoding: "binary", ...(encoding === undefined ? {} : { encoding }), ...existing }) as Database<V, Buffer> | undefined;
-      const events = open<Uint8Array>(LOG_TABLE_EVENTS, "binary");
-      const infos = open<unknown>(LOG_TABLE_INFO);
-      const files = open<Uint8Array>(VIEW_TABLE_FILES, "binary");
-      const desks = open<Uint8Array>(VIEW_TABLE_DESKS, "binary");
-      const head = env.openDB<Uint8Array, string>({ name: VIEW_TABLE_HEAD, encoding: "binary", ...existing }) as Database<Uint8Array, string> | undefined;
-      if (!events || !infos || !files || !desks || !head) {
-        void env.close();
-        return undefined;
-      }
-      return new ReadView(env, { events, infos, files, desks, head }, dir);
-    } catch (e) {
-      void env.close();
-      throw e;
-    }
+    if (ino === this.ino) return;
+    // The old environment goes first: the package shares one environment per path in a process.
+    void this.env.close();
+    const opened = openTables(this.dir);
+    if (opened === undefined) throw new PleaError(ViewErrorCode.stale, `The event log "${this.dir}" was replaced by one without a read view: restart urth to rebuild it`);
+    this.env = opened.env;
+    this.t = opened.t;
+    this.ino = opened.ino;
+    this.reopened++;
   }
 
   /**
@@ -131,6 +166,7 @@ export class ReadView {
    */
   read<T>(fn: (v: ViewTxn) => T): T {
     if (this.closed) throw new PleaError(ViewErrorCode.usage, `The read view of "${this.dir}" is closed`);
+    this.followReplacement();
     // The package keeps a read transaction between calls: reset it so this one sees the latest commit.
     this.env.resetReadTxn();
     const txn = this.env.useReadTransaction();

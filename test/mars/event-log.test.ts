@@ -260,7 +260,7 @@ describe("start-up recovery", () => {
     await tamperWithLog(pier, ({ events }) => events.remove(eventKey(1)));
     const e = await errorOf(EventLog.open(pier));
     expect(e.code).toBe(LogErrorCode.gap);
-    expect(e.message).toMatch(/is missing event 1: it starts by event 2/);
+    expect(e.message).toMatch(/is missing event 1: it starts \(its META says at event 1\) by event 2/);
   });
 
   test("a stored mug that replay does not reproduce stops the start (vere's %awry)", async () => {

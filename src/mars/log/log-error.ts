@@ -37,6 +37,8 @@ export const LogErrorCode = {
   rollback: "log_rollback",
   /** Another process (another mars) holds the log's writer lock. */
   locked: "log_locked",
+  /** The events a start needs were removed by `chop` and no snapshot after them is usable. */
+  chopped: "log_chopped",
 } as const;
 
 export type LogErrorCodeValue = CodeOf<typeof LogErrorCode>;

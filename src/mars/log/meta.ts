@@ -10,6 +10,8 @@
  *   fake          loobean, %.y = 0 (a fake ship)
  *   life          number of lifecycle events (0: Plea boots no Arvo)
  *   plea-format   LOG_FORMAT_VERSION
+ *   first         the first event the log holds (absent = 1): `chop` removes the events before it
+ *                 (docs/event-log.md, "Retention")
  */
 import { LogError, LogErrorCode } from "./log-error.ts";
 
@@ -72,6 +74,29 @@ export function readMeta(get: (key: string) => Uint8Array | undefined, where: st
     );
   }
   return meta;
+}
+
+/** META key of the first event the log holds (docs/event-log.md, "Retention"). */
+export const META_FIRST_KEY = "first";
+
+/** META `first`'s value: u64 little-endian, trailing zeros stripped (as vere writes its values). */
+export function firstValue(first: number): Buffer {
+  if (!Number.isSafeInteger(first) || first < 1) throw new RangeError(`The log's first event is 1 or more, not ${first}`);
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(first % 4294967296 >>> 0, 0);
+  b.writeUInt32LE(Math.floor(first / 4294967296), 4);
+  return strip(b);
+}
+
+/** META `first` read back: 1 when absent (a log never chopped). Throws LogError for a bad value. */
+export function readFirst(value: Uint8Array | undefined, where: string): number {
+  if (value === undefined) return 1;
+  // Six bytes hold every safe integer's event number (2^48 events).
+  const first = value.length > 6 ? 0 : uintOf(value);
+  if (first < 1) {
+    throw new LogError(LogErrorCode.format, `The event log at "${where}" has a META first of ${value.length} bytes (${Buffer.from(value).toString("hex") || "zero"}), which names no event. The log is damaged; restore the pier from a backup`);
+  }
+  return first;
 }
 
 function uintBytes(n: number): Buffer {
