@@ -63,6 +63,22 @@ describe("the writ queue's states", () => {
     expect(q.answer(pokeOk)).toMatchObject({ kind: "protocol", message: expect.stringContaining("with no task waiting") });
   });
 
+  test("a %chop reply is paired apart from the writs: it may come after the replies of pokes sent later", () => {
+    const q = readyQueue();
+    const chops: unknown[] = [];
+    q.pushChop({ resolve: (g) => chops.push(g), reject: (e) => chops.push({ error: e }) });
+    const a = poke();
+    q.push(a.writ);
+    // The poke sent after the chop is answered first: its event went on while the chop ran.
+    expect(q.answer(pokeOk)).toEqual({ kind: "settled" });
+    expect(a.settled).toEqual([{ ok: true, effects: [], path: "pipe", eve: 8 }]);
+    expect(chops).toEqual([]);
+    const report: Gift = { type: "chop", ok: true, report: "{}" };
+    expect(q.answer(report)).toEqual({ kind: "settled" });
+    expect(chops).toEqual([report]);
+    expect(q.answer(report)).toMatchObject({ kind: "protocol", message: expect.stringContaining("no %chop waiting") });
+  });
+
   test("a plea poke's %plea reply goes to the plea machine, and once it waits for %poke it settles like any poke", () => {
     const q = readyQueue();
     const p = poke("plea");
