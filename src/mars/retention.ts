@@ -400,7 +400,7 @@ export interface ChopReport {
   readonly spill: { removed: number; bytes: number };
   readonly blobs: { removed: number; bytes: number; rescued: number };
   readonly bobs: { deleted: number; rewritten: number };
-  readonly lmdb: { bytesBefore: number; bytesAfter: number; catchUps: number; copyMs: number; holdMs: number } | null;
+  readonly lmdb: { bytesBefore: number; bytesAfter: number; catchUps: number; copyMs: number; holdMs: number; holdSteps: CompactResult["holdSteps"] } | null;
   /** `.urb` before and after (allocated bytes, as `du`). */
   readonly urb: { bytesBefore: number; bytesAfter: number; freed: number };
   readonly ms: { total: number; snapshot: number; plan: number; check: number; events: number; files: number; compact: number };
@@ -603,7 +603,7 @@ export async function chop(input: ChopInput, keep = CHOP_KEEP_DEFAULT): Promise<
       spill: { removed: spillRemoved, bytes: spillBytes },
       blobs: { removed: blobsRemoved, bytes: blobBytes, rescued },
       bobs: { deleted: bobsDeleted, rewritten: bobsRewritten },
-      lmdb: lmdb === undefined ? null : { bytesBefore: lmdb.bytesBefore, bytesAfter: lmdb.bytesAfter, catchUps: lmdb.catchUps, copyMs: round(lmdb.copyMs), holdMs: round(lmdb.holdMs) },
+      lmdb: lmdb === undefined ? null : { bytesBefore: lmdb.bytesBefore, bytesAfter: lmdb.bytesAfter, catchUps: lmdb.catchUps, copyMs: round(lmdb.copyMs), holdMs: round(lmdb.holdMs), holdSteps: lmdb.holdSteps },
       urb: { bytesBefore: urbBefore, bytesAfter: urbAfter, freed: urbBefore - urbAfter },
       ms: { total: round(performance.now() - t0), snapshot: round(snapshotMs), plan: round(planMs), check: round(checkMs), events: round(eventsMs), files: round(filesMs), compact: round(compactMs) },
       longestStallMs: round(stall.longestMs),

@@ -84,6 +84,8 @@ export interface CompactResult {
   readonly copyMs: number;
   /** How long appends were held: the last catch-up round and the swap (close, fsync, rename, reopen). */
   readonly holdMs: number;
+  /** Where the hold went, ms: the last catch-up, the copy's fsync, closing the live environment, the rename, reopening. */
+  readonly holdSteps: { catchUp: number; sync: number; close: number; rename: number; reopen: number };
   readonly totalMs: number;
 }
 
@@ -742,9 +744,17 @@ export class EventLog {
       ({ release, heldAt } = await this.hold());
       const keys = journal.take();
       journal.stop();
+      let mark = performance.now();
+      const step = () => {
+        const now = performance.now();
+        const ms = Math.round((now - mark) * 10) / 10;
+        mark = now;
+        return ms;
+      };
       // Always one write: it also gives the copy's second meta page the next txnid (a compacted
       // copy holds zero there, which the meta-page check refuses, rightly, for a live file).
       await this.catchUp(copyEnv, keys, true);
+      const catchUpMs = step();
       await copyEnv.close();
       copyEnv = undefined;
       rmSync(join(dir, "lock.mdb"), { force: true });
@@ -754,8 +764,10 @@ export class EventLog {
       } finally {
         closeSync(fd);
       }
+      const syncMs = step();
       hooks.copied?.();
       await this.env.close();
+      const closeMs = step();
       // The old file keeps a second name until the hold is over: the rename then drops only a
       // name, and freeing its blocks (a large file's extents) happens after appends go on.
       linkSync(data, old);
@@ -767,14 +779,16 @@ export class EventLog {
       } catch {
         // LMDB makes it again.
       }
+      const renameMs = step();
       this.reopen();
+      const holdSteps = { catchUp: catchUpMs, sync: syncMs, close: closeMs, rename: renameMs, reopen: step() };
       holdMs = performance.now() - heldAt;
       release();
       release = undefined;
       // Off the main thread: freeing a large file's blocks can take the file system a while.
       await rm(dir, { recursive: true, force: true });
       fsyncDirectory(this.paths.log);
-      return { bytesBefore, bytesAfter: allocatedBytes(data), catchUps, copyMs, holdMs, totalMs: performance.now() - t0 };
+      return { bytesBefore, bytesAfter: allocatedBytes(data), catchUps, copyMs, holdMs, holdSteps, totalMs: performance.now() - t0 };
     } finally {
       journal.stop();
       if (copyEnv !== undefined) await copyEnv.close();
