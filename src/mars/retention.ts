@@ -13,7 +13,7 @@
  * write is its own short transaction. The order of its steps, and what a crash after each
  * leaves, are in docs/event-log.md, "Retention".
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { open as openFile, unlink as unlinkNow } from "node:fs/promises";
 import { join } from "node:path";
 import { BlobSource, isBlobName } from "../blob/index.ts";
@@ -270,60 +270,41 @@ export async function diskUsage(input: RetentionInput, keep = CHOP_KEEP_DEFAULT,
   let other = 0;
   let total = 0;
   const store = log.store;
-  // One walk of .urb on an explicit stack, in slices (a store of 100,000 blobs is as many stats).
-  const dirs = [paths.urb];
-  while (dirs.length > 0) {
-    const dir = dirs.pop()!;
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
+  // One walk of .urb, in slices (a store of 100,000 blobs is as many stats).
+  for await (const { dir, name, path, st } of walkTree(paths.urb, slicer)) {
+    const bytes = st.blocks * 512;
+    total += bytes;
+    if (st.isDirectory()) {
+      other += bytes;
       continue;
     }
-    for (const name of names) {
-      await slicer.tick();
-      const path = join(dir, name);
-      let st;
-      try {
-        st = lstatSync(path);
-      } catch {
-        continue; // gone between the listing and the stat
+    if (dir === paths.log) {
+      if (name === "data.mdb") logBytes.data += bytes;
+      else if (name === "lock.mdb") logBytes.lock += bytes;
+      else if (name === "head") logBytes.head += bytes;
+      else logBytes.other += bytes;
+    } else if (dir === join(paths.log, LOG_COMPACT_DIR)) {
+      logBytes.other += bytes;
+    } else if (dir === paths.blob && parseBlobFileName(name) !== undefined) {
+      spill.count++;
+      spill.bytes += bytes;
+      if (parseBlobFileName(name)!.eve < plan.first) {
+        spill.chop.count++;
+        spill.chop.bytes += bytes;
       }
-      const bytes = st.blocks * 512;
-      total += bytes;
-      if (st.isDirectory()) {
-        other += bytes;
-        dirs.push(path);
-        continue;
+    } else if (dir === store.paths.dir && isBlobName(name)) {
+      const c = plan.live.has(name) ? blobs.live : plan.retained.has(name) ? blobs.retained : blobs.dead;
+      c.count++;
+      c.bytes += bytes;
+    } else if (dir === paths.chk && name.endsWith(".plea")) {
+      snapshots.count++;
+      snapshots.bytes += bytes;
+      if (dropped.has(path)) {
+        snapshots.chop.count++;
+        snapshots.chop.bytes += bytes;
       }
-      if (dir === paths.log) {
-        if (name === "data.mdb") logBytes.data += bytes;
-        else if (name === "lock.mdb") logBytes.lock += bytes;
-        else if (name === "head") logBytes.head += bytes;
-        else logBytes.other += bytes;
-      } else if (dir === join(paths.log, LOG_COMPACT_DIR)) {
-        logBytes.other += bytes;
-      } else if (dir === paths.blob && parseBlobFileName(name) !== undefined) {
-        spill.count++;
-        spill.bytes += bytes;
-        if (parseBlobFileName(name)!.eve < plan.first) {
-          spill.chop.count++;
-          spill.chop.bytes += bytes;
-        }
-      } else if (dir === store.paths.dir && isBlobName(name)) {
-        const c = plan.live.has(name) ? blobs.live : plan.retained.has(name) ? blobs.retained : blobs.dead;
-        c.count++;
-        c.bytes += bytes;
-      } else if (dir === paths.chk && name.endsWith(".plea")) {
-        snapshots.count++;
-        snapshots.bytes += bytes;
-        if (dropped.has(path)) {
-          snapshots.chop.count++;
-          snapshots.chop.bytes += bytes;
-        }
-      } else {
-        other += bytes;
-      }
+    } else {
+      other += bytes;
     }
   }
   // The events a chop would remove: their records (LMDB frees them once compacted) and spill files.
@@ -451,9 +432,19 @@ export interface ChopReport {
   readonly longestHoldMs: number;
 }
 
-/** Allocated bytes of everything under `root` (one walk on an explicit stack, in slices when given a slicer). */
+/** Allocated bytes of everything under `root` (in slices when given a slicer). */
 export async function treeBytes(root: string, slicer?: Slicer): Promise<number> {
   let total = 0;
+  for await (const { st } of walkTree(root, slicer)) total += st.blocks * 512;
+  return total;
+}
+
+/**
+ * Every entry under `root` (directories too) with its lstat, on an explicit stack, yielding to
+ * mars's task loop through `slicer` between entries. An unreadable directory, or an entry gone
+ * between the listing and its stat, is skipped: du and chop count what is there.
+ */
+async function* walkTree(root: string, slicer?: Slicer): AsyncGenerator<{ dir: string; name: string; path: string; st: Stats }> {
   const dirs = [root];
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
@@ -466,16 +457,16 @@ export async function treeBytes(root: string, slicer?: Slicer): Promise<number> 
     for (const name of names) {
       await slicer?.tick();
       const path = join(dir, name);
+      let st: Stats;
       try {
-        const st = lstatSync(path);
-        total += st.blocks * 512;
-        if (st.isDirectory()) dirs.push(path);
+        st = lstatSync(path);
       } catch {
-        // gone meanwhile
+        continue;
       }
+      if (st.isDirectory()) dirs.push(path);
+      yield { dir, name, path, st };
     }
   }
-  return total;
 }
 
 /**
